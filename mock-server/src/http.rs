@@ -1,0 +1,102 @@
+//! The HTTP surface: the demo host page, the embed loader, the widget app, the site
+//! configuration API and the WebSocket upgrade, all in one [`app`] router so tests can
+//! serve it on port 0.
+
+use crate::socket::serve_connection;
+use crate::state::AppState;
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, State, WebSocketUpgrade};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use futures_util::StreamExt;
+use porchlight_protocol::limits::MAX_FRAME_BYTES;
+use serde::Serialize;
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+/// The embed loader, served at `/porchlight.js`.
+const LOADER_JS: &str = include_str!("../../loader/porchlight.js");
+/// The demo host page, served at `/`; `{{SITE}}` becomes the configured site id.
+const DEMO_HTML: &str = include_str!("../assets/demo.html");
+/// The demo host page's stylesheet (a file, so the page needs no inline styles).
+const DEMO_CSS: &str = include_str!("../assets/demo.css");
+
+/// The demo page allows only its own origin: it embeds the widget with nothing inline.
+const DEMO_CSP: &str =
+    "default-src 'none'; script-src 'self'; style-src 'self'; frame-src 'self'; img-src 'self'";
+
+/// The whole router.
+pub fn app(state: AppState) -> Router {
+    let widget = ServeDir::new(&state.widget_dir).append_index_html_on_directories(true);
+    Router::new()
+        .route("/", get(demo_page))
+        .route("/demo.css", get(demo_css))
+        .route("/porchlight.js", get(loader))
+        .route("/api/v1/sites/{site}/config", get(site_config))
+        .route("/api/v1/ws", get(websocket))
+        .nest_service("/widget", widget)
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .with_state(state)
+}
+
+/// A JSON error body: a stable code for programs and a sentence for people.
+#[derive(Debug, Serialize)]
+pub struct ApiError {
+    pub error: &'static str,
+    pub message: String,
+}
+
+fn api_error(status: StatusCode, error: &'static str, message: String) -> Response {
+    (status, Json(ApiError { error, message })).into_response()
+}
+
+async fn demo_page(State(state): State<AppState>) -> Response {
+    let html = DEMO_HTML.replace("{{SITE}}", state.config.site.site.as_str());
+    ([(header::CONTENT_SECURITY_POLICY, DEMO_CSP)], Html(html)).into_response()
+}
+
+async fn demo_css() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        DEMO_CSS,
+    )
+        .into_response()
+}
+
+async fn loader() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        LOADER_JS,
+    )
+        .into_response()
+}
+
+async fn site_config(State(state): State<AppState>, Path(site): Path<String>) -> Response {
+    let config = &state.config.site;
+    if site != config.site.as_str() {
+        return api_error(
+            StatusCode::NOT_FOUND,
+            "unknown_site",
+            format!("no site {site:?} is served here"),
+        );
+    }
+    ([(header::CACHE_CONTROL, "no-cache")], Json(config.clone())).into_response()
+}
+
+async fn websocket(State(state): State<AppState>, upgrade: WebSocketUpgrade) -> Response {
+    upgrade
+        .max_message_size(MAX_FRAME_BYTES)
+        .max_frame_size(MAX_FRAME_BYTES)
+        .on_upgrade(move |socket| {
+            let (sink, stream) = socket.split();
+            serve_connection(sink, stream, state)
+        })
+}

@@ -1,0 +1,38 @@
+//! Porchlight's mock server: a faithful double of the chat backend, so the widget can be
+//! developed, demonstrated and tested without a real chat service.
+//!
+//! - [`config`]: the site and chatbot configuration (TOML, with a built-in default).
+//! - [`bot`]: the chatbot's keyword → answer rule.
+//! - [`store`]: sessions and conversations with gap-free event numbers and idempotent
+//!   visitor messages.
+//! - [`socket`]: one widget's WebSocket, from `hello` to the end.
+//! - [`http`]: the router — demo page, loader, widget app, config API, WebSocket.
+//! - [`state`]: what the handlers share.
+//!
+//! [`serve`] runs the server on an already-bound listener until a shutdown future
+//! resolves, so tests start it on port 0 and stop it cleanly.
+
+pub mod bot;
+pub mod config;
+pub mod http;
+pub mod socket;
+pub mod state;
+pub mod store;
+
+pub use config::MockConfig;
+pub use http::app;
+pub use state::{AppState, Shared};
+
+use std::future::Future;
+use tokio::net::TcpListener;
+
+/// Serves `state` on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,89 @@
+//! `porchlight-mock`: parses arguments, sets up logging, binds and serves.
+
+use clap::Parser;
+use porchlight_mock::{MockConfig, Shared, serve};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use tokio::net::TcpListener;
+
+/// Porchlight's mock chat backend: serves the demo page, the loader, the widget and the
+/// chat API.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:3000")]
+    addr: SocketAddr,
+    /// Site, bot and routing configuration (TOML). Without it the built-in demo config is used.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// The built widget (Trunk's output folder), served under /widget/.
+    #[arg(long, default_value = "dist")]
+    widget_dir: PathBuf,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "porchlight_mock=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    let config = match &args.config {
+        Some(path) => match MockConfig::load(path) {
+            Ok(config) => config,
+            Err(err) => {
+                eprintln!("error: {err}");
+                return ExitCode::FAILURE;
+            }
+        },
+        None => MockConfig::default(),
+    };
+    if !args.widget_dir.join("index.html").is_file() {
+        tracing::warn!(
+            "no built widget in {}; run `cargo xtask demo` to build and serve it",
+            args.widget_dir.display()
+        );
+    }
+    let listener = match TcpListener::bind(args.addr).await {
+        Ok(listener) => listener,
+        Err(err) => {
+            eprintln!("error: cannot listen on {}: {err}", args.addr);
+            return ExitCode::FAILURE;
+        }
+    };
+    let addr = listener.local_addr().unwrap_or(args.addr);
+    println!("Porchlight demo: http://{addr}/");
+    let state = Shared::new(config, args.widget_dir);
+    if let Err(err) = serve(listener, state, shutdown_signal()).await {
+        eprintln!("error: {err}");
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,353 @@
+//! The mock server over a real WebSocket on port 0: handshake, acks and idempotent resends,
+//! the bot's answers, replay on resume, and typed errors for bad input.
+
+use futures_util::{SinkExt, StreamExt};
+use porchlight_mock::{MockConfig, Shared, serve};
+use porchlight_protocol::limits::MAX_FRAME_BYTES;
+use porchlight_protocol::{
+    AuthorKind, ClientFrame, ConversationEvent, ErrorCode, MessageId, PROTOCOL_VERSION, Seq,
+    ServerFrame, SessionToken, SiteId,
+};
+use std::net::SocketAddr;
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+struct Server {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+async fn start() -> Server {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop, stopped) = oneshot::channel::<()>();
+    let state = Shared::new(MockConfig::default(), "no-widget-here".into());
+    tokio::spawn(serve(listener, state, async {
+        let _ = stopped.await;
+    }));
+    Server {
+        addr,
+        stop: Some(stop),
+    }
+}
+
+async fn connect(server: &Server) -> Socket {
+    let (socket, _) = tokio_tungstenite::connect_async(format!("ws://{}/api/v1/ws", server.addr))
+        .await
+        .expect("connect");
+    socket
+}
+
+async fn send(socket: &mut Socket, frame: ClientFrame) {
+    socket
+        .send(Message::text(frame.encode()))
+        .await
+        .expect("send");
+}
+
+async fn recv(socket: &mut Socket) -> ServerFrame {
+    loop {
+        match socket.next().await.expect("open").expect("frame") {
+            Message::Text(text) => return ServerFrame::decode(text.as_str()).expect("valid frame"),
+            Message::Close(_) => panic!("closed"),
+            _ => continue,
+        }
+    }
+}
+
+fn hello(token: Option<SessionToken>, last_seq: u64) -> ClientFrame {
+    ClientFrame::Hello {
+        version: PROTOCOL_VERSION,
+        site: SiteId::new("demo").expect("id"),
+        token,
+        last_seq: Seq(last_seq),
+    }
+}
+
+fn send_text(id: &str, text: &str) -> ClientFrame {
+    ClientFrame::SendText {
+        id: MessageId::new(id).expect("id"),
+        text: text.into(),
+    }
+}
+
+/// (seq, author kind, text) of an event frame.
+fn event(frame: &ServerFrame) -> (u64, AuthorKind, String) {
+    match frame {
+        ServerFrame::Event {
+            seq,
+            event: ConversationEvent::MessageReceived { author, text, .. },
+            ..
+        } => (seq.0, author.kind, text.clone()),
+        other => panic!("expected an event, got {other:?}"),
+    }
+}
+
+/// Opens a new session; returns the socket (greeting consumed) and the token.
+async fn new_visitor(server: &Server) -> (Socket, SessionToken) {
+    let mut socket = connect(server).await;
+    send(&mut socket, hello(None, 0)).await;
+    let ServerFrame::Welcome {
+        token, last_seq, ..
+    } = recv(&mut socket).await
+    else {
+        panic!("expected welcome");
+    };
+    assert_eq!(last_seq, Seq(1));
+    let greeting = event(&recv(&mut socket).await);
+    assert_eq!(greeting.0, 1);
+    assert_eq!(greeting.1, AuthorKind::Bot);
+    assert!(greeting.2.starts_with("Hi!"), "{greeting:?}");
+    (socket, token)
+}
+
+/// Collects the next `n` frames, ordered: acks, then events by seq.
+async fn next_frames(socket: &mut Socket, n: usize) -> (Vec<ServerFrame>, Vec<ServerFrame>) {
+    let mut acks = Vec::new();
+    let mut events = Vec::new();
+    for _ in 0..n {
+        match recv(socket).await {
+            frame @ ServerFrame::Ack { .. } => acks.push(frame),
+            frame => events.push(frame),
+        }
+    }
+    (acks, events)
+}
+
+#[tokio::test]
+async fn a_new_visitor_is_welcomed_and_greeted_by_the_bot() {
+    let server = start().await;
+    new_visitor(&server).await;
+}
+
+#[tokio::test]
+async fn a_message_is_acked_echoed_and_answered_by_keyword() {
+    let server = start().await;
+    let (mut socket, _) = new_visitor(&server).await;
+    send(&mut socket, send_text("m1", "  What are your PRICES?  ")).await;
+    let (acks, events) = next_frames(&mut socket, 3).await;
+    assert_eq!(
+        acks,
+        vec![ServerFrame::Ack {
+            id: MessageId::new("m1").expect("id"),
+            seq: Seq(2)
+        }]
+    );
+    let events: Vec<_> = events.iter().map(event).collect();
+    assert_eq!(
+        events[0],
+        (2, AuthorKind::Visitor, "What are your PRICES?".into())
+    );
+    assert_eq!(events[1].0, 3);
+    assert!(events[1].2.contains("9 €"), "{:?}", events[1]);
+}
+
+#[tokio::test]
+async fn an_unknown_question_gets_the_fallback() {
+    let server = start().await;
+    let (mut socket, _) = new_visitor(&server).await;
+    send(&mut socket, send_text("m1", "hello there")).await;
+    let (_, events) = next_frames(&mut socket, 3).await;
+    assert!(event(&events[1]).2.starts_with("Sorry"), "{events:?}");
+}
+
+#[tokio::test]
+async fn a_resent_id_is_acked_again_and_never_stored_twice() {
+    let server = start().await;
+    let (mut socket, token) = new_visitor(&server).await;
+    send(&mut socket, send_text("m1", "prices")).await;
+    next_frames(&mut socket, 3).await;
+    send(&mut socket, send_text("m1", "prices")).await;
+    assert_eq!(
+        recv(&mut socket).await,
+        ServerFrame::Ack {
+            id: MessageId::new("m1").expect("id"),
+            seq: Seq(2)
+        }
+    );
+    // The conversation still holds greeting, message, answer: nothing more.
+    let mut again = connect(&server).await;
+    send(&mut again, hello(Some(token), 0)).await;
+    let ServerFrame::Welcome { last_seq, .. } = recv(&mut again).await else {
+        panic!("expected welcome");
+    };
+    assert_eq!(last_seq, Seq(3));
+}
+
+#[tokio::test]
+async fn resuming_replays_exactly_what_came_after_last_seq() {
+    let server = start().await;
+    let (mut socket, token) = new_visitor(&server).await;
+    send(&mut socket, send_text("m1", "shipping")).await;
+    next_frames(&mut socket, 3).await;
+    drop(socket);
+
+    let mut resumed = connect(&server).await;
+    send(&mut resumed, hello(Some(token.clone()), 1)).await;
+    let ServerFrame::Welcome {
+        token: same,
+        last_seq,
+        ..
+    } = recv(&mut resumed).await
+    else {
+        panic!("expected welcome");
+    };
+    assert_eq!(same, token);
+    assert_eq!(last_seq, Seq(3));
+    let replayed: Vec<u64> = vec![
+        event(&recv(&mut resumed).await).0,
+        event(&recv(&mut resumed).await).0,
+    ];
+    assert_eq!(replayed, vec![2, 3]);
+    // Nothing else follows: a ping is answered next.
+    send(&mut resumed, ClientFrame::Ping {}).await;
+    assert_eq!(recv(&mut resumed).await, ServerFrame::Pong {});
+}
+
+#[tokio::test]
+async fn an_unknown_token_starts_a_new_session() {
+    let server = start().await;
+    let mut socket = connect(&server).await;
+    let stranger = SessionToken::new("forgotten").expect("id");
+    send(&mut socket, hello(Some(stranger.clone()), 9)).await;
+    let ServerFrame::Welcome { token, .. } = recv(&mut socket).await else {
+        panic!("expected welcome");
+    };
+    assert_ne!(token, stranger);
+    assert_eq!(event(&recv(&mut socket).await).0, 1);
+}
+
+#[tokio::test]
+async fn malformed_frames_get_typed_errors_and_the_connection_survives() {
+    let server = start().await;
+    let (mut socket, _) = new_visitor(&server).await;
+    for bad in [
+        "not json",
+        "{\"type\":\"nope\"}",
+        "{\"type\":\"send_text\",\"id\":\"<x>\",\"text\":\"a\"}",
+    ] {
+        socket.send(Message::text(bad)).await.expect("send");
+        match recv(&mut socket).await {
+            ServerFrame::Error { code, .. } => assert_eq!(code, ErrorCode::MalformedFrame, "{bad}"),
+            other => panic!("{bad}: {other:?}"),
+        }
+    }
+    socket
+        .send(Message::binary(vec![1, 2, 3]))
+        .await
+        .expect("send");
+    assert!(matches!(
+        recv(&mut socket).await,
+        ServerFrame::Error {
+            code: ErrorCode::MalformedFrame,
+            ..
+        }
+    ));
+    send(&mut socket, send_text("m1", "   ")).await;
+    assert!(matches!(
+        recv(&mut socket).await,
+        ServerFrame::Error {
+            code: ErrorCode::InvalidText,
+            ..
+        }
+    ));
+    send(&mut socket, send_text("m2", &"x".repeat(2_001))).await;
+    assert!(matches!(
+        recv(&mut socket).await,
+        ServerFrame::Error {
+            code: ErrorCode::InvalidText,
+            ..
+        }
+    ));
+    send(&mut socket, ClientFrame::Ping {}).await;
+    assert_eq!(recv(&mut socket).await, ServerFrame::Pong {});
+}
+
+#[tokio::test]
+async fn a_frame_over_the_size_limit_ends_that_connection_only() {
+    let server = start().await;
+    let (mut big, _) = new_visitor(&server).await;
+    let (mut other, _) = new_visitor(&server).await;
+    let _ = big
+        .send(Message::text("x".repeat(MAX_FRAME_BYTES + 1)))
+        .await;
+    let ended = loop {
+        match big.next().await {
+            None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break true,
+            Some(Ok(Message::Text(text))) => panic!("unexpected frame {text}"),
+            Some(Ok(_)) => continue,
+        }
+    };
+    assert!(ended);
+    send(&mut other, ClientFrame::Ping {}).await;
+    assert_eq!(recv(&mut other).await, ServerFrame::Pong {});
+}
+
+#[tokio::test]
+async fn the_first_frame_must_be_hello() {
+    let server = start().await;
+    let mut socket = connect(&server).await;
+    send(&mut socket, ClientFrame::Ping {}).await;
+    assert!(matches!(
+        recv(&mut socket).await,
+        ServerFrame::Error {
+            code: ErrorCode::HelloExpected,
+            ..
+        }
+    ));
+}
+
+#[tokio::test]
+async fn a_wrong_version_or_site_is_refused() {
+    let server = start().await;
+    let mut socket = connect(&server).await;
+    send(
+        &mut socket,
+        ClientFrame::Hello {
+            version: 99,
+            site: SiteId::new("demo").expect("id"),
+            token: None,
+            last_seq: Seq(0),
+        },
+    )
+    .await;
+    assert!(matches!(
+        recv(&mut socket).await,
+        ServerFrame::Error {
+            code: ErrorCode::UnsupportedVersion,
+            ..
+        }
+    ));
+    let mut socket = connect(&server).await;
+    send(
+        &mut socket,
+        ClientFrame::Hello {
+            version: PROTOCOL_VERSION,
+            site: SiteId::new("elsewhere").expect("id"),
+            token: None,
+            last_seq: Seq(0),
+        },
+    )
+    .await;
+    assert!(matches!(
+        recv(&mut socket).await,
+        ServerFrame::Error {
+            code: ErrorCode::UnknownSite,
+            ..
+        }
+    ));
+}

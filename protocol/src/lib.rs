@@ -1,0 +1,24 @@
+//! Porchlight's protocol: everything the widget and the server must agree on, defined once.
+//!
+//! - [`ids`]: typed identifiers (site, session token, conversation, message, sequence number).
+//! - [`limits`]: sizes and counts both sides enforce.
+//! - [`wire`]: the WebSocket frames — requests go up ([`ClientFrame`]), facts come down
+//!   ([`ServerFrame`]) — and their decoding with typed errors.
+//! - [`text`]: validation of visitor-written text.
+//! - [`config`]: the public site configuration the widget fetches at start.
+//!
+//! The crate does no I/O and builds for wasm32 and native alike.
+
+pub mod config;
+pub mod ids;
+pub mod limits;
+pub mod text;
+pub mod wire;
+
+pub use config::{Color, ColorError, Position, SiteConfig, Texts};
+pub use ids::{ConversationId, IdError, MessageId, Seq, SessionToken, SiteId};
+pub use text::TextError;
+pub use wire::{
+    Author, AuthorKind, ClientFrame, ConversationEvent, ErrorCode, FrameError, PROTOCOL_VERSION,
+    ServerFrame,
+};

@@ -1,0 +1,15 @@
+//! Limits both sides enforce. The widget uses them to stop bad input early; the server
+//! enforces them again because it cannot trust the widget.
+
+/// Longest visitor, agent or bot message, in characters (Unicode scalar values).
+pub const MAX_MESSAGE_CHARS: usize = 2_000;
+
+/// Largest WebSocket frame either side accepts, in bytes. A message of
+/// [`MAX_MESSAGE_CHARS`] four-byte characters plus its JSON envelope fits.
+pub const MAX_FRAME_BYTES: usize = 16 * 1024;
+
+/// Longest client-made identifier (message id, session token), in bytes.
+pub const MAX_ID_BYTES: usize = 64;
+
+/// Longest display name of an author, in characters.
+pub const MAX_NAME_CHARS: usize = 80;

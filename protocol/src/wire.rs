@@ -1,0 +1,208 @@
+//! The WebSocket frames of protocol v1. Every frame is one JSON text message with a
+//! `type` tag. What the widget asks is imperative ([`ClientFrame`]); what the server tells
+//! is a fact ([`ServerFrame`]).
+//!
+//! The delivery contract: every event in a conversation carries a gap-free increasing
+//! [`Seq`]; every visitor message carries a client-made [`MessageId`] that the server acks,
+//! and a resent id is the same message. The first client frame is always `hello`.
+
+use crate::ids::{ConversationId, MessageId, Seq, SessionToken, SiteId};
+use crate::limits::MAX_FRAME_BYTES;
+use serde::{Deserialize, Serialize};
+
+/// The protocol version this crate speaks, sent in `hello` and `welcome`.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// A frame from the widget to the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientFrame {
+    /// The first frame on every connection: who we are and what we already hold.
+    Hello {
+        version: u32,
+        site: SiteId,
+        /// The session to resume; `None` starts a new one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<SessionToken>,
+        /// The last event seq the client holds; the server replays everything after it.
+        #[serde(default)]
+        last_seq: Seq,
+    },
+    /// Post a visitor message. Resending the same `id` never stores it twice.
+    SendText { id: MessageId, text: String },
+    /// Liveness probe; the server answers `pong`.
+    Ping {},
+}
+
+/// A frame from the server to the widget.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ServerFrame {
+    /// The answer to `hello`: the session the client now belongs to. Replayed events follow.
+    Welcome {
+        version: u32,
+        /// The token to keep; differs from the one sent when the server started afresh.
+        token: SessionToken,
+        conversation: ConversationId,
+        /// The seq of the newest event the server holds for this conversation.
+        last_seq: Seq,
+    },
+    /// Something happened in the conversation.
+    Event {
+        seq: Seq,
+        /// Server time, milliseconds since the Unix epoch.
+        at_ms: u64,
+        event: ConversationEvent,
+    },
+    /// The visitor message `id` is stored as event `seq`.
+    Ack { id: MessageId, seq: Seq },
+    /// The last frame was refused; the connection stays open unless the code says otherwise.
+    Error { code: ErrorCode, message: String },
+    /// The answer to `ping`.
+    Pong {},
+}
+
+/// What happened in a conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ConversationEvent {
+    /// A message from the visitor, the bot or an agent. `id` is the client's id for
+    /// visitor messages, so the sender can match it to what it sent.
+    MessageReceived {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<MessageId>,
+        author: Author,
+        text: String,
+    },
+}
+
+/// Who wrote a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Author {
+    pub kind: AuthorKind,
+    /// Display name; always rendered as text.
+    pub name: String,
+}
+
+/// The kind of author, which decides how a message is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthorKind {
+    Visitor,
+    Bot,
+    Agent,
+}
+
+/// Why the server refused a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The frame is not valid JSON or not a known frame.
+    MalformedFrame,
+    /// The frame is larger than [`MAX_FRAME_BYTES`].
+    FrameTooLarge,
+    /// The client speaks a protocol version the server does not.
+    UnsupportedVersion,
+    /// The first frame was not `hello`, or `hello` came twice.
+    HelloExpected,
+    /// The site in `hello` is not served here.
+    UnknownSite,
+    /// The message text is empty or too long.
+    InvalidText,
+}
+
+/// Why a frame could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FrameError {
+    #[error("the frame is {bytes} bytes, more than the {MAX_FRAME_BYTES} allowed")]
+    TooLarge { bytes: usize },
+    #[error("the frame is not a valid message: {0}")]
+    Malformed(String),
+}
+
+impl FrameError {
+    /// The error code to send back for this decoding failure.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            FrameError::TooLarge { .. } => ErrorCode::FrameTooLarge,
+            FrameError::Malformed(_) => ErrorCode::MalformedFrame,
+        }
+    }
+}
+
+fn decode<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, FrameError> {
+    if text.len() > MAX_FRAME_BYTES {
+        return Err(FrameError::TooLarge { bytes: text.len() });
+    }
+    serde_json::from_str(text).map_err(|e| FrameError::Malformed(e.to_string()))
+}
+
+fn encode<T: Serialize>(frame: &T) -> String {
+    // These types hold only strings, integers and enums with string keys, which
+    // serde_json always serializes.
+    serde_json::to_string(frame).expect("wire frames always serialize")
+}
+
+impl ClientFrame {
+    /// Parses a frame received from a widget, checking its size first.
+    pub fn decode(text: &str) -> Result<Self, FrameError> {
+        decode(text)
+    }
+
+    /// The frame as JSON text.
+    pub fn encode(&self) -> String {
+        encode(self)
+    }
+}
+
+impl ServerFrame {
+    /// Parses a frame received from the server, checking its size first.
+    pub fn decode(text: &str) -> Result<Self, FrameError> {
+        decode(text)
+    }
+
+    /// The frame as JSON text.
+    pub fn encode(&self) -> String {
+        encode(self)
+    }
+
+    /// An error frame with the code's standard wording.
+    pub fn error(code: ErrorCode, message: impl Into<String>) -> Self {
+        ServerFrame::Error {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oversized_frames_are_refused_before_parsing() {
+        let text = format!(
+            "{{\"type\":\"ping\",\"pad\":\"{}\"}}",
+            "x".repeat(MAX_FRAME_BYTES)
+        );
+        assert!(matches!(
+            ClientFrame::decode(&text),
+            Err(FrameError::TooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn unknown_types_and_fields_are_malformed() {
+        for text in [
+            "",
+            "null",
+            "{\"type\":\"launch_missiles\"}",
+            "{\"type\":\"ping\",\"extra\":1}",
+            "{\"type\":\"send_text\",\"id\":\"a b\",\"text\":\"hi\"}",
+        ] {
+            let err = ClientFrame::decode(text).expect_err(text);
+            assert_eq!(err.code(), ErrorCode::MalformedFrame, "{text}");
+        }
+    }
+}

@@ -1,0 +1,37 @@
+//! The launcher: a round button in the corner that opens the chat panel.
+
+use super::composer::COMPOSER_ID;
+use super::focus_soon;
+use crate::machine::Input;
+use crate::runtime::Runtime;
+use leptos::prelude::*;
+
+/// The launcher's element id, so the panel can hand focus back to it.
+pub const LAUNCHER_ID: &str = "pl-launcher";
+
+#[component]
+pub fn Launcher(label: String) -> impl IntoView {
+    let runtime = expect_context::<Runtime>();
+    let open = move || runtime.widget.with(|w| w.open);
+    view! {
+        <button
+            id=LAUNCHER_ID
+            class="pl-launcher"
+            type="button"
+            aria-label=label
+            aria-expanded=move || open().to_string()
+            hidden=open
+            on:click=move |_| {
+                runtime.dispatch(Input::Open);
+                focus_soon(COMPOSER_ID);
+            }
+        >
+            <svg viewBox="0 0 24 24" width="28" height="28" aria-hidden="true" focusable="false">
+                <path
+                    fill="currentColor"
+                    d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z"
+                />
+            </svg>
+        </button>
+    }
+}

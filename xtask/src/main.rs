@@ -1,0 +1,175 @@
+//! `cargo xtask …`: Porchlight's developer commands. Each installs what it needs first,
+//! from the package registries only (crates.io, npm, Debian), skipping what is present.
+//!
+//! - `setup [--browser]`: the wasm32 target, trunk, wasm-bindgen-cli, wasm-opt; with
+//!   `--browser` also Chromium and ChromeDriver.
+//! - `build`: the release widget bundle in `dist/`.
+//! - `demo [--addr HOST:PORT] [-- SERVER ARGS…]`: build, then serve the demo.
+//! - `test`: formatting, lints (native and wasm32), every unit, integration and end-to-end test.
+//! - `size`: the bytes a browser downloads to show the opened widget.
+
+mod size;
+mod tools;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+/// The demo's default address.
+const DEFAULT_ADDR: &str = "127.0.0.1:3000";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("setup") => tools::setup(args.iter().any(|a| a == "--browser")),
+        Some("build") => build(),
+        Some("demo") => demo(&args[1..]),
+        Some("test") => test(),
+        Some("size") => build().and_then(|()| size::report(&root())),
+        _ => Err(USAGE.to_string()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+const USAGE: &str = "usage: cargo xtask <setup [--browser] | build | demo [--addr HOST:PORT] [-- SERVER ARGS] | test | size>";
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// The cargo that runs us.
+pub fn cargo() -> Command {
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    command.current_dir(root());
+    command
+}
+
+/// Prints a step, runs it and prints how long it took.
+pub fn step<T>(what: &str, f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    eprintln!("==> {what}");
+    let started = Instant::now();
+    let result = f();
+    let secs = started.elapsed().as_secs_f64();
+    match &result {
+        Ok(_) => eprintln!("    done in {secs:.1} s"),
+        Err(_) => eprintln!("    failed after {secs:.1} s"),
+    }
+    result
+}
+
+/// Runs `command` to completion; an error names it.
+pub fn run(command: &mut Command) -> Result<(), String> {
+    let shown = format!("{command:?}");
+    let status = command
+        .status()
+        .map_err(|e| format!("cannot run {shown}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{shown} failed ({status})"))
+    }
+}
+
+/// Builds the release widget into `dist/`.
+fn build() -> Result<(), String> {
+    tools::setup(false)?;
+    step("Fetching crates (trunk builds offline)", || {
+        run(cargo().args(["fetch", "--locked"]))
+    })?;
+    step("Building the widget (release, wasm-opt -Oz)", || {
+        run(tools::trunk()
+            .args(["build", "--release", "--cargo-profile", "wasm-release"])
+            .current_dir(root()))
+    })
+}
+
+fn demo(args: &[String]) -> Result<(), String> {
+    let mut addr = DEFAULT_ADDR.to_string();
+    let mut extra: Vec<String> = Vec::new();
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--addr" => addr = rest.next().ok_or("--addr needs HOST:PORT")?.clone(),
+            "--" => extra.extend(rest.by_ref().cloned()),
+            other => return Err(format!("unknown demo argument {other:?}\n{USAGE}")),
+        }
+    }
+    build()?;
+    step("Building the mock server", || {
+        run(cargo().args(["build", "--release", "--locked", "-p", "porchlight-mock"]))
+    })?;
+    eprintln!("==> Serving the demo (Ctrl-C stops it)");
+    run(cargo()
+        .args([
+            "run",
+            "--quiet",
+            "--release",
+            "--locked",
+            "-p",
+            "porchlight-mock",
+            "--",
+        ])
+        .args(["--addr", &addr, "--widget-dir"])
+        .arg(root().join("dist"))
+        .args(&extra))
+}
+
+fn test() -> Result<(), String> {
+    let started = Instant::now();
+    tools::setup(true)?;
+    build()?;
+    step("Checking formatting", || {
+        run(cargo().args(["fmt", "--all", "--check"]))
+    })?;
+    step("Linting (native)", || {
+        run(cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ]))
+    })?;
+    step("Linting (wasm32)", || {
+        run(cargo().args([
+            "clippy",
+            "-p",
+            "porchlight",
+            "-p",
+            "porchlight-protocol",
+            "--all-targets",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ]))
+    })?;
+    step(
+        "Running every test (unit, integration, end-to-end in Chromium)",
+        || {
+            run(cargo()
+                .args(["test", "--workspace", "--locked", "--", "--include-ignored"])
+                .env("PORCHLIGHT_WIDGET_DIR", root().join("dist"))
+                .env("CHROMEDRIVER", tools::CHROMEDRIVER))
+        },
+    )?;
+    eprintln!(
+        "xtask test: all green in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}

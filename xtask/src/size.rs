@@ -1,0 +1,98 @@
+//! `cargo xtask size`: what a browser downloads to show the opened widget — the loader, the
+//! widget's HTML, JS glue, wasm and CSS — raw, gzip and brotli, with the total.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// One downloaded file's sizes in bytes.
+pub struct FileSize {
+    pub name: String,
+    pub raw: usize,
+    pub gzip: usize,
+    pub brotli: usize,
+}
+
+fn gzip_len(bytes: &[u8]) -> Result<usize, String> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(bytes).map_err(|e| e.to_string())?;
+    Ok(encoder.finish().map_err(|e| e.to_string())?.len())
+}
+
+fn brotli_len(bytes: &[u8]) -> Result<usize, String> {
+    let mut out = Vec::new();
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: 11,
+        lgwin: 22,
+        ..Default::default()
+    };
+    brotli::BrotliCompress(&mut &bytes[..], &mut out, &params).map_err(|e| e.to_string())?;
+    Ok(out.len())
+}
+
+/// The files of a built bundle, loader first.
+pub fn bundle_files(root: &Path) -> Result<Vec<PathBuf>, String> {
+    let dist = root.join("dist");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dist)
+        .map_err(|e| {
+            format!(
+                "cannot read {}: {e} (run `cargo xtask build`)",
+                dist.display()
+            )
+        })?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| {
+            matches!(
+                p.extension().and_then(|e| e.to_str()),
+                Some("html" | "js" | "wasm" | "css")
+            )
+        })
+        .collect();
+    files.sort();
+    files.insert(0, root.join("loader/porchlight.js"));
+    Ok(files)
+}
+
+/// Measures every file of the bundle.
+pub fn measure(root: &Path) -> Result<Vec<FileSize>, String> {
+    bundle_files(root)?
+        .into_iter()
+        .map(|path| {
+            let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            Ok(FileSize {
+                name: path
+                    .strip_prefix(root)
+                    .unwrap_or(&path)
+                    .display()
+                    .to_string(),
+                raw: bytes.len(),
+                gzip: gzip_len(&bytes)?,
+                brotli: brotli_len(&bytes)?,
+            })
+        })
+        .collect()
+}
+
+/// Prints the size table.
+pub fn report(root: &Path) -> Result<(), String> {
+    let files = measure(root)?;
+    let width = files.iter().map(|f| f.name.len()).max().unwrap_or(5).max(5);
+    println!(
+        "{:<width$} {:>10} {:>10} {:>10}",
+        "file", "raw", "gzip", "brotli"
+    );
+    for f in &files {
+        println!(
+            "{:<width$} {:>10} {:>10} {:>10}",
+            f.name, f.raw, f.gzip, f.brotli
+        );
+    }
+    let total = |get: fn(&FileSize) -> usize| files.iter().map(get).sum::<usize>();
+    println!(
+        "{:<width$} {:>10} {:>10} {:>10}",
+        "total",
+        total(|f| f.raw),
+        total(|f| f.gzip),
+        total(|f| f.brotli)
+    );
+    Ok(())
+}

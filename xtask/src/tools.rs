@@ -1,0 +1,174 @@
+//! Tool set-up from the package registries only: rustup's wasm32 target, trunk and
+//! wasm-bindgen-cli from crates.io, wasm-opt (binaryen) from npm, Chromium and ChromeDriver
+//! from Debian. Each step is skipped when the right version is already there.
+
+use crate::{cargo, root, run, step};
+use std::path::PathBuf;
+use std::process::Command;
+
+const TRUNK_VERSION: &str = "0.21.14";
+const BINARYEN_VERSION: &str = "132.0.0";
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// Where `cargo install` puts binaries.
+fn cargo_bin() -> PathBuf {
+    std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .unwrap_or_else(|| PathBuf::from(".cargo"))
+        .join("bin")
+}
+
+/// Where npm installs binaryen for this checkout.
+fn binaryen_bin() -> PathBuf {
+    root().join(".tools/binaryen/node_modules/.bin")
+}
+
+/// PATH with our tool folders first, so trunk finds the pinned wasm-bindgen and wasm-opt.
+fn tool_path() -> std::ffi::OsString {
+    let mut paths = vec![binaryen_bin(), cargo_bin()];
+    if let Some(existing) = std::env::var_os("PATH") {
+        paths.extend(std::env::split_paths(&existing));
+    }
+    std::env::join_paths(paths).unwrap_or_default()
+}
+
+/// A command for `program` with the tool PATH.
+fn tool(program: &str) -> Command {
+    let mut command = Command::new(program);
+    command.env("PATH", tool_path());
+    command
+}
+
+/// trunk, ready to run with the pinned tools on its PATH.
+pub fn trunk() -> Command {
+    tool("trunk")
+}
+
+/// The first line `program --version` prints, if it runs.
+fn version_of(program: &str) -> Option<String> {
+    let output = tool(program).arg("--version").output().ok()?;
+    output.status.success().then(|| {
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    })
+}
+
+/// The wasm-bindgen version Cargo.lock resolved, which the CLI must equal.
+fn locked_wasm_bindgen() -> Result<String, String> {
+    let lock = std::fs::read_to_string(root().join("Cargo.lock"))
+        .map_err(|e| format!("cannot read Cargo.lock: {e}"))?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line == "name = \"wasm-bindgen\"" {
+            if let Some(version) = lines
+                .next()
+                .and_then(|l| l.strip_prefix("version = \""))
+                .and_then(|l| l.strip_suffix('"'))
+            {
+                return Ok(version.to_string());
+            }
+        }
+    }
+    Err("Cargo.lock has no wasm-bindgen".into())
+}
+
+/// Installs whatever is missing. `browser` adds Chromium and ChromeDriver.
+pub fn setup(browser: bool) -> Result<(), String> {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).contains("wasm32-unknown-unknown"))
+        .unwrap_or(false);
+    if !installed {
+        step("Adding the wasm32-unknown-unknown target", || {
+            run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
+        })?;
+    }
+
+    if version_of("trunk").as_deref() != Some(&format!("trunk {TRUNK_VERSION}")) {
+        step(
+            &format!("Installing trunk {TRUNK_VERSION} (about 6 minutes, once per machine)"),
+            || {
+                run(cargo().args([
+                    "install",
+                    "trunk",
+                    "--version",
+                    TRUNK_VERSION,
+                    "--locked",
+                    "--force",
+                ]))
+            },
+        )?;
+    }
+
+    let bindgen = locked_wasm_bindgen()?;
+    if version_of("wasm-bindgen").as_deref() != Some(&format!("wasm-bindgen {bindgen}")) {
+        // Not --locked: the CLI's own lockfile names a crate version the registry lacks.
+        step(
+            &format!("Installing wasm-bindgen-cli {bindgen} (about 2 minutes, once per machine)"),
+            || {
+                run(cargo().args([
+                    "install",
+                    "wasm-bindgen-cli",
+                    "--version",
+                    &bindgen,
+                    "--force",
+                ]))
+            },
+        )?;
+    }
+
+    let wasm_opt = version_of("wasm-opt").unwrap_or_default();
+    if !wasm_opt.contains("version 132") {
+        step(
+            &format!("Installing wasm-opt (binaryen {BINARYEN_VERSION} from npm)"),
+            || {
+                let prefix = root().join(".tools/binaryen");
+                std::fs::create_dir_all(&prefix).map_err(|e| e.to_string())?;
+                run(Command::new("npm")
+                    .args(["install", "--no-audit", "--no-fund", "--prefix"])
+                    .arg(&prefix)
+                    .arg(format!("binaryen@{BINARYEN_VERSION}")))
+            },
+        )?;
+    }
+
+    if browser && !(PathBuf::from(CHROMIUM).exists() && PathBuf::from(CHROMEDRIVER).exists()) {
+        step(
+            "Installing Chromium and ChromeDriver from Debian (about a minute)",
+            || {
+                let as_root = Command::new("id")
+                    .arg("-u")
+                    .output()
+                    .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+                    .unwrap_or(false);
+                let apt = |args: &[&str]| {
+                    let mut command = if as_root {
+                        Command::new("apt-get")
+                    } else {
+                        let mut sudo = Command::new("sudo");
+                        sudo.arg("apt-get");
+                        sudo
+                    };
+                    command.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+                    command
+                };
+                run(&mut apt(&["update"]))?;
+                run(&mut apt(&[
+                    "install",
+                    "-y",
+                    "--no-install-recommends",
+                    "chromium",
+                    "chromium-driver",
+                ]))
+            },
+        )?;
+    }
+    Ok(())
+}
