@@ -1,0 +1,326 @@
+//! Test harness for the end-to-end tests: the mock server in-process on port 0, a strict
+//! cross-origin host page, and headless Chromium driven over WebDriver (ChromeDriver).
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use porchlight_mock::{MockConfig, Shared, serve};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+/// How long any one expectation may take before the test fails.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+/// The mock chat server, stopped on drop.
+pub struct Chat {
+    addr: SocketAddr,
+    stops: Vec<oneshot::Sender<()>>,
+}
+
+impl Drop for Chat {
+    fn drop(&mut self) {
+        for stop in self.stops.drain(..) {
+            let _ = stop.send(());
+        }
+    }
+}
+
+fn widget_dir() -> PathBuf {
+    let dir = std::env::var_os("PORCHLIGHT_WIDGET_DIR")
+        .map(PathBuf::from)
+        .expect("PORCHLIGHT_WIDGET_DIR is not set: run these tests with `cargo xtask test`");
+    assert!(
+        dir.join("index.html").is_file(),
+        "no built widget in {}: run `cargo xtask test`",
+        dir.display()
+    );
+    dir
+}
+
+impl Chat {
+    /// Starts the mock server with the built-in config on 127.0.0.1, port 0.
+    pub async fn start() -> Chat {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let state = Shared::new(MockConfig::default(), widget_dir());
+        tokio::spawn(serve(listener, state, async {
+            let _ = stopped.await;
+        }));
+        Chat {
+            addr,
+            stops: vec![stop],
+        }
+    }
+
+    /// A URL on the chat server.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Serves, on another origin (`localhost` rather than `127.0.0.1`, another port), a host
+    /// page with `default-src 'none'; script-src CHAT; frame-src CHAT` that pastes the
+    /// snippet twice. Returns its URL.
+    pub async fn start_strict_host_page(&mut self) -> String {
+        use axum::http::header;
+        let chat = format!("http://{}", self.addr);
+        let csp = format!("default-src 'none'; script-src {chat}; frame-src {chat}");
+        let snippet =
+            format!(r#"<script async src="{chat}/porchlight.js" data-site="demo"></script>"#);
+        let html = format!(
+            "<!doctype html><html lang=en><head><meta charset=utf-8><title>Strict host</title>\
+             {snippet}</head><body><h1>A strict host page</h1>{snippet}</body></html>"
+        );
+        let app = axum::Router::new().route(
+            "/",
+            axum::routing::get(move || {
+                let (csp, html) = (csp.clone(), html.clone());
+                async move {
+                    (
+                        [(header::CONTENT_SECURITY_POLICY, csp)],
+                        axum::response::Html(html),
+                    )
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        self.stops.push(stop);
+        format!("http://localhost:{port}/")
+    }
+}
+
+/// ChromeDriver and one headless Chromium session.
+pub struct Browser {
+    driver: Child,
+    client: Client,
+    profile: PathBuf,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+impl Browser {
+    pub async fn start() -> Browser {
+        let chromedriver =
+            std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+        let port = free_port();
+        let driver = Command::new(&chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start {chromedriver}: {e} (run `cargo xtask test`)")
+            });
+        let profile =
+            std::env::temp_dir().join(format!("porchlight-e2e-{}-{port}", std::process::id()));
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({
+                "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-background-networking", "--disable-component-update",
+                    "--disable-sync", "--no-first-run", "--disable-quic",
+                    "--window-size=1280,900",
+                    format!("--user-data-dir={}", profile.display()),
+                ],
+            }),
+        );
+        // ChromeDriver needs a moment to listen: retry the session for a bounded time.
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        let client = loop {
+            match ClientBuilder::rustls()
+                .expect("TLS roots")
+                .capabilities(capabilities.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(client) => break client,
+                Err(err) if tokio::time::Instant::now() < deadline => {
+                    let _ = err;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(err) => panic!("cannot start a Chromium session: {err}"),
+            }
+        };
+        Browser {
+            driver,
+            client,
+            profile,
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Switches into the widget's iframe once the loader has created it.
+    pub async fn enter_widget(&self) -> Frame<'_> {
+        self.client.enter_parent_frame().await.expect("top frame");
+        let iframe = self
+            .client
+            .wait()
+            .at_most(PATIENCE)
+            .for_element(Locator::Css("iframe[data-porchlight]"))
+            .await
+            .expect("the loader creates the widget iframe");
+        iframe.enter_frame().await.expect("enter the widget frame");
+        Frame {
+            client: &self.client,
+        }
+    }
+
+    /// Waits until the widget iframe is `width` CSS pixels wide.
+    pub async fn wait_for_frame_width(&self, width: u64) {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let seen = self
+                .client
+                .execute(
+                    "return document.querySelector('iframe[data-porchlight]').getBoundingClientRect().width",
+                    vec![],
+                )
+                .await
+                .expect("measure the iframe");
+            if seen.as_f64() == Some(width as f64) {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the iframe is {seen} px wide, not {width}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn quit(self) {
+        let _ = self.client.clone().close().await;
+    }
+}
+
+/// The widget's iframe, entered.
+pub struct Frame<'a> {
+    client: &'a Client,
+}
+
+impl Frame<'_> {
+    pub async fn wait_for(&self, locator: Locator<'_>) -> Element {
+        self.client
+            .wait()
+            .at_most(PATIENCE)
+            .for_element(locator)
+            .await
+            .unwrap_or_else(|e| panic!("{locator:?} never appeared: {e}"))
+    }
+
+    /// Waits until an element matching `css` has exactly `text` as its text, or starts
+    /// with it when `text` is a prefix of a longer message.
+    pub async fn wait_for_text(&self, css: &str, text: &str) {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let texts = self.texts(css).await;
+            if texts.iter().any(|t| t.contains(text)) {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no {css} with {text:?}; saw {texts:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The text content (as the DOM holds it, newlines kept) of every match of `css`.
+    pub async fn texts(&self, css: &str) -> Vec<String> {
+        let value = self
+            .client
+            .execute(
+                "return Array.from(document.querySelectorAll(arguments[0])).map(e => e.textContent)",
+                vec![serde_json::json!(css)],
+            )
+            .await
+            .expect("read texts");
+        value
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub async fn attr(&self, css: &str, name: &str) -> Option<String> {
+        let element = self.wait_for(Locator::Css(css)).await;
+        element.attr(name).await.expect("read attribute")
+    }
+
+    pub async fn is_displayed(&self, css: &str) -> bool {
+        let element = self.wait_for(Locator::Css(css)).await;
+        element.is_displayed().await.expect("read visibility")
+    }
+
+    /// The id of the focused element in the frame.
+    pub async fn focused_id(&self) -> String {
+        self.client
+            .execute(
+                "return document.activeElement && document.activeElement.id",
+                vec![],
+            )
+            .await
+            .expect("read focus")
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    pub async fn wait_until_focused(&self, id: &str) {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let focused = self.focused_id().await;
+            if focused == id {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "focus is on {focused:?}, not {id:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Goes back to the host page.
+    pub async fn leave(self) {
+        self.client.enter_parent_frame().await.expect("top frame");
+    }
+}
