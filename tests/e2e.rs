@@ -51,6 +51,8 @@ async fn visitor_is_greeted_gets_an_answer_and_keeps_the_transcript_after_a_relo
         "greeting, question, answer once each: {texts:?}"
     );
     assert_eq!(texts[1], "What are your prices?");
+    frame.leave().await;
+    browser.screenshot("journey-after-reload").await;
     browser.quit().await;
 }
 
@@ -131,5 +133,6 @@ async fn the_snippet_works_twice_on_a_strict_csp_page_of_another_origin() {
     // The widget asked for its open size and the loader applied it through the CSSOM,
     // which the host's CSP (no 'unsafe-inline') allows.
     browser.wait_for_frame_width(416).await;
+    browser.screenshot("strict-host-page").await;
     browser.quit().await;
 }

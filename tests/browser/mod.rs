@@ -223,6 +223,14 @@ impl Browser {
         }
     }
 
+    /// Saves a PNG of the page to `target/e2e-screenshots/NAME.png`, for people to look at.
+    pub async fn screenshot(&self, name: &str) {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/e2e-screenshots");
+        let png = self.client.screenshot().await.expect("screenshot");
+        std::fs::create_dir_all(&dir).expect("screenshot folder");
+        std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
+    }
+
     pub async fn quit(self) {
         let _ = self.client.clone().close().await;
     }
