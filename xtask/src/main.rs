@@ -5,7 +5,8 @@
 //!   `--browser` also Chromium and ChromeDriver.
 //! - `build`: the release widget bundle in `dist/`.
 //! - `demo [--addr HOST:PORT] [-- SERVER ARGS…]`: build, then serve the demo.
-//! - `test`: formatting, lints (native and wasm32), every unit, integration and end-to-end test.
+//! - `test`: size budget, formatting, lints (native and wasm32), every unit, integration
+//!   and end-to-end test.
 //! - `size`: the bytes a browser downloads to show the opened widget.
 
 mod size;
@@ -128,6 +129,9 @@ fn test() -> Result<(), String> {
     let started = Instant::now();
     tools::setup(true)?;
     build()?;
+    step("Checking the bundle's size budget", || {
+        size::check_budget(&root())
+    })?;
     step("Checking formatting", || {
         run(cargo().args(["fmt", "--all", "--check"]))
     })?;

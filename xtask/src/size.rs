@@ -96,3 +96,33 @@ pub fn report(root: &Path) -> Result<(), String> {
     );
     Ok(())
 }
+
+/// The most the opened widget may cost a visitor, brotli-compressed, all files together.
+/// Raise it only deliberately, saying in the commit what the bytes buy.
+pub const TOTAL_BROTLI_BUDGET: usize = 120_000;
+/// The loader runs on every page of the host site: it must stay well under 2 KB gzipped.
+pub const LOADER_GZIP_BUDGET: usize = 2_048;
+
+/// Fails when the bundle is over its budgets.
+pub fn check_budget(root: &Path) -> Result<(), String> {
+    let files = measure(root)?;
+    let total: usize = files.iter().map(|f| f.brotli).sum();
+    let loader = files
+        .iter()
+        .find(|f| f.name.ends_with("porchlight.js"))
+        .map_or(0, |f| f.gzip);
+    eprintln!(
+        "    widget {total} B brotli (budget {TOTAL_BROTLI_BUDGET}), loader {loader} B gzip (budget {LOADER_GZIP_BUDGET})"
+    );
+    if total > TOTAL_BROTLI_BUDGET {
+        return Err(format!(
+            "the widget is {total} bytes brotli, over its {TOTAL_BROTLI_BUDGET}-byte budget"
+        ));
+    }
+    if loader > LOADER_GZIP_BUDGET {
+        return Err(format!(
+            "the loader is {loader} bytes gzip, over its {LOADER_GZIP_BUDGET}-byte budget"
+        ));
+    }
+    Ok(())
+}
