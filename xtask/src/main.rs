@@ -88,9 +88,11 @@ fn build() -> Result<(), String> {
         run(cargo().args(["fetch", "--locked"]))
     })?;
     step("Building the widget (release, wasm-opt -Oz)", || {
+        // Trunk logs to stdout; keep stdout for what the command itself reports.
         run(tools::trunk()
             .args(["build", "--release", "--cargo-profile", "wasm-release"])
-            .current_dir(root()))
+            .current_dir(root())
+            .stdout(std::io::stderr()))
     })
 }
 

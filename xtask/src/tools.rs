@@ -133,7 +133,8 @@ pub fn setup(browser: bool) -> Result<(), String> {
                 run(Command::new("npm")
                     .args(["install", "--no-audit", "--no-fund", "--prefix"])
                     .arg(&prefix)
-                    .arg(format!("binaryen@{BINARYEN_VERSION}")))
+                    .arg(format!("binaryen@{BINARYEN_VERSION}"))
+                    .stdout(std::io::stderr()))
             },
         )?;
     }
@@ -155,7 +156,10 @@ pub fn setup(browser: bool) -> Result<(), String> {
                         sudo.arg("apt-get");
                         sudo
                     };
-                    command.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+                    command
+                        .args(args)
+                        .env("DEBIAN_FRONTEND", "noninteractive")
+                        .stdout(std::io::stderr());
                     command
                 };
                 run(&mut apt(&["update"]))?;
