@@ -5,6 +5,7 @@
 //! - [`bot`]: the chatbot's keyword → answer rule.
 //! - [`store`]: sessions and conversations with gap-free event numbers and idempotent
 //!   visitor messages.
+//! - [`routing`]: broadcast and time-based routing of chat requests, timers as data.
 //! - [`socket`]: one widget's WebSocket, from `hello` to the end.
 //! - [`http`]: the router — demo page, loader, widget app, config API, WebSocket.
 //! - [`state`]: what the handlers share.
@@ -15,6 +16,7 @@
 pub mod bot;
 pub mod config;
 pub mod http;
+pub mod routing;
 pub mod socket;
 pub mod state;
 pub mod store;

@@ -96,6 +96,10 @@ string_id!(
     ConversationId
 );
 string_id!(
+    /// A human agent, as named in the mock server's config and control API.
+    AgentId
+);
+string_id!(
     /// A visitor message's id, made by the client before sending. The server acks it and
     /// treats a resent id as the same message, so resending is always safe.
     MessageId

@@ -16,7 +16,7 @@ pub mod text;
 pub mod wire;
 
 pub use config::{Color, ColorError, Position, SiteConfig, Texts};
-pub use ids::{ConversationId, IdError, MessageId, Seq, SessionToken, SiteId};
+pub use ids::{AgentId, ConversationId, IdError, MessageId, Seq, SessionToken, SiteId};
 pub use text::TextError;
 pub use wire::{
     Author, AuthorKind, ClientFrame, ConversationEvent, ErrorCode, FrameError, PROTOCOL_VERSION,
