@@ -96,6 +96,10 @@ string_id!(
     ConversationId
 );
 string_id!(
+    /// The name of a pre-chat form field, as the site configuration gives it.
+    FieldName
+);
+string_id!(
     /// A human agent, as named in the mock server's config and control API.
     AgentId
 );

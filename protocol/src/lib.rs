@@ -5,18 +5,20 @@
 //! - [`wire`]: the WebSocket frames — requests go up ([`ClientFrame`]), facts come down
 //!   ([`ServerFrame`]) — and their decoding with typed errors.
 //! - [`text`]: validation of visitor-written text.
+//! - [`form`]: the pre-chat form's fields and their validation.
 //! - [`config`]: the public site configuration the widget fetches at start.
 //!
 //! The crate does no I/O and builds for wasm32 and native alike.
 
 pub mod config;
+pub mod form;
 pub mod ids;
 pub mod limits;
 pub mod text;
 pub mod wire;
 
 pub use config::{Color, ColorError, Position, SiteConfig, Texts};
-pub use ids::{AgentId, ConversationId, IdError, MessageId, Seq, SessionToken, SiteId};
+pub use ids::{AgentId, ConversationId, FieldName, IdError, MessageId, Seq, SessionToken, SiteId};
 pub use text::TextError;
 pub use wire::{
     Author, AuthorKind, ClientFrame, ConversationEvent, ErrorCode, FrameError, PROTOCOL_VERSION,

@@ -13,3 +13,12 @@ pub const MAX_ID_BYTES: usize = 64;
 
 /// Longest display name of an author, in characters.
 pub const MAX_NAME_CHARS: usize = 80;
+
+/// Longest answer to a one-line pre-chat field, in characters, unless the field says less.
+pub const MAX_FIELD_CHARS: usize = 200;
+
+/// Longest answer to a multi-line (textarea) pre-chat field, in characters.
+pub const MAX_TEXTAREA_CHARS: usize = 2_000;
+
+/// Most fields a pre-chat form may have.
+pub const MAX_FORM_FIELDS: usize = 20;
