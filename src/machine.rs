@@ -129,6 +129,7 @@ impl Widget {
                 version: PROTOCOL_VERSION,
                 site: self.site.clone(),
                 token: self.token.clone(),
+                conversation: self.conversation.clone(),
                 last_seq: self.last_seq,
             })],
             Input::LinkClosed => self.link_lost(),
@@ -213,7 +214,10 @@ impl Widget {
                 self.notice = Some(message);
                 Vec::new()
             }
-            ServerFrame::Pong {} => Vec::new(),
+            ServerFrame::Pong {}
+            | ServerFrame::Status { .. }
+            | ServerFrame::Typing { .. }
+            | ServerFrame::FormRejected { .. } => Vec::new(),
         }
     }
 
@@ -250,18 +254,20 @@ impl Widget {
             return vec![Effect::Connect];
         }
         self.last_seq = seq;
-        match event {
-            ConversationEvent::MessageReceived { id, author, text } => {
-                if let Some(id) = id {
-                    self.outbox.retain(|o| o.id != id);
-                }
-                self.messages.push(Message {
-                    seq,
-                    at_ms,
-                    author,
-                    text,
-                });
+        // Lifecycle events are not shown yet.
+        if let ConversationEvent::MessageReceived {
+            id, author, text, ..
+        } = event
+        {
+            if let Some(id) = id {
+                self.outbox.retain(|o| o.id != id);
             }
+            self.messages.push(Message {
+                seq,
+                at_ms,
+                author,
+                text,
+            });
         }
         Vec::new()
     }
@@ -304,6 +310,7 @@ mod tests {
                     name: "x".into(),
                 },
                 text: text.into(),
+                choices: vec![],
             },
         })
     }
@@ -353,6 +360,7 @@ mod tests {
                 version: PROTOCOL_VERSION,
                 site: site(),
                 token: Some(token("t1")),
+                conversation: None,
                 last_seq: Seq(4),
             })]
         );

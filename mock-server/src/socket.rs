@@ -108,6 +108,7 @@ where
             version,
             site,
             token,
+            conversation: held,
             last_seq,
         } = first
         else {
@@ -133,7 +134,15 @@ where
             .as_ref()
             .and_then(|t| store.session(t).map(|c| (t.clone(), c)));
         let (token, conversation, last_seq) = match resumed {
-            Some((token, conversation)) => (token, conversation, last_seq),
+            Some((token, conversation)) => {
+                // Events of another conversation say nothing about this one.
+                let last_seq = if held.is_some_and(|h| h != conversation) {
+                    Seq(0)
+                } else {
+                    last_seq
+                };
+                (token, conversation, last_seq)
+            }
             None => {
                 let (token, conversation) = store.create_session();
                 let bot = &self.state.config.bot;
@@ -147,6 +156,7 @@ where
                                 name: bot.name.clone(),
                             },
                             text: bot.greeting.clone(),
+                            choices: Vec::new(),
                         },
                     )
                     .map_err(|_| ConnectionEnd::Gone)?;
@@ -195,6 +205,13 @@ where
                 .await
             }
             ClientFrame::SendText { id, text } => self.visitor_text(conversation, id, &text).await,
+            _ => {
+                self.send(ServerFrame::error(
+                    ErrorCode::NotNow,
+                    "this server does not handle that yet",
+                ))
+                .await
+            }
         }
     }
 
@@ -224,6 +241,7 @@ where
                         name: VISITOR_NAME.into(),
                     },
                     text: text.clone(),
+                    choices: Vec::new(),
                 },
             )
             .map_err(|_| ConnectionEnd::Gone)?;
@@ -239,6 +257,7 @@ where
                             name: bot.name.clone(),
                         },
                         text: bot.answer(&text).to_string(),
+                        choices: Vec::new(),
                     },
                 )
                 .map_err(|_| ConnectionEnd::Gone)?;

@@ -216,6 +216,7 @@ mod tests {
                 name: "Bot".into(),
             },
             text: text.into(),
+            choices: Vec::new(),
         }
     }
 

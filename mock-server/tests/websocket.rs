@@ -74,6 +74,7 @@ fn hello(token: Option<SessionToken>, last_seq: u64) -> ClientFrame {
         version: PROTOCOL_VERSION,
         site: SiteId::new("demo").expect("id"),
         token,
+        conversation: None,
         last_seq: Seq(last_seq),
     }
 }
@@ -321,6 +322,7 @@ async fn a_wrong_version_or_site_is_refused() {
             version: 99,
             site: SiteId::new("demo").expect("id"),
             token: None,
+            conversation: None,
             last_seq: Seq(0),
         },
     )
@@ -339,6 +341,7 @@ async fn a_wrong_version_or_site_is_refused() {
             version: PROTOCOL_VERSION,
             site: SiteId::new("elsewhere").expect("id"),
             token: None,
+            conversation: None,
             last_seq: Seq(0),
         },
     )

@@ -2,6 +2,7 @@
 //! `GET /api/v1/sites/{site}/config` at start. Unknown keys are refused, so a typo in a
 //! config file is an error rather than a silently ignored setting.
 
+use crate::form::{FormConfigError, FormField, check_form};
 use crate::ids::SiteId;
 use serde::{Deserialize, Serialize};
 
@@ -19,8 +20,19 @@ pub struct SiteConfig {
     /// BCP 47 language tag of the texts, set on the widget's document.
     #[serde(default = "default_language")]
     pub language: String,
+    /// Whether a chatbot greets the visitor first. Without it the visitor goes straight to
+    /// the pre-chat form.
+    #[serde(default = "default_true")]
+    pub bot_enabled: bool,
+    /// The pre-chat form asked before a human is requested (may be empty).
+    #[serde(default)]
+    pub prechat: Vec<FormField>,
     #[serde(default)]
     pub texts: Texts,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 /// The words the widget shows, in the site's language.
@@ -34,6 +46,25 @@ pub struct Texts {
     pub composer_label: String,
     pub composer_placeholder: String,
     pub send_label: String,
+    /// The always-reachable action that leaves the bot for a person.
+    pub talk_to_human: String,
+    pub prechat_title: String,
+    pub prechat_submit: String,
+    /// `{position}` is replaced by the visitor's place in line.
+    pub queued: String,
+    pub connecting: String,
+    /// `{agent}` is replaced by the agent's name.
+    pub agent_joined: String,
+    pub end_chat: String,
+    pub end_chat_confirm: String,
+    pub chat_ended: String,
+    pub rating_prompt: String,
+    pub rating_thanks: String,
+    pub missed_title: String,
+    pub leave_message_submit: String,
+    pub message_left: String,
+    pub new_conversation: String,
+    pub previous_conversations: String,
 }
 
 impl Default for Texts {
@@ -46,6 +77,24 @@ impl Default for Texts {
             composer_label: "Your message".into(),
             composer_placeholder: "Type a message…".into(),
             send_label: "Send".into(),
+            talk_to_human: "Talk to a person".into(),
+            prechat_title: "Before we connect you".into(),
+            prechat_submit: "Start chat".into(),
+            queued: "You are number {position} in line".into(),
+            connecting: "Connecting you to an agent…".into(),
+            agent_joined: "{agent} joined the chat".into(),
+            end_chat: "End chat".into(),
+            end_chat_confirm: "End this chat?".into(),
+            chat_ended: "The chat has ended".into(),
+            rating_prompt: "How was this chat?".into(),
+            rating_thanks: "Thank you for your rating".into(),
+            missed_title:
+                "Nobody is available right now. Leave us a message and we will reply by email."
+                    .into(),
+            leave_message_submit: "Send message".into(),
+            message_left: "Thanks! We will get back to you soon.".into(),
+            new_conversation: "Start a new conversation".into(),
+            previous_conversations: "Previous conversations".into(),
         }
     }
 }
@@ -110,8 +159,15 @@ impl SiteConfig {
             brand_color: default_brand_color(),
             position: Position::default(),
             language: default_language(),
+            bot_enabled: true,
+            prechat: Vec::new(),
             texts: Texts::default(),
         }
+    }
+
+    /// Checks what types alone cannot: the pre-chat form's consistency.
+    pub fn check(&self) -> Result<(), FormConfigError> {
+        check_form(&self.prechat)
     }
 }
 

@@ -59,8 +59,8 @@ pub enum FieldProblem {
 }
 
 /// One field's error.
+// No deny_unknown_fields: serde does not support it together with flatten.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct FieldError {
     pub field: FieldName,
     #[serde(flatten)]
@@ -338,9 +338,11 @@ mod tests {
             field: name("email"),
             problem: FieldProblem::TooLong { max: 5 },
         };
+        let json = r#"{"field":"email","problem":"too_long","max":5}"#;
+        assert_eq!(serde_json::to_string(&error).expect("json"), json);
         assert_eq!(
-            serde_json::to_string(&error).expect("json"),
-            r#"{"field":"email","problem":"too_long","max":5}"#
+            serde_json::from_str::<FieldError>(json).expect("parse"),
+            error
         );
     }
 

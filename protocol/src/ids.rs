@@ -96,6 +96,15 @@ string_id!(
     ConversationId
 );
 string_id!(
+    /// One of the bot's quick replies, as the bot script names it.
+    ChoiceId
+);
+string_id!(
+    /// A client-made id for a request to talk to a human or to leave a message. Resending
+    /// the same id never makes a second request (a double click is one request).
+    RequestId
+);
+string_id!(
     /// The name of a pre-chat form field, as the site configuration gives it.
     FieldName
 );

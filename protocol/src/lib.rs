@@ -18,9 +18,13 @@ pub mod text;
 pub mod wire;
 
 pub use config::{Color, ColorError, Position, SiteConfig, Texts};
-pub use ids::{AgentId, ConversationId, FieldName, IdError, MessageId, Seq, SessionToken, SiteId};
+pub use form::{Answers, FieldError, FieldKind, FieldProblem, FormField};
+pub use ids::{
+    AgentId, ChoiceId, ConversationId, FieldName, IdError, MessageId, RequestId, Seq, SessionToken,
+    SiteId,
+};
 pub use text::TextError;
 pub use wire::{
-    Author, AuthorKind, ClientFrame, ConversationEvent, ErrorCode, FrameError, PROTOCOL_VERSION,
-    ServerFrame,
+    Author, AuthorKind, ChatStatus, Choice, ClientFrame, ConversationEvent, ErrorCode, EventRecord,
+    FrameError, PROTOCOL_VERSION, PastConversation, ServerFrame,
 };

@@ -6,7 +6,8 @@
 //! [`Seq`]; every visitor message carries a client-made [`MessageId`] that the server acks,
 //! and a resent id is the same message. The first client frame is always `hello`.
 
-use crate::ids::{ConversationId, MessageId, Seq, SessionToken, SiteId};
+use crate::form::{Answers, FieldError};
+use crate::ids::{ChoiceId, ConversationId, MessageId, RequestId, Seq, SessionToken, SiteId};
 use crate::limits::MAX_FRAME_BYTES;
 use serde::{Deserialize, Serialize};
 
@@ -24,12 +25,42 @@ pub enum ClientFrame {
         /// The session to resume; `None` starts a new one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         token: Option<SessionToken>,
+        /// The conversation the client holds events of, if any. When the session has moved
+        /// on to another conversation, the server replays that one from the start.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        conversation: Option<ConversationId>,
         /// The last event seq the client holds; the server replays everything after it.
         #[serde(default)]
         last_seq: Seq,
     },
     /// Post a visitor message. Resending the same `id` never stores it twice.
     SendText { id: MessageId, text: String },
+    /// Pick one of the bot's quick replies; stored as a visitor message under `id`.
+    Choose { id: MessageId, choice: ChoiceId },
+    /// Ask for a human, with the pre-chat form's answers. Resending the same `request`
+    /// makes one request.
+    RequestAgent {
+        request: RequestId,
+        answers: Answers,
+    },
+    /// The visitor started or stopped typing (the widget throttles these).
+    Typing { typing: bool },
+    /// The visitor ends the chat, or withdraws a request still waiting for an agent.
+    EndChat {},
+    /// Rate the ended chat from 1 to 5 stars, with an optional comment.
+    Rate {
+        stars: u8,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        comment: Option<String>,
+    },
+    /// Leave a message after nobody could take the chat. Resending `request` stores one.
+    LeaveMessage {
+        request: RequestId,
+        answers: Answers,
+        text: String,
+    },
+    /// Start a new conversation; the ended one stays readable as history.
+    StartNew {},
     /// Liveness probe; the server answers `pong`.
     Ping {},
 }
@@ -38,7 +69,9 @@ pub enum ClientFrame {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ServerFrame {
-    /// The answer to `hello`: the session the client now belongs to. Replayed events follow.
+    /// The answer to `hello`, and to `start_new`: the session and conversation the client now
+    /// belongs to. Replayed events follow, then a `status`. A conversation other than the
+    /// one the client held starts again from seq 1.
     Welcome {
         version: u32,
         /// The token to keep; differs from the one sent when the server started afresh.
@@ -56,10 +89,44 @@ pub enum ServerFrame {
     },
     /// The visitor message `id` is stored as event `seq`.
     Ack { id: MessageId, seq: Seq },
+    /// Where the conversation stands. Sent after `welcome` and on every change; not
+    /// numbered, since only the latest one matters.
+    Status { status: ChatStatus },
+    /// An agent started or stopped typing.
+    Typing { name: String, typing: bool },
+    /// The pre-chat answers of `request` were refused, field by field; nothing happened.
+    FormRejected {
+        request: RequestId,
+        errors: Vec<FieldError>,
+    },
     /// The last frame was refused; the connection stays open unless the code says otherwise.
     Error { code: ErrorCode, message: String },
     /// The answer to `ping`.
     Pong {},
+}
+
+/// Where a conversation stands, as the visitor should see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ChatStatus {
+    /// Talking to the bot; no human asked for yet.
+    Bot {},
+    /// Broadcasting (or every agent busy): waiting in line at `position` (1 is next).
+    Queued {
+        position: u32,
+        /// How long the visitor has waited so far.
+        waited_ms: u64,
+    },
+    /// Time-based routing: an agent has been picked and is being asked to accept.
+    Connecting { waited_ms: u64 },
+    /// An agent accepted: the live chat is on.
+    Live { agent: String },
+    /// Nobody took the chat in time, or nobody was online: the visitor may leave a message.
+    Missed {},
+    /// The visitor left a message; somebody will answer by email.
+    MessageLeft {},
+    /// The chat is over; `rated` once the visitor has rated it.
+    Ended { rated: bool },
 }
 
 /// What happened in a conversation.
@@ -73,7 +140,54 @@ pub enum ConversationEvent {
         id: Option<MessageId>,
         author: Author,
         text: String,
+        /// Quick replies the bot offers with this message.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        choices: Vec<Choice>,
     },
+    /// The visitor asked to talk to a human.
+    AgentRequested {},
+    /// An agent accepted the chat.
+    AgentJoined { name: String },
+    /// The chat was ended by the visitor or the agent.
+    ChatEnded { by: AuthorKind },
+    /// Nobody took the chat.
+    Missed {},
+    /// The visitor left a message for later.
+    MessageLeft { text: String },
+    /// The visitor rated the chat.
+    Rated {
+        stars: u8,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        comment: Option<String>,
+    },
+}
+
+/// One stored event, as the history API returns it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventRecord {
+    pub seq: Seq,
+    pub at_ms: u64,
+    pub event: ConversationEvent,
+}
+
+/// A past conversation of the visitor's session, from
+/// `GET /api/v1/sites/{site}/history` (header `Authorization: Bearer TOKEN`), newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PastConversation {
+    pub conversation: ConversationId,
+    /// When its first event happened, milliseconds since the Unix epoch.
+    pub started_ms: u64,
+    pub events: Vec<EventRecord>,
+}
+
+/// A quick reply the bot offers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Choice {
+    pub id: ChoiceId,
+    pub label: String,
 }
 
 /// Who wrote a message.
@@ -110,6 +224,13 @@ pub enum ErrorCode {
     UnknownSite,
     /// The message text is empty or too long.
     InvalidText,
+    /// The frame makes no sense in the conversation's current state (rating a live chat,
+    /// typing to the bot, …).
+    NotNow,
+    /// The quick reply is not one the bot offers.
+    UnknownChoice,
+    /// A rating must be 1 to 5 stars, with a comment of at most the message length.
+    InvalidRating,
 }
 
 /// Why a frame could not be decoded.

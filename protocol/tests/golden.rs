@@ -2,8 +2,9 @@
 //! widget already embedded on a customer's page, so it must be deliberate.
 
 use porchlight_protocol::{
-    Author, AuthorKind, ClientFrame, ConversationEvent, ConversationId, ErrorCode, MessageId,
-    PROTOCOL_VERSION, Seq, ServerFrame, SessionToken, SiteId,
+    Answers, Author, AuthorKind, ChatStatus, Choice, ChoiceId, ClientFrame, ConversationEvent,
+    ConversationId, ErrorCode, EventRecord, FieldError, FieldName, FieldProblem, MessageId,
+    PROTOCOL_VERSION, PastConversation, RequestId, Seq, ServerFrame, SessionToken, SiteId,
 };
 
 fn id<T: std::str::FromStr>(s: &str) -> T
@@ -35,6 +36,7 @@ fn hello_for_a_new_visitor() {
             version: 1,
             site: id::<SiteId>("demo"),
             token: None,
+            conversation: None,
             last_seq: Seq(0),
         },
         r#"{"type":"hello","version":1,"site":"demo","last_seq":0}"#,
@@ -48,9 +50,10 @@ fn hello_resuming_a_session() {
             version: 1,
             site: id::<SiteId>("demo"),
             token: Some(id::<SessionToken>("tok_1")),
+            conversation: Some(id::<ConversationId>("c1")),
             last_seq: Seq(7),
         },
-        r#"{"type":"hello","version":1,"site":"demo","token":"tok_1","last_seq":7}"#,
+        r#"{"type":"hello","version":1,"site":"demo","token":"tok_1","conversation":"c1","last_seq":7}"#,
     );
 }
 
@@ -97,6 +100,7 @@ fn visitor_message_event_carries_the_client_id() {
                     name: "You".into(),
                 },
                 text: "hello".into(),
+                choices: vec![],
             },
         },
         r#"{"type":"event","seq":2,"at_ms":1700000000000,"event":{"kind":"message_received","id":"m1","author":{"kind":"visitor","name":"You"},"text":"hello"}}"#,
@@ -116,9 +120,13 @@ fn bot_message_event_has_no_id() {
                     name: "Porchlight bot".into(),
                 },
                 text: "Hi!".into(),
+                choices: vec![Choice {
+                    id: id::<ChoiceId>("pricing"),
+                    label: "Pricing".into(),
+                }],
             },
         },
-        r#"{"type":"event","seq":1,"at_ms":5,"event":{"kind":"message_received","author":{"kind":"bot","name":"Porchlight bot"},"text":"Hi!"}}"#,
+        r#"{"type":"event","seq":1,"at_ms":5,"event":{"kind":"message_received","author":{"kind":"bot","name":"Porchlight bot"},"text":"Hi!","choices":[{"id":"pricing","label":"Pricing"}]}}"#,
     );
 }
 
@@ -145,7 +153,182 @@ fn error() {
         (ErrorCode::UnsupportedVersion, "\"unsupported_version\""),
         (ErrorCode::HelloExpected, "\"hello_expected\""),
         (ErrorCode::UnknownSite, "\"unknown_site\""),
+        (ErrorCode::NotNow, "\"not_now\""),
+        (ErrorCode::UnknownChoice, "\"unknown_choice\""),
+        (ErrorCode::InvalidRating, "\"invalid_rating\""),
     ] {
         assert_eq!(serde_json::to_string(&code).expect("encodes"), json);
     }
+}
+
+fn answers(pairs: &[(&str, &str)]) -> Answers {
+    pairs
+        .iter()
+        .map(|(k, v)| (id::<FieldName>(k), v.to_string()))
+        .collect()
+}
+
+#[test]
+fn conversation_lifecycle_client_frames() {
+    assert_client(
+        ClientFrame::Choose {
+            id: id::<MessageId>("m2"),
+            choice: id::<ChoiceId>("pricing"),
+        },
+        r#"{"type":"choose","id":"m2","choice":"pricing"}"#,
+    );
+    assert_client(
+        ClientFrame::RequestAgent {
+            request: id::<RequestId>("r1"),
+            answers: answers(&[("email", "ada@example.com"), ("name", "Ada")]),
+        },
+        r#"{"type":"request_agent","request":"r1","answers":{"email":"ada@example.com","name":"Ada"}}"#,
+    );
+    assert_client(
+        ClientFrame::Typing { typing: true },
+        r#"{"type":"typing","typing":true}"#,
+    );
+    assert_client(ClientFrame::EndChat {}, r#"{"type":"end_chat"}"#);
+    assert_client(
+        ClientFrame::Rate {
+            stars: 5,
+            comment: Some("Great".into()),
+        },
+        r#"{"type":"rate","stars":5,"comment":"Great"}"#,
+    );
+    assert_client(
+        ClientFrame::Rate {
+            stars: 2,
+            comment: None,
+        },
+        r#"{"type":"rate","stars":2}"#,
+    );
+    assert_client(
+        ClientFrame::LeaveMessage {
+            request: id::<RequestId>("r2"),
+            answers: answers(&[("email", "ada@example.com")]),
+            text: "Call me".into(),
+        },
+        r#"{"type":"leave_message","request":"r2","answers":{"email":"ada@example.com"},"text":"Call me"}"#,
+    );
+    assert_client(ClientFrame::StartNew {}, r#"{"type":"start_new"}"#);
+}
+
+#[test]
+fn statuses() {
+    for (status, json) in [
+        (ChatStatus::Bot {}, r#"{"state":"bot"}"#),
+        (
+            ChatStatus::Queued {
+                position: 2,
+                waited_ms: 1500,
+            },
+            r#"{"state":"queued","position":2,"waited_ms":1500}"#,
+        ),
+        (
+            ChatStatus::Connecting { waited_ms: 0 },
+            r#"{"state":"connecting","waited_ms":0}"#,
+        ),
+        (
+            ChatStatus::Live {
+                agent: "Ann".into(),
+            },
+            r#"{"state":"live","agent":"Ann"}"#,
+        ),
+        (ChatStatus::Missed {}, r#"{"state":"missed"}"#),
+        (ChatStatus::MessageLeft {}, r#"{"state":"message_left"}"#),
+        (
+            ChatStatus::Ended { rated: false },
+            r#"{"state":"ended","rated":false}"#,
+        ),
+    ] {
+        assert_server(
+            ServerFrame::Status { status },
+            &format!(r#"{{"type":"status","status":{json}}}"#),
+        );
+    }
+}
+
+#[test]
+fn typing_and_form_rejection() {
+    assert_server(
+        ServerFrame::Typing {
+            name: "Ann".into(),
+            typing: true,
+        },
+        r#"{"type":"typing","name":"Ann","typing":true}"#,
+    );
+    assert_server(
+        ServerFrame::FormRejected {
+            request: id::<RequestId>("r1"),
+            errors: vec![FieldError {
+                field: id::<FieldName>("email"),
+                problem: FieldProblem::InvalidEmail,
+            }],
+        },
+        r#"{"type":"form_rejected","request":"r1","errors":[{"field":"email","problem":"invalid_email"}]}"#,
+    );
+}
+
+#[test]
+fn lifecycle_events() {
+    let cases = [
+        (
+            ConversationEvent::AgentRequested {},
+            r#"{"kind":"agent_requested"}"#,
+        ),
+        (
+            ConversationEvent::AgentJoined { name: "Ann".into() },
+            r#"{"kind":"agent_joined","name":"Ann"}"#,
+        ),
+        (
+            ConversationEvent::ChatEnded {
+                by: AuthorKind::Agent,
+            },
+            r#"{"kind":"chat_ended","by":"agent"}"#,
+        ),
+        (ConversationEvent::Missed {}, r#"{"kind":"missed"}"#),
+        (
+            ConversationEvent::MessageLeft {
+                text: "Call me".into(),
+            },
+            r#"{"kind":"message_left","text":"Call me"}"#,
+        ),
+        (
+            ConversationEvent::Rated {
+                stars: 4,
+                comment: None,
+            },
+            r#"{"kind":"rated","stars":4}"#,
+        ),
+    ];
+    for (event, json) in cases {
+        assert_server(
+            ServerFrame::Event {
+                seq: Seq(9),
+                at_ms: 1,
+                event,
+            },
+            &format!(r#"{{"type":"event","seq":9,"at_ms":1,"event":{json}}}"#),
+        );
+    }
+}
+
+#[test]
+fn past_conversations_for_the_history_api() {
+    let past = vec![PastConversation {
+        conversation: id::<ConversationId>("c0"),
+        started_ms: 10,
+        events: vec![EventRecord {
+            seq: Seq(1),
+            at_ms: 10,
+            event: ConversationEvent::Missed {},
+        }],
+    }];
+    let json = r#"[{"conversation":"c0","started_ms":10,"events":[{"seq":1,"at_ms":10,"event":{"kind":"missed"}}]}]"#;
+    assert_eq!(serde_json::to_string(&past).expect("json"), json);
+    assert_eq!(
+        serde_json::from_str::<Vec<PastConversation>>(json).expect("parse"),
+        past
+    );
 }
