@@ -31,6 +31,8 @@ mod tests {
         BotConfig {
             name: "Bot".into(),
             greeting: "Hi".into(),
+            choices: Vec::new(),
+            nodes: Vec::new(),
             fallback: "No idea".into(),
             answers: vec![
                 BotAnswer {

@@ -1,22 +1,30 @@
-//! The mock server's configuration: the site it serves and its chatbot script, read from a
-//! TOML file or taken from the built-in default (`assets/default-config.toml`), so the demo
-//! needs no file at all. Unknown keys are refused with the key's name.
+//! The mock server's configuration: the site, its chatbot script, routing and the
+//! simulated agents, read from a TOML file or taken from the built-in default
+//! (`assets/default-config.toml`), so the demo needs no file at all. Unknown keys are
+//! refused with the key's name, and references (bot choices, agent ids) are checked.
 
-use porchlight_protocol::SiteConfig;
+use crate::routing::{Agent, RoutingMode, Timers};
+use porchlight_protocol::{AgentId, ChoiceId, SiteConfig};
 use serde::Deserialize;
 use std::path::Path;
+use std::time::Duration;
 
 /// The built-in configuration, as TOML.
 pub const DEFAULT_CONFIG_TOML: &str = include_str!("../assets/default-config.toml");
 
 /// Everything the mock server is told by its config file.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MockConfig {
     /// The public configuration handed to the widget.
     pub site: SiteConfig,
     /// The chatbot that greets and answers the visitor first.
     pub bot: BotConfig,
+    #[serde(default)]
+    pub routing: RoutingConfig,
+    /// The agents; each is simulated, driven by hand through the control API, or both.
+    #[serde(default)]
+    pub agents: Vec<AgentConfig>,
 }
 
 /// The chatbot's script.
@@ -25,13 +33,32 @@ pub struct MockConfig {
 pub struct BotConfig {
     /// The bot's display name.
     pub name: String,
-    /// The first message of every new conversation.
+    /// The first message of every new conversation (when the site's bot is enabled).
     pub greeting: String,
+    /// Quick replies offered with the greeting: ids of `nodes`.
+    #[serde(default)]
+    pub choices: Vec<ChoiceId>,
+    /// The quick-reply tree: each node answers and may offer further choices.
+    #[serde(default)]
+    pub nodes: Vec<BotNode>,
     /// The answer when no keyword matches.
     pub fallback: String,
-    /// Keyword → answer table, tried in order.
+    /// Keyword → answer table for free text, tried in order.
     #[serde(default)]
     pub answers: Vec<BotAnswer>,
+}
+
+/// One quick reply and what the bot says when it is chosen.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BotNode {
+    pub id: ChoiceId,
+    /// The button's text, which also becomes the visitor's message.
+    pub label: String,
+    pub answer: String,
+    /// Further quick replies offered with the answer: ids of other nodes.
+    #[serde(default)]
+    pub choices: Vec<ChoiceId>,
 }
 
 /// One row of the bot's answer table.
@@ -41,6 +68,61 @@ pub struct BotAnswer {
     /// Words that select this answer, matched case-insensitively against whole words.
     pub keywords: Vec<String>,
     pub answer: String,
+}
+
+/// How requests for a human are routed, and their timers.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingConfig {
+    pub mode: RoutingMode,
+    /// How long a request may wait in the queue, in seconds.
+    pub queue_time_secs: f64,
+    /// How long an assigned agent has to accept (time-based routing), in seconds.
+    pub acceptance_time_secs: f64,
+}
+
+impl Default for RoutingConfig {
+    fn default() -> Self {
+        RoutingConfig {
+            mode: RoutingMode::Broadcast,
+            queue_time_secs: 120.0,
+            acceptance_time_secs: 30.0,
+        }
+    }
+}
+
+/// An agent.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentConfig {
+    pub id: AgentId,
+    pub name: String,
+    #[serde(default = "yes")]
+    pub online: bool,
+    /// The concurrent-chat limit.
+    #[serde(default = "two")]
+    pub max_chats: usize,
+    /// Seconds after which the simulated agent accepts a request it may take. Without it
+    /// the agent acts only when told through the control API.
+    #[serde(default)]
+    pub accept_delay_secs: Option<f64>,
+    /// Seconds the simulated agent "types" before each scripted reply.
+    #[serde(default = "one_and_a_half")]
+    pub reply_delay_secs: f64,
+    /// Scripted replies: the first is said on joining, the rest answer the visitor's
+    /// messages in turn (the last one repeats).
+    #[serde(default)]
+    pub replies: Vec<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+fn two() -> usize {
+    2
+}
+fn one_and_a_half() -> f64 {
+    1.5
 }
 
 /// Why a configuration could not be loaded.
@@ -55,13 +137,20 @@ pub enum ConfigError {
     Invalid { path: String, message: String },
 }
 
+fn seconds(value: f64) -> Option<Duration> {
+    (value.is_finite() && (0.0..=86_400.0).contains(&value)).then(|| Duration::from_secs_f64(value))
+}
+
 impl MockConfig {
     /// Parses TOML text; `origin` names the text in errors.
     pub fn from_toml(text: &str, origin: &str) -> Result<Self, ConfigError> {
-        toml::from_str(text).map_err(|e| ConfigError::Invalid {
+        let invalid = |message: String| ConfigError::Invalid {
             path: origin.to_string(),
-            message: e.to_string(),
-        })
+            message,
+        };
+        let config: MockConfig = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        config.check().map_err(invalid)?;
+        Ok(config)
     }
 
     /// Reads and parses a TOML file.
@@ -72,6 +161,89 @@ impl MockConfig {
             source,
         })?;
         Self::from_toml(&text, &shown)
+    }
+
+    /// What types alone cannot check: references, uniqueness and time ranges.
+    fn check(&self) -> Result<(), String> {
+        self.site.check().map_err(|e| e.to_string())?;
+        let bot = &self.bot;
+        for (i, node) in bot.nodes.iter().enumerate() {
+            if bot.nodes[..i].iter().any(|n| n.id == node.id) {
+                return Err(format!("bot node {} is defined twice", node.id));
+            }
+        }
+        let offered = bot
+            .choices
+            .iter()
+            .chain(bot.nodes.iter().flat_map(|n| &n.choices));
+        for choice in offered {
+            if bot.node(choice).is_none() {
+                return Err(format!("bot choice {choice} names no bot node"));
+            }
+        }
+        for (i, agent) in self.agents.iter().enumerate() {
+            if self.agents[..i].iter().any(|a| a.id == agent.id) {
+                return Err(format!("agent {} is defined twice", agent.id));
+            }
+            let delays = [Some(agent.reply_delay_secs), agent.accept_delay_secs];
+            if delays.into_iter().flatten().any(|d| seconds(d).is_none()) {
+                return Err(format!(
+                    "agent {} has a delay outside 0 to 86400 seconds",
+                    agent.id
+                ));
+            }
+        }
+        let routing = &self.routing;
+        if seconds(routing.queue_time_secs).is_none()
+            || seconds(routing.acceptance_time_secs).is_none()
+        {
+            return Err("routing timers must be between 0 and 86400 seconds".into());
+        }
+        Ok(())
+    }
+
+    /// The routing timers.
+    pub fn timers(&self) -> Timers {
+        Timers {
+            queue_time: seconds(self.routing.queue_time_secs).unwrap_or_default(),
+            acceptance_time: seconds(self.routing.acceptance_time_secs).unwrap_or_default(),
+        }
+    }
+
+    /// The agents as routing sees them.
+    pub fn routing_agents(&self) -> Vec<Agent> {
+        self.agents
+            .iter()
+            .map(|a| Agent {
+                id: a.id.clone(),
+                name: a.name.clone(),
+                online: a.online,
+                max_chats: a.max_chats,
+            })
+            .collect()
+    }
+
+    /// The agent's configuration.
+    pub fn agent(&self, id: &AgentId) -> Option<&AgentConfig> {
+        self.agents.iter().find(|a| &a.id == id)
+    }
+}
+
+impl AgentConfig {
+    /// The delay before a simulated accept, if this agent is simulated.
+    pub fn accept_delay(&self) -> Option<Duration> {
+        self.accept_delay_secs.and_then(seconds)
+    }
+
+    pub fn reply_delay(&self) -> Duration {
+        seconds(self.reply_delay_secs).unwrap_or_default()
+    }
+}
+
+impl BotConfig {
+    /// The quick-reply node `id`.
+    pub fn node(&self, id: &ChoiceId) -> Option<&BotNode> {
+        self.nodes.iter().find(|n| &n.id == id)
     }
 }
 
@@ -87,10 +259,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn built_in_default_parses() {
+    fn built_in_default_parses_with_bot_form_broadcast_and_two_simulated_agents() {
         let config = MockConfig::from_toml(DEFAULT_CONFIG_TOML, "default").expect("valid");
         assert_eq!(config.site.site.as_str(), "demo");
-        assert!(!config.bot.answers.is_empty());
+        assert!(config.site.bot_enabled);
+        let fields: Vec<&str> = config
+            .site
+            .prechat
+            .iter()
+            .map(|f| f.name.as_str())
+            .collect();
+        assert_eq!(fields, vec!["name", "email", "consent"]);
+        assert_eq!(config.routing.mode, RoutingMode::Broadcast);
+        assert_eq!(config.agents.len(), 2);
+        assert!(config.agents.iter().all(|a| a.accept_delay().is_some()));
+        assert!(!config.bot.choices.is_empty());
     }
 
     #[test]
@@ -105,6 +288,22 @@ mod tests {
     #[test]
     fn a_bad_brand_colour_is_refused() {
         let text = DEFAULT_CONFIG_TOML.replace("#1f6feb", "red; background: url(x)");
+        assert!(MockConfig::from_toml(&text, "x.toml").is_err());
+    }
+
+    #[test]
+    fn a_choice_naming_no_node_is_refused() {
+        let text =
+            DEFAULT_CONFIG_TOML.replacen("choices = [\"pricing\"", "choices = [\"nowhere\"", 1);
+        assert_ne!(text, DEFAULT_CONFIG_TOML);
+        let err = MockConfig::from_toml(&text, "x.toml").expect_err("dangling choice");
+        assert!(err.to_string().contains("nowhere"), "{err}");
+    }
+
+    #[test]
+    fn negative_timers_are_refused() {
+        let text = DEFAULT_CONFIG_TOML.replace("queue_time_secs = 120", "queue_time_secs = -1");
+        assert_ne!(text, DEFAULT_CONFIG_TOML);
         assert!(MockConfig::from_toml(&text, "x.toml").is_err());
     }
 }

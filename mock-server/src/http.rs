@@ -1,18 +1,19 @@
 //! The HTTP surface: the demo host page, the embed loader, the widget app, the site
-//! configuration API and the WebSocket upgrade, all in one [`app`] router so tests can
+//! configuration and history API, the control API and the WebSocket upgrade, all in one [`app`] router so tests can
 //! serve it on port 0.
 
+use crate::control::{self, ApiError};
 use crate::socket::serve_connection;
 use crate::state::AppState;
 use axum::Json;
 use axum::Router;
 use axum::extract::{Path, State, WebSocketUpgrade};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use futures_util::StreamExt;
+use porchlight_protocol::SessionToken;
 use porchlight_protocol::limits::MAX_FRAME_BYTES;
-use serde::Serialize;
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -35,7 +36,9 @@ pub fn app(state: AppState) -> Router {
         .route("/demo.css", get(demo_css))
         .route("/porchlight.js", get(loader))
         .route("/api/v1/sites/{site}/config", get(site_config))
+        .route("/api/v1/sites/{site}/history", get(history))
         .route("/api/v1/ws", get(websocket))
+        .merge(control::routes())
         .nest_service("/widget", widget)
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -44,19 +47,8 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// A JSON error body: a stable code for programs and a sentence for people.
-#[derive(Debug, Serialize)]
-pub struct ApiError {
-    pub error: &'static str,
-    pub message: String,
-}
-
-fn api_error(status: StatusCode, error: &'static str, message: String) -> Response {
-    (status, Json(ApiError { error, message })).into_response()
-}
-
 async fn demo_page(State(state): State<AppState>) -> Response {
-    let html = DEMO_HTML.replace("{{SITE}}", state.config.site.site.as_str());
+    let html = DEMO_HTML.replace("{{SITE}}", state.desk.config.site.site.as_str());
     ([(header::CONTENT_SECURITY_POLICY, DEMO_CSP)], Html(html)).into_response()
 }
 
@@ -79,16 +71,52 @@ async fn loader() -> Response {
         .into_response()
 }
 
-async fn site_config(State(state): State<AppState>, Path(site): Path<String>) -> Response {
-    let config = &state.config.site;
-    if site != config.site.as_str() {
-        return api_error(
+fn check_site(state: &AppState, site: &str) -> Result<(), ApiError> {
+    if site == state.desk.config.site.site.as_str() {
+        Ok(())
+    } else {
+        Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "unknown_site",
             format!("no site {site:?} is served here"),
-        );
+        ))
     }
-    ([(header::CACHE_CONTROL, "no-cache")], Json(config.clone())).into_response()
+}
+
+async fn site_config(
+    State(state): State<AppState>,
+    Path(site): Path<String>,
+) -> Result<Response, ApiError> {
+    check_site(&state, &site)?;
+    Ok((
+        [(header::CACHE_CONTROL, "no-cache")],
+        Json(state.desk.config.site.clone()),
+    )
+        .into_response())
+}
+
+/// The visitor's earlier conversations; the session token is the credential.
+async fn history(
+    State(state): State<AppState>,
+    Path(site): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    check_site(&state, &site)?;
+    let unauthorized = || {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "send the session token as `Authorization: Bearer TOKEN`",
+        )
+    };
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(|t| SessionToken::new(t.trim()).ok())
+        .ok_or_else(unauthorized)?;
+    let past = state.desk.history(&token).ok_or_else(unauthorized)?;
+    Ok(([(header::CACHE_CONTROL, "no-store")], Json(past)).into_response())
 }
 
 async fn websocket(State(state): State<AppState>, upgrade: WebSocketUpgrade) -> Response {

@@ -3,18 +3,25 @@
 //!
 //! - [`config`]: the site and chatbot configuration (TOML, with a built-in default).
 //! - [`bot`]: the chatbot's keyword → answer rule.
-//! - [`store`]: sessions and conversations with gap-free event numbers and idempotent
-//!   visitor messages.
+//! - [`store`]: sessions and conversations with gap-free event numbers, idempotent
+//!   visitor messages, and fan-out to every tab of a session.
+//! - [`desk`]: every operation on conversations — visitors', agents' and the clock's —
+//!   under one lock; turns routing outcomes into events and statuses.
+//! - [`agents`]: simulated agents that accept and answer on tokio's clock.
+//! - [`control`]: the JSON control API (`/mock/…`) that tests and site owners drive.
 //! - [`routing`]: broadcast and time-based routing of chat requests, timers as data.
 //! - [`socket`]: one widget's WebSocket, from `hello` to the end.
-//! - [`http`]: the router — demo page, loader, widget app, config API, WebSocket.
+//! - [`http`]: the router — demo page, loader, widget app, config and history API, WebSocket.
 //! - [`state`]: what the handlers share.
 //!
 //! [`serve`] runs the server on an already-bound listener until a shutdown future
 //! resolves, so tests start it on port 0 and stop it cleanly.
 
+pub mod agents;
 pub mod bot;
 pub mod config;
+pub mod control;
+pub mod desk;
 pub mod http;
 pub mod routing;
 pub mod socket;

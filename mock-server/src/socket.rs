@@ -1,27 +1,26 @@
-//! One widget's WebSocket: the `hello`/`welcome` handshake, replay of missed events, then
-//! a loop that stores visitor messages (acking each id), lets the bot answer, and forwards
-//! every new event of the conversation. The loop is generic over the socket's sink and
-//! stream so tests can drive it without a network.
+//! One widget's WebSocket: the `hello`/`welcome` handshake, replay of missed events and
+//! the current status, then a loop that hands the visitor's frames to the
+//! [`Desk`](crate::desk::Desk) and forwards every update of the session (events, statuses,
+//! agent typing, a switch to a new conversation). The loop is generic over the socket's
+//! sink and stream so tests can drive it without a network.
 //!
 //! A misbehaving client gets typed error frames and, at worst, loses its own connection;
 //! nothing it sends can take the server down.
 
+use crate::desk::{Attached, DeskError};
 use crate::state::AppState;
-use crate::store::{Appended, StoredEvent};
+use crate::store::{StoredEvent, Update};
 use axum::extract::ws::{Message, Utf8Bytes};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use porchlight_protocol::{
-    Author, AuthorKind, ClientFrame, ConversationEvent, ConversationId, ErrorCode, MessageId,
-    PROTOCOL_VERSION, Seq, ServerFrame, text,
+    ClientFrame, ConversationId, ErrorCode, PROTOCOL_VERSION, Seq, ServerFrame, SessionToken,
 };
 use std::time::Duration;
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::time::Instant;
 
 /// How long a new connection may take to send `hello`.
 pub const HELLO_DEADLINE: Duration = Duration::from_secs(10);
-
-/// The display name given to visitor messages until the visitor tells us theirs.
-const VISITOR_NAME: &str = "You";
 
 /// Why a connection ended early; logged, never sent anywhere else.
 #[derive(Debug, thiserror::Error)]
@@ -56,41 +55,46 @@ struct Connection<S, R> {
     state: AppState,
 }
 
+/// What the connection is attached to.
+struct Session {
+    token: SessionToken,
+    conversation: ConversationId,
+    /// The newest event sent on this connection.
+    sent_up_to: Seq,
+}
+
+fn error_frame(err: &DeskError) -> ServerFrame {
+    let code = match err {
+        DeskError::InvalidText(_) => ErrorCode::InvalidText,
+        DeskError::InvalidRating => ErrorCode::InvalidRating,
+        DeskError::UnknownChoice(_) => ErrorCode::UnknownChoice,
+        DeskError::UnknownAgent(_)
+        | DeskError::UnknownConversation(_)
+        | DeskError::NotAllowed(_)
+        | DeskError::Form(_) => ErrorCode::NotNow,
+    };
+    ServerFrame::error(code, err.to_string())
+}
+
 impl<S, R> Connection<S, R>
 where
     S: Sink<Message> + Unpin,
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
     async fn run(&mut self) -> Result<(), ConnectionEnd> {
-        let (conversation, last_seq) = self.handshake().await?;
-        let (missed, mut live) = self
-            .state
-            .store
-            .watch(&conversation, last_seq)
-            .map_err(|_| ConnectionEnd::Gone)?;
-        let mut sent_up_to = last_seq;
-        for event in missed {
-            self.forward(&event, &mut sent_up_to).await?;
-        }
+        let (mut session, mut updates) = self.handshake().await?;
         loop {
             tokio::select! {
                 incoming = self.next_frame() => {
-                    match incoming? {
-                        Some(frame) => self.handle(&conversation, frame).await?,
-                        None => continue,
+                    if let Some(frame) = incoming? {
+                        self.handle(&session, frame).await?;
                     }
                 }
-                event = live.recv() => match event {
-                    Ok(event) => self.forward(&event, &mut sent_up_to).await?,
+                update = updates.recv() => match update {
+                    Ok(update) => self.forward(&mut session, update).await?,
                     Err(RecvError::Lagged(_)) => {
-                        let missed = self
-                            .state
-                            .store
-                            .events_after(&conversation, sent_up_to)
-                            .map_err(|_| ConnectionEnd::Gone)?;
-                        for event in missed {
-                            self.forward(&event, &mut sent_up_to).await?;
-                        }
+                        // Too far behind: re-read from the store what this connection lacks.
+                        self.reattach(&mut session, None).await?;
                     }
                     Err(RecvError::Closed) => return Err(ConnectionEnd::Gone),
                 },
@@ -98,9 +102,9 @@ where
         }
     }
 
-    /// Waits for `hello`, resumes or opens the session and sends `welcome`. Returns the
-    /// conversation and the seq the client already holds.
-    async fn handshake(&mut self) -> Result<(ConversationId, Seq), ConnectionEnd> {
+    /// Waits for `hello`, resumes or opens the session, sends `welcome`, the missed events
+    /// and the status.
+    async fn handshake(&mut self) -> Result<(Session, broadcast::Receiver<Update>), ConnectionEnd> {
         let first = tokio::time::timeout(HELLO_DEADLINE, self.next_frame_skipping_errors())
             .await
             .map_err(|_| ConnectionEnd::NoHello)??;
@@ -108,7 +112,7 @@ where
             version,
             site,
             token,
-            conversation: held,
+            conversation,
             last_seq,
         } = first
         else {
@@ -124,59 +128,136 @@ where
                 )
                 .await;
         }
-        if site != self.state.config.site.site {
+        if site != self.state.desk.config.site.site {
             return self
                 .refuse(ErrorCode::UnknownSite, format!("no site {site} here"))
                 .await;
         }
-        let store = &self.state.store;
-        let resumed = token
-            .as_ref()
-            .and_then(|t| store.session(t).map(|c| (t.clone(), c)));
-        let (token, conversation, last_seq) = match resumed {
-            Some((token, conversation)) => {
-                // Events of another conversation say nothing about this one.
-                let last_seq = if held.is_some_and(|h| h != conversation) {
-                    Seq(0)
-                } else {
-                    last_seq
-                };
-                (token, conversation, last_seq)
-            }
-            None => {
-                let (token, conversation) = store.create_session();
-                let bot = &self.state.config.bot;
-                store
-                    .append(
-                        &conversation,
-                        ConversationEvent::MessageReceived {
-                            id: None,
-                            author: Author {
-                                kind: AuthorKind::Bot,
-                                name: bot.name.clone(),
-                            },
-                            text: bot.greeting.clone(),
-                            choices: Vec::new(),
-                        },
-                    )
-                    .map_err(|_| ConnectionEnd::Gone)?;
-                // A new session holds nothing yet, whatever the client claimed.
-                (token, conversation, Seq(0))
-            }
+        let (attached, updates) = self.state.desk.hello(
+            token.as_ref(),
+            conversation.as_ref(),
+            last_seq,
+            Instant::now(),
+        );
+        let mut session = Session {
+            token: attached.token.clone(),
+            conversation: attached.conversation.clone(),
+            sent_up_to: Seq(0),
         };
-        let newest = store
-            .last_seq(&conversation)
-            .map_err(|_| ConnectionEnd::Gone)?;
-        // A client claiming more than exists gets everything again rather than nothing.
-        let last_seq = if last_seq > newest { Seq(0) } else { last_seq };
+        self.send_attached(&mut session, attached).await?;
+        Ok((session, updates))
+    }
+
+    /// Sends `welcome`, the events after what the client holds, and the status.
+    async fn send_attached(
+        &mut self,
+        session: &mut Session,
+        attached: Attached,
+    ) -> Result<(), ConnectionEnd> {
+        session.conversation = attached.conversation.clone();
+        session.sent_up_to = attached
+            .missed
+            .first()
+            .map_or(attached.last_seq, |e| Seq(e.seq.0 - 1));
         self.send(ServerFrame::Welcome {
             version: PROTOCOL_VERSION,
-            token,
-            conversation: conversation.clone(),
-            last_seq: newest,
+            token: attached.token,
+            conversation: attached.conversation,
+            last_seq: attached.last_seq,
         })
         .await?;
-        Ok((conversation, last_seq))
+        self.send_events(session, &attached.missed).await?;
+        self.send(ServerFrame::Status {
+            status: attached.status,
+        })
+        .await
+    }
+
+    /// Sends events read from the store (contiguous, in order) that the client lacks.
+    async fn send_events(
+        &mut self,
+        session: &mut Session,
+        events: &[StoredEvent],
+    ) -> Result<(), ConnectionEnd> {
+        for event in events {
+            if event.seq > session.sent_up_to {
+                self.send(event.to_frame()).await?;
+                session.sent_up_to = event.seq;
+            }
+        }
+        Ok(())
+    }
+
+    /// Re-reads the session: the current conversation after what was sent (`from`
+    /// overrides, e.g. 0 for a conversation new to this connection).
+    async fn reattach(
+        &mut self,
+        session: &mut Session,
+        from: Option<Seq>,
+    ) -> Result<(), ConnectionEnd> {
+        let from = from.unwrap_or(session.sent_up_to);
+        let attached = self
+            .state
+            .desk
+            .attach(&session.token, from, Instant::now())
+            .ok_or(ConnectionEnd::Gone)?;
+        if attached.conversation == session.conversation && from == session.sent_up_to {
+            // Same conversation: send only what is missing, then the status.
+            self.send_events(session, &attached.missed).await?;
+            return self
+                .send(ServerFrame::Status {
+                    status: attached.status,
+                })
+                .await;
+        }
+        self.send_attached(session, attached).await
+    }
+
+    async fn forward(
+        &mut self,
+        session: &mut Session,
+        update: Update,
+    ) -> Result<(), ConnectionEnd> {
+        match update {
+            Update::Event {
+                conversation,
+                event,
+            } if conversation == session.conversation => self.forward_event(session, &event).await,
+            Update::Status {
+                conversation,
+                status,
+            } if conversation == session.conversation => {
+                self.send(ServerFrame::Status { status }).await
+            }
+            Update::Typing {
+                conversation,
+                name,
+                typing,
+            } if conversation == session.conversation => {
+                self.send(ServerFrame::Typing { name, typing }).await
+            }
+            Update::Switched { conversation } if conversation != session.conversation => {
+                self.reattach(session, Some(Seq(0))).await
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Sends `event` unless the client has it already; a gap is filled from the store.
+    async fn forward_event(
+        &mut self,
+        session: &mut Session,
+        event: &StoredEvent,
+    ) -> Result<(), ConnectionEnd> {
+        if event.seq <= session.sent_up_to {
+            return Ok(());
+        }
+        if event.seq != session.sent_up_to.next() {
+            return self.reattach(session, None).await;
+        }
+        self.send(event.to_frame()).await?;
+        session.sent_up_to = event.seq;
+        Ok(())
     }
 
     async fn refuse<T>(
@@ -190,97 +271,62 @@ where
         Err(ConnectionEnd::Refused(code))
     }
 
-    async fn handle(
-        &mut self,
-        conversation: &ConversationId,
-        frame: ClientFrame,
-    ) -> Result<(), ConnectionEnd> {
-        match frame {
-            ClientFrame::Ping {} => self.send(ServerFrame::Pong {}).await,
-            ClientFrame::Hello { .. } => {
-                self.send(ServerFrame::error(
-                    ErrorCode::HelloExpected,
-                    "hello is only the first frame",
-                ))
-                .await
+    async fn handle(&mut self, session: &Session, frame: ClientFrame) -> Result<(), ConnectionEnd> {
+        let desk = &self.state.desk;
+        let conversation = &session.conversation;
+        let now = Instant::now();
+        let reply = match frame {
+            ClientFrame::Ping {} => Ok(Some(ServerFrame::Pong {})),
+            ClientFrame::Hello { .. } => Ok(Some(ServerFrame::error(
+                ErrorCode::HelloExpected,
+                "hello is only the first frame",
+            ))),
+            ClientFrame::SendText { id, text } => desk
+                .visitor_text(conversation, &id, &text)
+                .map(|a| Some(ServerFrame::Ack { id, seq: a.seq() })),
+            ClientFrame::Choose { id, choice } => desk
+                .choose(conversation, &id, &choice)
+                .map(|a| Some(ServerFrame::Ack { id, seq: a.seq() })),
+            ClientFrame::RequestAgent { request, answers } => {
+                match desk.request_agent(conversation, &request, &answers, now) {
+                    // A resent request changed nothing: say where things stand.
+                    Ok(()) => Ok(desk
+                        .status(conversation, now)
+                        .map(|status| ServerFrame::Status { status })),
+                    Err(DeskError::Form(errors)) => {
+                        Ok(Some(ServerFrame::FormRejected { request, errors }))
+                    }
+                    Err(err) => Err(err),
+                }
             }
-            ClientFrame::SendText { id, text } => self.visitor_text(conversation, id, &text).await,
-            _ => {
-                self.send(ServerFrame::error(
-                    ErrorCode::NotNow,
-                    "this server does not handle that yet",
-                ))
-                .await
+            ClientFrame::Typing { typing } => {
+                desk.visitor_typing(conversation, typing);
+                Ok(None)
             }
-        }
-    }
-
-    async fn visitor_text(
-        &mut self,
-        conversation: &ConversationId,
-        id: MessageId,
-        raw: &str,
-    ) -> Result<(), ConnectionEnd> {
-        let text = match text::message_text(raw) {
-            Ok(text) => text.to_string(),
-            Err(err) => {
-                return self
-                    .send(ServerFrame::error(ErrorCode::InvalidText, err.to_string()))
-                    .await;
-            }
+            ClientFrame::EndChat {} => desk.end_chat(conversation, now).map(|()| None),
+            ClientFrame::Rate { stars, comment } => desk
+                .rate(conversation, stars, comment.as_deref(), now)
+                .map(|()| None),
+            ClientFrame::LeaveMessage {
+                request,
+                answers,
+                text,
+            } => match desk.leave_message(conversation, &request, &answers, &text, now) {
+                Ok(()) => Ok(desk
+                    .status(conversation, now)
+                    .map(|status| ServerFrame::Status { status })),
+                Err(DeskError::Form(errors)) => {
+                    Ok(Some(ServerFrame::FormRejected { request, errors }))
+                }
+                Err(err) => Err(err),
+            },
+            ClientFrame::StartNew {} => desk.start_new(&session.token).map(|_| None),
         };
-        let store = &self.state.store;
-        let appended = store
-            .append_visitor_message(
-                conversation,
-                &id,
-                ConversationEvent::MessageReceived {
-                    id: Some(id.clone()),
-                    author: Author {
-                        kind: AuthorKind::Visitor,
-                        name: VISITOR_NAME.into(),
-                    },
-                    text: text.clone(),
-                    choices: Vec::new(),
-                },
-            )
-            .map_err(|_| ConnectionEnd::Gone)?;
-        if let Appended::New(_) = appended {
-            let bot = &self.state.config.bot;
-            store
-                .append(
-                    conversation,
-                    ConversationEvent::MessageReceived {
-                        id: None,
-                        author: Author {
-                            kind: AuthorKind::Bot,
-                            name: bot.name.clone(),
-                        },
-                        text: bot.answer(&text).to_string(),
-                        choices: Vec::new(),
-                    },
-                )
-                .map_err(|_| ConnectionEnd::Gone)?;
+        match reply {
+            Ok(Some(frame)) => self.send(frame).await,
+            Ok(None) => Ok(()),
+            Err(err) => self.send(error_frame(&err)).await,
         }
-        self.send(ServerFrame::Ack {
-            id,
-            seq: appended.seq(),
-        })
-        .await
-    }
-
-    /// Sends `event` unless the client has it already.
-    async fn forward(
-        &mut self,
-        event: &StoredEvent,
-        sent_up_to: &mut Seq,
-    ) -> Result<(), ConnectionEnd> {
-        if event.seq <= *sent_up_to {
-            return Ok(());
-        }
-        self.send(event.to_frame()).await?;
-        *sent_up_to = event.seq;
-        Ok(())
     }
 
     async fn send(&mut self, frame: ServerFrame) -> Result<(), ConnectionEnd> {

@@ -1,17 +1,22 @@
-//! The conversation store: sessions, conversations and their numbered events, kept in
-//! memory. It assigns every event the next gap-free `seq`, makes visitor messages
-//! idempotent by their client id, and fans new events out to every connection that
-//! watches the conversation.
+//! The conversation store: sessions, conversations with their numbered events and where
+//! each stands, and the messages visitors left — plain data, owned by the
+//! [`Desk`](crate::desk::Desk) under its lock.
+//!
+//! It assigns every event the next gap-free `seq`, makes visitor messages idempotent by
+//! their client id, and fans every change out to the connections of the conversation's
+//! session (all of a visitor's tabs).
 
 use porchlight_protocol::{
-    ConversationEvent, ConversationId, MessageId, Seq, ServerFrame, SessionToken,
+    AgentId, Answers, ChatStatus, ConversationEvent, ConversationId, EventRecord, MessageId,
+    RequestId, Seq, ServerFrame, SessionToken,
 };
+use serde::Serialize;
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::broadcast;
+use tokio::time::Instant;
 
-/// How many events a slow watcher may fall behind before it must re-read from the store.
+/// How many updates a slow connection may fall behind before it must re-read the store.
 const WATCH_BUFFER: usize = 256;
 
 /// One event as stored: its place in the conversation, when, and what.
@@ -31,6 +36,134 @@ impl StoredEvent {
             event: self.event.clone(),
         }
     }
+
+    pub fn to_record(&self) -> EventRecord {
+        EventRecord {
+            seq: self.seq,
+            at_ms: self.at_ms,
+            event: self.event.clone(),
+        }
+    }
+}
+
+/// Where a conversation stands (the server's side of [`ChatStatus`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Phase {
+    Bot,
+    Queued { position: usize, since: Instant },
+    Connecting { since: Instant },
+    Live { agent: AgentId, name: String },
+    Missed,
+    MessageLeft,
+    Ended { rated: bool },
+}
+
+impl Phase {
+    /// The status the visitor sees at `now`.
+    pub fn status(&self, now: Instant) -> ChatStatus {
+        let waited = |since: &Instant| now.saturating_duration_since(*since).as_millis() as u64;
+        match self {
+            Phase::Bot => ChatStatus::Bot {},
+            Phase::Queued { position, since } => ChatStatus::Queued {
+                position: u32::try_from(*position).unwrap_or(u32::MAX),
+                waited_ms: waited(since),
+            },
+            Phase::Connecting { since } => ChatStatus::Connecting {
+                waited_ms: waited(since),
+            },
+            Phase::Live { name, .. } => ChatStatus::Live {
+                agent: name.clone(),
+            },
+            Phase::Missed => ChatStatus::Missed {},
+            Phase::MessageLeft => ChatStatus::MessageLeft {},
+            Phase::Ended { rated } => ChatStatus::Ended { rated: *rated },
+        }
+    }
+
+    /// A short name for the control API.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Phase::Bot => "bot",
+            Phase::Queued { .. } => "queued",
+            Phase::Connecting { .. } => "connecting",
+            Phase::Live { .. } => "live",
+            Phase::Missed => "missed",
+            Phase::MessageLeft => "message_left",
+            Phase::Ended { .. } => "ended",
+        }
+    }
+
+    /// Whether the conversation is over (history).
+    pub fn is_closed(&self) -> bool {
+        matches!(self, Phase::MessageLeft | Phase::Ended { .. })
+    }
+}
+
+/// A change that the connections of a session must hear about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Update {
+    Event {
+        conversation: ConversationId,
+        event: StoredEvent,
+    },
+    Status {
+        conversation: ConversationId,
+        status: ChatStatus,
+    },
+    Typing {
+        conversation: ConversationId,
+        name: String,
+        typing: bool,
+    },
+    /// The session moved on to a new conversation.
+    Switched { conversation: ConversationId },
+}
+
+/// A visitor's rating of a closed chat.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rating {
+    pub stars: u8,
+    pub comment: Option<String>,
+}
+
+/// A message left when nobody could take the chat.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OfflineMessage {
+    pub conversation: ConversationId,
+    pub answers: Answers,
+    pub text: String,
+    pub at_ms: u64,
+}
+
+/// One conversation.
+#[derive(Debug)]
+pub struct Conversation {
+    /// The session it belongs to.
+    pub token: SessionToken,
+    /// Every event, in seq order; `events[i].seq == i + 1`.
+    pub events: Vec<StoredEvent>,
+    /// Client message id → the seq it was stored as, so a resend is acked, not stored.
+    client_ids: HashMap<MessageId, Seq>,
+    pub phase: Phase,
+    /// The pre-chat answers given with the request for a human.
+    pub answers: Answers,
+    /// The request for a human, so a resent request is recognised.
+    pub request: Option<RequestId>,
+    /// The leave-a-message request, likewise.
+    pub message_request: Option<RequestId>,
+    pub rating: Option<Rating>,
+    /// How many scripted replies the simulated agent has said here.
+    pub replies_said: usize,
+    /// Whether the visitor is typing (shown to agents through the control API).
+    pub visitor_typing: bool,
+}
+
+struct Session {
+    current: ConversationId,
+    /// Earlier conversations, oldest first.
+    past: Vec<ConversationId>,
+    /// Fan-out to every connection (tab) of this session.
+    updates: broadcast::Sender<Update>,
 }
 
 /// The outcome of appending a visitor message.
@@ -50,35 +183,8 @@ impl Appended {
     }
 }
 
-/// Why the store refused an operation.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum StoreError {
-    #[error("no conversation {0}")]
-    UnknownConversation(ConversationId),
-}
-
-struct Conversation {
-    /// Every event, in seq order; `events[i].seq == i + 1`.
-    events: Vec<StoredEvent>,
-    /// Client message id → the seq it was stored as, so a resend is acked, not stored.
-    client_ids: HashMap<MessageId, Seq>,
-    /// Live fan-out to the connections watching this conversation.
-    watchers: broadcast::Sender<StoredEvent>,
-}
-
-#[derive(Default)]
-struct Inner {
-    sessions: HashMap<SessionToken, ConversationId>,
-    conversations: HashMap<ConversationId, Conversation>,
-}
-
-/// The in-memory store, shared by all connections.
-#[derive(Default)]
-pub struct Store {
-    inner: Mutex<Inner>,
-}
-
-fn now_ms() -> u64 {
+/// Milliseconds since the Unix epoch, for display.
+pub fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
@@ -91,116 +197,196 @@ pub fn random_id() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-impl Store {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        // A panic while holding the lock leaves plain data behind; keep serving it.
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
-    }
+/// Every session, conversation and left message.
+#[derive(Default)]
+pub struct Store {
+    sessions: HashMap<SessionToken, Session>,
+    conversations: HashMap<ConversationId, Conversation>,
+    /// Every conversation id in creation order, for listings.
+    order: Vec<ConversationId>,
+    pub offline_messages: Vec<OfflineMessage>,
+}
 
-    /// The conversation of session `token`, if the session exists.
-    pub fn session(&self, token: &SessionToken) -> Option<ConversationId> {
-        self.lock().sessions.get(token).cloned()
+impl Store {
+    fn blank_conversation(&mut self, token: &SessionToken) -> ConversationId {
+        let id = ConversationId::new(random_id()).expect("hex is a valid id");
+        self.conversations.insert(
+            id.clone(),
+            Conversation {
+                token: token.clone(),
+                events: Vec::new(),
+                client_ids: HashMap::new(),
+                phase: Phase::Bot,
+                answers: Answers::new(),
+                request: None,
+                message_request: None,
+                rating: None,
+                replies_said: 0,
+                visitor_typing: false,
+            },
+        );
+        self.order.push(id.clone());
+        id
     }
 
     /// Opens a new session with an empty conversation.
-    pub fn create_session(&self) -> (SessionToken, ConversationId) {
+    pub fn create_session(&mut self) -> (SessionToken, ConversationId) {
         let token = SessionToken::new(random_id()).expect("hex is a valid id");
-        let conversation = ConversationId::new(random_id()).expect("hex is a valid id");
-        let mut inner = self.lock();
-        inner.sessions.insert(token.clone(), conversation.clone());
-        inner.conversations.insert(
-            conversation.clone(),
-            Conversation {
-                events: Vec::new(),
-                client_ids: HashMap::new(),
-                watchers: broadcast::channel(WATCH_BUFFER).0,
+        let conversation = self.blank_conversation(&token);
+        self.sessions.insert(
+            token.clone(),
+            Session {
+                current: conversation.clone(),
+                past: Vec::new(),
+                updates: broadcast::channel(WATCH_BUFFER).0,
             },
         );
         (token, conversation)
     }
 
-    /// Appends an event that has no client id (bot, agent) and returns its seq.
+    /// Starts a new conversation in session `token`; the current one becomes history.
+    pub fn start_new(&mut self, token: &SessionToken) -> Option<ConversationId> {
+        if !self.sessions.contains_key(token) {
+            return None;
+        }
+        let conversation = self.blank_conversation(token);
+        let session = self.sessions.get_mut(token)?;
+        let old = std::mem::replace(&mut session.current, conversation.clone());
+        session.past.push(old);
+        let _ = session.updates.send(Update::Switched {
+            conversation: conversation.clone(),
+        });
+        Some(conversation)
+    }
+
+    /// The current conversation of session `token`.
+    pub fn session(&self, token: &SessionToken) -> Option<ConversationId> {
+        self.sessions.get(token).map(|s| s.current.clone())
+    }
+
+    /// The session's earlier conversations, newest first.
+    pub fn past(&self, token: &SessionToken) -> Vec<ConversationId> {
+        self.sessions
+            .get(token)
+            .map(|s| s.past.iter().rev().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// A receiver for every later change in session `token`.
+    pub fn subscribe(&self, token: &SessionToken) -> Option<broadcast::Receiver<Update>> {
+        self.sessions.get(token).map(|s| s.updates.subscribe())
+    }
+
+    pub fn conversation(&self, id: &ConversationId) -> Option<&Conversation> {
+        self.conversations.get(id)
+    }
+
+    pub fn conversation_mut(&mut self, id: &ConversationId) -> Option<&mut Conversation> {
+        self.conversations.get_mut(id)
+    }
+
+    /// Every conversation, oldest first.
+    pub fn all(&self) -> impl Iterator<Item = (&ConversationId, &Conversation)> {
+        self.order
+            .iter()
+            .filter_map(|id| self.conversations.get(id).map(|c| (id, c)))
+    }
+
+    fn notify(&self, conversation: &ConversationId, update: Update) {
+        if let Some(conv) = self.conversations.get(conversation)
+            && let Some(session) = self.sessions.get(&conv.token)
+        {
+            // Nobody connected is fine: the change is stored and replayed.
+            let _ = session.updates.send(update);
+        }
+    }
+
+    /// Appends an event and returns its seq; `None` for an unknown conversation.
     pub fn append(
-        &self,
+        &mut self,
         conversation: &ConversationId,
         event: ConversationEvent,
-    ) -> Result<Seq, StoreError> {
-        let mut inner = self.lock();
-        let conv = inner
-            .conversations
-            .get_mut(conversation)
-            .ok_or_else(|| StoreError::UnknownConversation(conversation.clone()))?;
-        Ok(push(conv, event))
+    ) -> Option<Seq> {
+        let conv = self.conversations.get_mut(conversation)?;
+        let stored = StoredEvent {
+            seq: Seq(conv.events.len() as u64 + 1),
+            at_ms: now_ms(),
+            event,
+        };
+        conv.events.push(stored.clone());
+        let seq = stored.seq;
+        self.notify(
+            conversation,
+            Update::Event {
+                conversation: conversation.clone(),
+                event: stored,
+            },
+        );
+        Some(seq)
     }
 
     /// Appends a visitor message unless its client `id` was stored before.
     pub fn append_visitor_message(
-        &self,
+        &mut self,
         conversation: &ConversationId,
         id: &MessageId,
         event: ConversationEvent,
-    ) -> Result<Appended, StoreError> {
-        let mut inner = self.lock();
-        let conv = inner
-            .conversations
-            .get_mut(conversation)
-            .ok_or_else(|| StoreError::UnknownConversation(conversation.clone()))?;
-        if let Some(seq) = conv.client_ids.get(id) {
-            return Ok(Appended::Duplicate(*seq));
+    ) -> Option<Appended> {
+        if let Some(seq) = self.conversations.get(conversation)?.client_ids.get(id) {
+            return Some(Appended::Duplicate(*seq));
         }
-        let seq = push(conv, event);
-        conv.client_ids.insert(id.clone(), seq);
-        Ok(Appended::New(seq))
+        let seq = self.append(conversation, event)?;
+        self.conversations
+            .get_mut(conversation)?
+            .client_ids
+            .insert(id.clone(), seq);
+        Some(Appended::New(seq))
     }
 
-    /// The events after `after`, in order, and a receiver for every event appended later.
-    /// Subscribing under the same lock as the read guarantees nothing falls in between.
-    pub fn watch(
-        &self,
-        conversation: &ConversationId,
-        after: Seq,
-    ) -> Result<(Vec<StoredEvent>, broadcast::Receiver<StoredEvent>), StoreError> {
-        let inner = self.lock();
-        let conv = inner
-            .conversations
-            .get(conversation)
-            .ok_or_else(|| StoreError::UnknownConversation(conversation.clone()))?;
-        let skip = usize::try_from(after.0).unwrap_or(usize::MAX);
-        let missed = conv.events.iter().skip(skip).cloned().collect();
-        Ok((missed, conv.watchers.subscribe()))
+    /// Moves a conversation to `phase` and tells its connections.
+    pub fn set_phase(&mut self, conversation: &ConversationId, phase: Phase, now: Instant) {
+        let Some(conv) = self.conversations.get_mut(conversation) else {
+            return;
+        };
+        let status = phase.status(now);
+        conv.phase = phase;
+        self.notify(
+            conversation,
+            Update::Status {
+                conversation: conversation.clone(),
+                status,
+            },
+        );
+    }
+
+    /// Tells the visitor's connections that `name` is typing or stopped.
+    pub fn typing(&self, conversation: &ConversationId, name: &str, typing: bool) {
+        self.notify(
+            conversation,
+            Update::Typing {
+                conversation: conversation.clone(),
+                name: name.to_string(),
+                typing,
+            },
+        );
     }
 
     /// The events after `after`, in order.
-    pub fn events_after(
-        &self,
-        conversation: &ConversationId,
-        after: Seq,
-    ) -> Result<Vec<StoredEvent>, StoreError> {
-        self.watch(conversation, after).map(|(events, _)| events)
+    pub fn events_after(&self, conversation: &ConversationId, after: Seq) -> Vec<StoredEvent> {
+        let skip = usize::try_from(after.0).unwrap_or(usize::MAX);
+        self.conversations
+            .get(conversation)
+            .map(|c| c.events.iter().skip(skip).cloned().collect())
+            .unwrap_or_default()
     }
 
     /// The seq of the newest event of `conversation` (0 when it has none).
-    pub fn last_seq(&self, conversation: &ConversationId) -> Result<Seq, StoreError> {
-        let inner = self.lock();
-        let conv = inner
+    pub fn last_seq(&self, conversation: &ConversationId) -> Seq {
+        Seq(self
             .conversations
             .get(conversation)
-            .ok_or_else(|| StoreError::UnknownConversation(conversation.clone()))?;
-        Ok(Seq(conv.events.len() as u64))
+            .map_or(0, |c| c.events.len() as u64))
     }
-}
-
-fn push(conv: &mut Conversation, event: ConversationEvent) -> Seq {
-    let seq = Seq(conv.events.len() as u64 + 1);
-    let stored = StoredEvent {
-        seq,
-        at_ms: now_ms(),
-        event,
-    };
-    conv.events.push(stored.clone());
-    // Nobody watching is fine: the event is stored and will be replayed.
-    let _ = conv.watchers.send(stored);
-    seq
 }
 
 #[cfg(test)]
@@ -222,57 +408,87 @@ mod tests {
 
     #[test]
     fn events_get_gap_free_increasing_seqs() {
-        let store = Store::default();
+        let mut store = Store::default();
         let (_, conv) = store.create_session();
         let seqs: Vec<Seq> = (0..3)
-            .map(|i| {
-                store
-                    .append(&conv, message(&i.to_string()))
-                    .expect("append")
-            })
+            .filter_map(|i| store.append(&conv, message(&i.to_string())))
             .collect();
         assert_eq!(seqs, vec![Seq(1), Seq(2), Seq(3)]);
-        assert_eq!(store.last_seq(&conv), Ok(Seq(3)));
+        assert_eq!(store.last_seq(&conv), Seq(3));
     }
 
     #[test]
     fn a_resent_visitor_message_is_stored_once() {
-        let store = Store::default();
+        let mut store = Store::default();
         let (_, conv) = store.create_session();
         let id = MessageId::new("m1").expect("id");
-        let first = store
-            .append_visitor_message(&conv, &id, message("hi"))
-            .expect("append");
-        let again = store
-            .append_visitor_message(&conv, &id, message("hi"))
-            .expect("append");
-        assert_eq!(first, Appended::New(Seq(1)));
-        assert_eq!(again, Appended::Duplicate(Seq(1)));
-        assert_eq!(store.events_after(&conv, Seq(0)).expect("read").len(), 1);
+        let first = store.append_visitor_message(&conv, &id, message("hi"));
+        let again = store.append_visitor_message(&conv, &id, message("hi"));
+        assert_eq!(first, Some(Appended::New(Seq(1))));
+        assert_eq!(again, Some(Appended::Duplicate(Seq(1))));
+        assert_eq!(store.events_after(&conv, Seq(0)).len(), 1);
     }
 
     #[test]
-    fn watch_returns_what_was_missed_then_streams_the_rest() {
-        let store = Store::default();
-        let (_, conv) = store.create_session();
-        for text in ["a", "b", "c"] {
-            store.append(&conv, message(text)).expect("append");
-        }
-        let (missed, mut live) = store.watch(&conv, Seq(1)).expect("watch");
-        assert_eq!(
-            missed.iter().map(|e| e.seq).collect::<Vec<_>>(),
-            vec![Seq(2), Seq(3)]
-        );
-        store.append(&conv, message("d")).expect("append");
-        assert_eq!(live.try_recv().map(|e| e.seq), Ok(Seq(4)));
-    }
-
-    #[test]
-    fn sessions_resolve_to_their_conversation() {
-        let store = Store::default();
+    fn every_connection_of_the_session_hears_events_and_statuses() {
+        let mut store = Store::default();
         let (token, conv) = store.create_session();
-        assert_eq!(store.session(&token), Some(conv));
+        let mut tab_one = store.subscribe(&token).expect("session");
+        let mut tab_two = store.subscribe(&token).expect("session");
+        store.append(&conv, message("a"));
+        store.set_phase(&conv, Phase::Missed, Instant::now());
+        for tab in [&mut tab_one, &mut tab_two] {
+            assert!(matches!(tab.try_recv(), Ok(Update::Event { .. })));
+            assert_eq!(
+                tab.try_recv(),
+                Ok(Update::Status {
+                    conversation: conv.clone(),
+                    status: ChatStatus::Missed {}
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn starting_anew_keeps_the_old_conversation_as_history() {
+        let mut store = Store::default();
+        let (token, first) = store.create_session();
+        let mut tab = store.subscribe(&token).expect("session");
+        let second = store.start_new(&token).expect("session");
+        assert_ne!(first, second);
+        assert_eq!(store.session(&token), Some(second.clone()));
+        assert_eq!(store.past(&token), vec![first]);
+        assert_eq!(
+            tab.try_recv(),
+            Ok(Update::Switched {
+                conversation: second
+            })
+        );
+    }
+
+    #[test]
+    fn statuses_carry_the_time_waited() {
+        let t0 = Instant::now();
+        let phase = Phase::Queued {
+            position: 2,
+            since: t0,
+        };
+        assert_eq!(
+            phase.status(t0 + std::time::Duration::from_millis(1500)),
+            ChatStatus::Queued {
+                position: 2,
+                waited_ms: 1500
+            }
+        );
+    }
+
+    #[test]
+    fn unknown_sessions_and_conversations_are_none() {
+        let mut store = Store::default();
         let stranger = SessionToken::new("nobody").expect("id");
         assert_eq!(store.session(&stranger), None);
+        assert!(store.subscribe(&stranger).is_none());
+        let nowhere = ConversationId::new("nowhere").expect("id");
+        assert_eq!(store.append(&nowhere, message("x")), None);
     }
 }

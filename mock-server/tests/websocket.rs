@@ -5,8 +5,8 @@ use futures_util::{SinkExt, StreamExt};
 use porchlight_mock::{MockConfig, Shared, serve};
 use porchlight_protocol::limits::MAX_FRAME_BYTES;
 use porchlight_protocol::{
-    AuthorKind, ClientFrame, ConversationEvent, ErrorCode, MessageId, PROTOCOL_VERSION, Seq,
-    ServerFrame, SessionToken, SiteId,
+    AuthorKind, ChatStatus, ClientFrame, ConversationEvent, ErrorCode, MessageId, PROTOCOL_VERSION,
+    Seq, ServerFrame, SessionToken, SiteId,
 };
 use std::net::SocketAddr;
 use tokio::net::TcpStream;
@@ -69,6 +69,12 @@ async fn recv(socket: &mut Socket) -> ServerFrame {
     }
 }
 
+fn bot_status() -> ServerFrame {
+    ServerFrame::Status {
+        status: ChatStatus::Bot {},
+    }
+}
+
 fn hello(token: Option<SessionToken>, last_seq: u64) -> ClientFrame {
     ClientFrame::Hello {
         version: PROTOCOL_VERSION,
@@ -113,6 +119,7 @@ async fn new_visitor(server: &Server) -> (Socket, SessionToken) {
     assert_eq!(greeting.0, 1);
     assert_eq!(greeting.1, AuthorKind::Bot);
     assert!(greeting.2.starts_with("Hi!"), "{greeting:?}");
+    assert_eq!(recv(&mut socket).await, bot_status());
     (socket, token)
 }
 
@@ -214,6 +221,7 @@ async fn resuming_replays_exactly_what_came_after_last_seq() {
         event(&recv(&mut resumed).await).0,
     ];
     assert_eq!(replayed, vec![2, 3]);
+    assert_eq!(recv(&mut resumed).await, bot_status());
     // Nothing else follows: a ping is answered next.
     send(&mut resumed, ClientFrame::Ping {}).await;
     assert_eq!(recv(&mut resumed).await, ServerFrame::Pong {});

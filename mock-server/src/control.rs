@@ -1,0 +1,204 @@
+//! The control API: JSON over HTTP under `/mock/`, so tests and site owners can watch
+//! routing and drive agents by hand. Documented in the README with curl examples.
+//!
+//! Errors are `{"error": CODE, "message": "…"}`: 404 for an unknown agent or
+//! conversation, 409 for an operation not allowed now, 400 for a malformed body.
+
+use crate::desk::DeskError;
+use crate::state::AppState;
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use porchlight_protocol::{AgentId, ConversationId};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
+
+/// A JSON error body: a stable code for programs and a sentence for people.
+#[derive(Debug, Serialize)]
+pub struct ApiError {
+    #[serde(skip)]
+    pub status: StatusCode,
+    pub error: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, error: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            error,
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(self)).into_response()
+    }
+}
+
+impl From<DeskError> for ApiError {
+    fn from(err: DeskError) -> Self {
+        let (status, code) = match &err {
+            DeskError::UnknownAgent(_) => (StatusCode::NOT_FOUND, "unknown_agent"),
+            DeskError::UnknownConversation(_) => (StatusCode::NOT_FOUND, "unknown_conversation"),
+            DeskError::NotAllowed(_) => (StatusCode::CONFLICT, "not_allowed"),
+            DeskError::InvalidText(_) => (StatusCode::BAD_REQUEST, "invalid_text"),
+            DeskError::InvalidRating | DeskError::Form(_) | DeskError::UnknownChoice(_) => {
+                (StatusCode::BAD_REQUEST, "bad_request")
+            }
+        };
+        ApiError::new(status, code, err.to_string())
+    }
+}
+
+/// The control routes, to be merged into the app.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/mock/state", get(state))
+        .route("/mock/conversations/{id}", get(conversation))
+        .route("/mock/agents/{agent}/accept", post(accept))
+        .route("/mock/agents/{agent}/messages", post(message))
+        .route("/mock/agents/{agent}/typing", post(typing))
+        .route("/mock/agents/{agent}/close", post(close))
+        .route("/mock/agents/{agent}/online", post(online))
+}
+
+fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("malformed body: {e}"),
+        )
+    })
+}
+
+fn agent_id(raw: String) -> Result<AgentId, ApiError> {
+    AgentId::new(raw.clone()).map_err(|_| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_agent",
+            format!("no agent {raw:?}"),
+        )
+    })
+}
+
+fn conversation_id(raw: String) -> Result<ConversationId, ApiError> {
+    ConversationId::new(raw.clone()).map_err(|_| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_conversation",
+            format!("no conversation {raw:?}"),
+        )
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConversationBody {
+    conversation: ConversationId,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MessageBody {
+    conversation: ConversationId,
+    text: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TypingBody {
+    conversation: ConversationId,
+    typing: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OnlineBody {
+    online: bool,
+}
+
+async fn state(State(state): State<AppState>) -> Response {
+    Json(state.desk.state(Instant::now())).into_response()
+}
+
+fn conversation_view(state: &AppState, id: &ConversationId) -> Result<Response, ApiError> {
+    state
+        .desk
+        .conversation(id)
+        .map(|view| Json(view).into_response())
+        .ok_or_else(|| DeskError::UnknownConversation(id.clone()).into())
+}
+
+async fn conversation(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    conversation_view(&state, &conversation_id(id)?)
+}
+
+async fn accept(
+    State(state): State<AppState>,
+    Path(agent): Path<String>,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let agent = agent_id(agent)?;
+    let ConversationBody { conversation } = body(&bytes)?;
+    state.desk.accept(&agent, &conversation, Instant::now())?;
+    conversation_view(&state, &conversation)
+}
+
+async fn message(
+    State(state): State<AppState>,
+    Path(agent): Path<String>,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let agent = agent_id(agent)?;
+    let MessageBody { conversation, text } = body(&bytes)?;
+    state.desk.agent_message(&agent, &conversation, &text)?;
+    conversation_view(&state, &conversation)
+}
+
+async fn typing(
+    State(state): State<AppState>,
+    Path(agent): Path<String>,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let agent = agent_id(agent)?;
+    let TypingBody {
+        conversation,
+        typing,
+    } = body(&bytes)?;
+    state.desk.agent_typing(&agent, &conversation, typing)?;
+    conversation_view(&state, &conversation)
+}
+
+async fn close(
+    State(state): State<AppState>,
+    Path(agent): Path<String>,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let agent = agent_id(agent)?;
+    let ConversationBody { conversation } = body(&bytes)?;
+    state.desk.close(&agent, &conversation, Instant::now())?;
+    conversation_view(&state, &conversation)
+}
+
+async fn online(
+    State(state): State<AppState>,
+    Path(agent): Path<String>,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let agent = agent_id(agent)?;
+    let OnlineBody { online } = body(&bytes)?;
+    state.desk.set_online(&agent, online, Instant::now())?;
+    Ok(Json(state.desk.state(Instant::now())).into_response())
+}
