@@ -301,14 +301,14 @@ impl Desk {
     }
 
     /// The visitor asks for a human with the pre-chat answers. A resent `request` is
-    /// accepted and changes nothing.
+    /// accepted and changes nothing: then the result is `false`.
     pub fn request_agent(
         self: &Arc<Self>,
         conversation: &ConversationId,
         request: &RequestId,
         answers: &Answers,
         now: Instant,
-    ) -> Result<(), DeskError> {
+    ) -> Result<bool, DeskError> {
         let plans = {
             let mut world = self.lock();
             let conv = world
@@ -316,7 +316,7 @@ impl Desk {
                 .conversation(conversation)
                 .ok_or_else(|| DeskError::UnknownConversation(conversation.clone()))?;
             if conv.request.as_ref() == Some(request) {
-                return Ok(());
+                return Ok(false);
             }
             if conv.phase != Phase::Bot {
                 return Err(not_now("a person has already been asked for"));
@@ -334,7 +334,7 @@ impl Desk {
             self.apply(&mut world, routed, now)
         };
         agents::run(self, plans);
-        Ok(())
+        Ok(true)
     }
 
     /// The visitor is typing (shown to agents in the control API).
@@ -400,7 +400,8 @@ impl Desk {
         Ok(())
     }
 
-    /// The visitor leaves a message after a missed chat. A resent `request` changes nothing.
+    /// The visitor leaves a message after a missed chat. A resent `request` changes
+    /// nothing: then the result is `false`.
     pub fn leave_message(
         &self,
         conversation: &ConversationId,
@@ -408,14 +409,14 @@ impl Desk {
         answers: &Answers,
         raw: &str,
         now: Instant,
-    ) -> Result<(), DeskError> {
+    ) -> Result<bool, DeskError> {
         let mut world = self.lock();
         let conv = world
             .store
             .conversation(conversation)
             .ok_or_else(|| DeskError::UnknownConversation(conversation.clone()))?;
         if conv.message_request.as_ref() == Some(request) {
-            return Ok(());
+            return Ok(false);
         }
         if conv.phase != Phase::Missed {
             return Err(not_now(
@@ -441,7 +442,7 @@ impl Desk {
             .store
             .append(conversation, ConversationEvent::MessageLeft { text });
         world.store.set_phase(conversation, Phase::MessageLeft, now);
-        Ok(())
+        Ok(true)
     }
 
     /// Starts a new conversation in session `token` once the current one is over.

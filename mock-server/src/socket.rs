@@ -289,8 +289,10 @@ where
                 .map(|a| Some(ServerFrame::Ack { id, seq: a.seq() })),
             ClientFrame::RequestAgent { request, answers } => {
                 match desk.request_agent(conversation, &request, &answers, now) {
+                    // New: its events and status reach every tab through the session.
+                    Ok(true) => Ok(None),
                     // A resent request changed nothing: say where things stand.
-                    Ok(()) => Ok(desk
+                    Ok(false) => Ok(desk
                         .status(conversation, now)
                         .map(|status| ServerFrame::Status { status })),
                     Err(DeskError::Form(errors)) => {
@@ -312,7 +314,8 @@ where
                 answers,
                 text,
             } => match desk.leave_message(conversation, &request, &answers, &text, now) {
-                Ok(()) => Ok(desk
+                Ok(true) => Ok(None),
+                Ok(false) => Ok(desk
                     .status(conversation, now)
                     .map(|status| ServerFrame::Status { status })),
                 Err(DeskError::Form(errors)) => {

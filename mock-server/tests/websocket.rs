@@ -1,73 +1,16 @@
 //! The mock server over a real WebSocket on port 0: handshake, acks and idempotent resends,
 //! the bot's answers, replay on resume, and typed errors for bad input.
 
+mod common;
+
+use common::{Socket, connect, recv, send, start};
 use futures_util::{SinkExt, StreamExt};
-use porchlight_mock::{MockConfig, Shared, serve};
 use porchlight_protocol::limits::MAX_FRAME_BYTES;
 use porchlight_protocol::{
     AuthorKind, ChatStatus, ClientFrame, ConversationEvent, ErrorCode, MessageId, PROTOCOL_VERSION,
     Seq, ServerFrame, SessionToken, SiteId,
 };
-use std::net::SocketAddr;
-use tokio::net::TcpStream;
-use tokio::sync::oneshot;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-struct Server {
-    addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
-
-async fn start() -> Server {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let (stop, stopped) = oneshot::channel::<()>();
-    let state = Shared::new(MockConfig::default(), "no-widget-here".into());
-    tokio::spawn(serve(listener, state, async {
-        let _ = stopped.await;
-    }));
-    Server {
-        addr,
-        stop: Some(stop),
-    }
-}
-
-async fn connect(server: &Server) -> Socket {
-    let (socket, _) = tokio_tungstenite::connect_async(format!("ws://{}/api/v1/ws", server.addr))
-        .await
-        .expect("connect");
-    socket
-}
-
-async fn send(socket: &mut Socket, frame: ClientFrame) {
-    socket
-        .send(Message::text(frame.encode()))
-        .await
-        .expect("send");
-}
-
-async fn recv(socket: &mut Socket) -> ServerFrame {
-    loop {
-        match socket.next().await.expect("open").expect("frame") {
-            Message::Text(text) => return ServerFrame::decode(text.as_str()).expect("valid frame"),
-            Message::Close(_) => panic!("closed"),
-            _ => continue,
-        }
-    }
-}
 
 fn bot_status() -> ServerFrame {
     ServerFrame::Status {
@@ -105,7 +48,7 @@ fn event(frame: &ServerFrame) -> (u64, AuthorKind, String) {
 }
 
 /// Opens a new session; returns the socket (greeting consumed) and the token.
-async fn new_visitor(server: &Server) -> (Socket, SessionToken) {
+async fn new_visitor(server: &common::Server) -> (Socket, SessionToken) {
     let mut socket = connect(server).await;
     send(&mut socket, hello(None, 0)).await;
     let ServerFrame::Welcome {

@@ -1,0 +1,151 @@
+//! Shared by the mock server's integration tests: the real server on port 0, a WebSocket
+//! visitor, and a minimal HTTP/1.1 client for the JSON APIs.
+#![allow(dead_code)] // each test file uses its own part
+
+use futures_util::{SinkExt, StreamExt};
+use porchlight_mock::{MockConfig, Shared, serve};
+use porchlight_protocol::{ClientFrame, ServerFrame};
+use std::net::SocketAddr;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// The server, stopped on drop.
+pub struct Server {
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Starts the server with the built-in configuration.
+pub async fn start() -> Server {
+    start_with(MockConfig::default()).await
+}
+
+pub async fn start_with(config: MockConfig) -> Server {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop, stopped) = oneshot::channel::<()>();
+    let state = Shared::new(config, "no-widget-here".into());
+    tokio::spawn(serve(listener, state, async {
+        let _ = stopped.await;
+    }));
+    Server {
+        addr,
+        stop: Some(stop),
+    }
+}
+
+pub async fn connect(server: &Server) -> Socket {
+    let (socket, _) = tokio_tungstenite::connect_async(format!("ws://{}/api/v1/ws", server.addr))
+        .await
+        .expect("connect");
+    socket
+}
+
+pub async fn send(socket: &mut Socket, frame: ClientFrame) {
+    socket
+        .send(Message::text(frame.encode()))
+        .await
+        .expect("send");
+}
+
+pub async fn recv(socket: &mut Socket) -> ServerFrame {
+    loop {
+        match socket.next().await.expect("open").expect("frame") {
+            Message::Text(text) => return ServerFrame::decode(text.as_str()).expect("valid frame"),
+            Message::Close(_) => panic!("closed"),
+            _ => continue,
+        }
+    }
+}
+
+/// Receives frames until one matches, returning it; panics on a close.
+pub async fn recv_until(socket: &mut Socket, wanted: impl Fn(&ServerFrame) -> bool) -> ServerFrame {
+    loop {
+        let frame = recv(socket).await;
+        if wanted(&frame) {
+            return frame;
+        }
+    }
+}
+
+/// One HTTP/1.1 request; returns the status code and the raw response (head and body).
+pub async fn http(
+    server: &Server,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String) {
+    let mut stream = TcpStream::connect(server.addr).await.expect("connect");
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+        server.addr,
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.expect("read");
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, response)
+}
+
+/// The JSON body of an HTTP response.
+pub fn json(response: &str) -> serde_json::Value {
+    let body = response.split("\r\n\r\n").nth(1).unwrap_or_default();
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
+}
+
+/// The site and bot of the built-in config, with the test's routing and agents.
+pub fn config(routing: &str, agents: &str) -> MockConfig {
+    let base = porchlight_mock::config::DEFAULT_CONFIG_TOML;
+    let site_and_bot = base
+        .split("[routing]")
+        .next()
+        .expect("default has [routing]");
+    MockConfig::from_toml(
+        &format!("{site_and_bot}\n[routing]\n{routing}\n{agents}"),
+        "test",
+    )
+    .expect("valid test config")
+}
+
+pub const BROADCAST: &str = "mode = \"broadcast\"\nqueue_time_secs = 60\nacceptance_time_secs = 10";
+pub const TIME_BASED: &str =
+    "mode = \"time-based\"\nqueue_time_secs = 60\nacceptance_time_secs = 10";
+
+/// Two agents driven by hand only.
+pub const MANUAL_AGENTS: &str = r#"
+[[agents]]
+id = "ann"
+name = "Ann"
+max_chats = 1
+
+[[agents]]
+id = "ben"
+name = "Ben"
+max_chats = 1
+"#;
