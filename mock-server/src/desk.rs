@@ -754,8 +754,14 @@ impl Desk {
                 rating: c.rating.clone(),
             })
             .collect();
+        let engaged = routing
+            .agents
+            .iter()
+            .map(|a| (a.id.clone(), a.engaged.clone()))
+            .collect();
         MockState {
             routing,
+            engaged,
             live,
             history,
             offline_messages: world.store.offline_messages.clone(),
@@ -848,8 +854,11 @@ fn spawn_timer_driver(desk: &Arc<Desk>) {
 /// `GET /mock/state`.
 #[derive(Debug, Clone, Serialize)]
 pub struct MockState {
+    /// Mode, agents (with their engaged and live chats) and the queue.
     #[serde(flatten)]
     pub routing: RoutingSnapshot,
+    /// Requests waiting for each agent's acceptance (time-based routing).
+    pub engaged: std::collections::BTreeMap<AgentId, Vec<ConversationId>>,
     pub live: Vec<LiveChat>,
     pub history: Vec<HistoryEntry>,
     pub offline_messages: Vec<OfflineMessage>,
