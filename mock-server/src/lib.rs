@@ -8,7 +8,8 @@
 //! - [`desk`]: every operation on conversations — visitors', agents' and the clock's —
 //!   under one lock; turns routing outcomes into events and statuses.
 //! - [`agents`]: simulated agents that accept and answer on tokio's clock.
-//! - [`control`]: the JSON control API (`/mock/…`) that tests and site owners drive.
+//! - [`control`]: the JSON control API (`/mock/…`) that tests and site owners drive;
+//!   [`client`] is a small Rust client for it.
 //! - [`routing`]: broadcast and time-based routing of chat requests, timers as data.
 //! - [`socket`]: one widget's WebSocket, from `hello` to the end.
 //! - [`http`]: the router — demo page, loader, widget app, config and history API, WebSocket.
@@ -19,6 +20,7 @@
 
 pub mod agents;
 pub mod bot;
+pub mod client;
 pub mod config;
 pub mod control;
 pub mod desk;

@@ -4,8 +4,7 @@
 mod common;
 
 use common::{
-    BROADCAST, MANUAL_AGENTS, Socket, config, connect, http, json, recv, recv_until, send,
-    start_with,
+    BROADCAST, MANUAL_AGENTS, Socket, config, connect, http, recv, recv_until, send, start_with,
 };
 use porchlight_protocol::{
     Answers, AuthorKind, ChatStatus, ClientFrame, ConversationEvent, FieldName, PROTOCOL_VERSION,
@@ -66,8 +65,13 @@ async fn queued_visitor(server: &common::Server) -> (Socket, String) {
 }
 
 async fn post(server: &common::Server, path: &str, body: &str) -> (u16, serde_json::Value) {
-    let (status, response) = http(server, "POST", path, &[], body).await;
-    (status, json(&response))
+    let answer = http(server, "POST", path, &[], body).await;
+    (answer.status, answer.json())
+}
+
+async fn get(server: &common::Server, path: &str) -> (u16, serde_json::Value) {
+    let answer = http(server, "GET", path, &[], "").await;
+    (answer.status, answer.json())
 }
 
 #[tokio::test]
@@ -75,9 +79,8 @@ async fn an_agent_driven_by_hand_accepts_writes_types_and_closes() {
     let server = start_with(config(BROADCAST, MANUAL_AGENTS)).await;
     let (mut visitor, conversation) = queued_visitor(&server).await;
 
-    let (status, state) = http(&server, "GET", "/mock/state", &[], "").await;
+    let (status, state) = get(&server, "/mock/state").await;
     assert_eq!(status, 200);
-    let state = json(&state);
     assert_eq!(state["queue"][0]["conversation"], conversation.as_str());
     assert_eq!(state["queue"][0]["position"], 1);
     assert_eq!(state["agents"][0]["id"], "ann");
@@ -156,27 +159,16 @@ async fn an_agent_driven_by_hand_accepts_writes_types_and_closes() {
             status: ChatStatus::Ended { rated: true }
         }
     );
-    let (status, view) = http(
-        &server,
-        "GET",
-        &format!("/mock/conversations/{conversation}"),
-        &[],
-        "",
-    )
-    .await;
+    let (status, view) = get(&server, &format!("/mock/conversations/{conversation}")).await;
     assert_eq!(status, 200);
-    let view = json(&view);
     assert_eq!(view["rating"]["stars"], 5);
     let transcript = view["transcript"].as_array().expect("transcript");
     let last = transcript.last().expect("a line");
     assert_eq!(last["author_kind"], "agent");
     assert_eq!(last["author_name"], "Ann");
     assert!(last["seq"].as_u64().is_some() && last["at_ms"].as_u64().is_some());
-    let (_, state) = http(&server, "GET", "/mock/state", &[], "").await;
-    assert_eq!(
-        json(&state)["history"][0]["conversation"],
-        conversation.as_str()
-    );
+    let (_, state) = get(&server, "/mock/state").await;
+    assert_eq!(state["history"][0]["conversation"], conversation.as_str());
 }
 
 #[tokio::test]
@@ -231,7 +223,7 @@ async fn bad_control_calls_get_typed_errors() {
         (status, error["error"].as_str()),
         (409, Some("not_allowed"))
     );
-    let (status, _) = http(&server, "GET", "/mock/conversations/unknown", &[], "").await;
+    let (status, _) = get(&server, "/mock/conversations/unknown").await;
     assert_eq!(status, 404);
 }
 
@@ -249,9 +241,9 @@ async fn agents_can_be_switched_offline_and_back() {
 #[tokio::test]
 async fn history_needs_the_session_token() {
     let server = start_with(config(BROADCAST, MANUAL_AGENTS)).await;
-    let (status, _) = http(&server, "GET", "/api/v1/sites/demo/history", &[], "").await;
+    let (status, _) = get(&server, "/api/v1/sites/demo/history").await;
     assert_eq!(status, 401);
-    let (status, _) = http(
+    let answer = http(
         &server,
         "GET",
         "/api/v1/sites/demo/history",
@@ -259,5 +251,5 @@ async fn history_needs_the_session_token() {
         "",
     )
     .await;
-    assert_eq!(status, 401);
+    assert_eq!(answer.status, 401);
 }

@@ -2,53 +2,50 @@
 
 mod common;
 
-/// GET `path` from a fresh server; returns (status, raw response).
-async fn get(path: &str) -> (u16, String) {
+use porchlight_mock::client::Answer;
+
+/// GET `path` from a fresh server.
+async fn get(path: &str) -> Answer {
     let server = common::start().await;
     common::http(&server, "GET", path, &[], "").await
 }
 
 #[tokio::test]
 async fn the_site_config_is_served_as_json() {
-    let (status, response) = get("/api/v1/sites/demo/config").await;
-    assert_eq!(status, 200);
-    assert!(
-        response.contains("\"brand_color\":\"#1f6feb\""),
-        "{response}"
-    );
+    let answer = get("/api/v1/sites/demo/config").await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.json()["brand_color"], "#1f6feb");
+    assert_eq!(answer.json()["prechat"][1]["kind"], "email");
 }
 
 #[tokio::test]
 async fn an_unknown_site_is_a_json_404() {
-    let (status, response) = get("/api/v1/sites/nobody/config").await;
-    assert_eq!(status, 404);
-    assert!(
-        response.contains("\"error\":\"unknown_site\""),
-        "{response}"
-    );
+    let answer = get("/api/v1/sites/nobody/config").await;
+    assert_eq!(answer.status, 404);
+    assert_eq!(answer.json()["error"], "unknown_site");
 }
 
 #[tokio::test]
 async fn the_demo_page_embeds_the_widget_only_through_the_snippet() {
-    let (status, response) = get("/").await;
-    assert_eq!(status, 200);
-    assert!(response.contains(r#"<script async src="/porchlight.js" data-site="demo"></script>"#));
-    assert!(!response.contains("<iframe"));
+    let answer = get("/").await;
+    assert_eq!(answer.status, 200);
     assert!(
-        response
-            .to_ascii_lowercase()
-            .contains("content-security-policy: default-src 'none'")
+        answer
+            .text
+            .contains(r#"<script async src="/porchlight.js" data-site="demo"></script>"#)
     );
+    assert!(!answer.text.contains("<iframe"));
+    let csp = answer.header("content-security-policy").unwrap_or_default();
+    assert!(csp.starts_with("default-src 'none'"), "{csp}");
 }
 
 #[tokio::test]
 async fn the_loader_is_javascript() {
-    let (status, response) = get("/porchlight.js").await;
-    assert_eq!(status, 200);
-    assert!(
-        response
-            .to_ascii_lowercase()
-            .contains("content-type: text/javascript")
+    let answer = get("/porchlight.js").await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(
+        answer.header("content-type"),
+        Some("text/javascript; charset=utf-8")
     );
-    assert!(response.contains("postMessage"));
+    assert!(answer.text.contains("postMessage"));
 }

@@ -6,7 +6,6 @@ use futures_util::{SinkExt, StreamExt};
 use porchlight_mock::{MockConfig, Shared, serve};
 use porchlight_protocol::{ClientFrame, ServerFrame};
 use std::net::SocketAddr;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use tokio_tungstenite::tungstenite::Message;
@@ -83,40 +82,18 @@ pub async fn recv_until(socket: &mut Socket, wanted: impl Fn(&ServerFrame) -> bo
     }
 }
 
-/// One HTTP/1.1 request; returns the status code and the raw response (head and body).
+/// One HTTP/1.1 request through the control client.
 pub async fn http(
     server: &Server,
     method: &str,
     path: &str,
     headers: &[(&str, &str)],
     body: &str,
-) -> (u16, String) {
-    let mut stream = TcpStream::connect(server.addr).await.expect("connect");
-    let mut request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
-        server.addr,
-        body.len()
-    );
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    request.push_str("\r\n");
-    request.push_str(body);
-    stream.write_all(request.as_bytes()).await.expect("write");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.expect("read");
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    (status, response)
-}
-
-/// The JSON body of an HTTP response.
-pub fn json(response: &str) -> serde_json::Value {
-    let body = response.split("\r\n\r\n").nth(1).unwrap_or_default();
-    serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
+) -> porchlight_mock::client::Answer {
+    porchlight_mock::client::ControlClient::new(server.addr)
+        .call(method, path, headers, body)
+        .await
+        .expect("an HTTP answer")
 }
 
 /// The site and bot of the built-in config, with the test's routing and agents.
