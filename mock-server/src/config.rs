@@ -153,6 +153,19 @@ impl MockConfig {
         Ok(config)
     }
 
+    /// The built-in site and bot with other routing and agents, each given as the TOML of
+    /// a `[routing]` table body and of `[[agents]]` tables. For tests and rehearsals.
+    pub fn default_with(routing: &str, agents: &str) -> Result<Self, ConfigError> {
+        let site_and_bot = DEFAULT_CONFIG_TOML
+            .split("\n[routing]")
+            .next()
+            .unwrap_or(DEFAULT_CONFIG_TOML);
+        Self::from_toml(
+            &format!("{site_and_bot}\n[routing]\n{routing}\n{agents}"),
+            "built-in default with other routing and agents",
+        )
+    }
+
     /// Reads and parses a TOML file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let shown = path.display().to_string();
@@ -298,6 +311,18 @@ mod tests {
         assert_ne!(text, DEFAULT_CONFIG_TOML);
         let err = MockConfig::from_toml(&text, "x.toml").expect_err("dangling choice");
         assert!(err.to_string().contains("nowhere"), "{err}");
+    }
+
+    #[test]
+    fn the_default_can_take_other_routing_and_agents() {
+        let config = MockConfig::default_with(
+            "mode = \"time-based\"\nqueue_time_secs = 5\nacceptance_time_secs = 1",
+            "[[agents]]\nid = \"zoe\"\nname = \"Zoe\"",
+        )
+        .expect("valid");
+        assert_eq!(config.routing.mode, RoutingMode::TimeBased);
+        assert_eq!(config.agents.len(), 1);
+        assert_eq!(config.site, MockConfig::default().site);
     }
 
     #[test]

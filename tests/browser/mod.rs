@@ -1,8 +1,10 @@
 //! Test harness for the end-to-end tests: the mock server in-process on port 0, a strict
 //! cross-origin host page, and headless Chromium driven over WebDriver (ChromeDriver).
+#![allow(dead_code)] // shared by several test files, each using its own part
 
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
+use porchlight_mock::client::ControlClient;
 use porchlight_mock::{MockConfig, Shared, serve};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -42,12 +44,17 @@ fn widget_dir() -> PathBuf {
 impl Chat {
     /// Starts the mock server with the built-in config on 127.0.0.1, port 0.
     pub async fn start() -> Chat {
+        Chat::start_with(MockConfig::default()).await
+    }
+
+    /// Starts the mock server with `config`.
+    pub async fn start_with(config: MockConfig) -> Chat {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (stop, stopped) = oneshot::channel::<()>();
-        let state = Shared::new(MockConfig::default(), widget_dir());
+        let state = Shared::new(config, widget_dir());
         tokio::spawn(serve(listener, state, async {
             let _ = stopped.await;
         }));
@@ -55,6 +62,11 @@ impl Chat {
             addr,
             stops: vec![stop],
         }
+    }
+
+    /// The control API, to drive agents by hand.
+    pub fn control(&self) -> ControlClient {
+        ControlClient::new(self.addr)
     }
 
     /// A URL on the chat server.
@@ -322,6 +334,63 @@ impl Frame<'_> {
             assert!(
                 tokio::time::Instant::now() < deadline,
                 "focus is on {focused:?}, not {id:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Clicks the first element matching `css` once it is there.
+    pub async fn click(&self, css: &str) {
+        self.wait_for(Locator::Css(css))
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("cannot click {css}: {e}"));
+    }
+
+    /// Types `text` into the element matching `css`.
+    pub async fn type_into(&self, css: &str, text: &str) {
+        self.wait_for(Locator::Css(css))
+            .await
+            .send_keys(text)
+            .await
+            .unwrap_or_else(|e| panic!("cannot type into {css}: {e}"));
+    }
+
+    /// Waits until no element matching `css` contains `text`.
+    pub async fn wait_until_gone_text(&self, css: &str, text: &str) {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let texts = self.texts(css).await;
+            if !texts.iter().any(|t| t.contains(text)) {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{css} still shows {text:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until the focused element matches `css`.
+    pub async fn wait_until_focused_css(&self, css: &str) {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let focused = self
+                .client
+                .execute(
+                    "return !!document.activeElement && document.activeElement.matches(arguments[0])",
+                    vec![serde_json::json!(css)],
+                )
+                .await
+                .expect("read focus");
+            if focused.as_bool() == Some(true) {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "focus never reached {css}"
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

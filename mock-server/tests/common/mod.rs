@@ -98,16 +98,7 @@ pub async fn http(
 
 /// The site and bot of the built-in config, with the test's routing and agents.
 pub fn config(routing: &str, agents: &str) -> MockConfig {
-    let base = porchlight_mock::config::DEFAULT_CONFIG_TOML;
-    let site_and_bot = base
-        .split("[routing]")
-        .next()
-        .expect("default has [routing]");
-    MockConfig::from_toml(
-        &format!("{site_and_bot}\n[routing]\n{routing}\n{agents}"),
-        "test",
-    )
-    .expect("valid test config")
+    MockConfig::default_with(routing, agents).expect("valid test config")
 }
 
 pub const BROADCAST: &str = "mode = \"broadcast\"\nqueue_time_secs = 60\nacceptance_time_secs = 10";
