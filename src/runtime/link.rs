@@ -37,7 +37,10 @@ impl Link {
                 return;
             };
             match ServerFrame::decode(&text) {
-                Ok(frame) => runtime.dispatch(Input::Frame(frame)),
+                Ok(frame) => runtime.dispatch(Input::Frame {
+                    frame,
+                    now_ms: super::now_ms(),
+                }),
                 Err(err) => leptos::logging::warn!("ignored a bad frame from the server: {err}"),
             }
         });

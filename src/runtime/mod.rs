@@ -5,8 +5,11 @@
 //! - [`link`]: the WebSocket.
 //! - [`storage`]: the session token and the panel's open state.
 //! - [`host`]: postMessage to and from the host page's loader.
-//! - [`random`]: client-made message ids and jitter.
-//! - [`api`]: the site configuration over HTTP.
+//! - [`random`]: client-made message and request ids, and jitter.
+//! - [`api`]: the site configuration and the conversation history over HTTP.
+//!
+//! It also keeps the clock: [`Runtime::now`] ticks every second while the visitor waits
+//! for an agent, so the wait clock moves while the machine stays free of time.
 
 pub mod api;
 pub mod host;
@@ -15,17 +18,25 @@ pub mod random;
 pub mod storage;
 
 use crate::backoff;
-use crate::machine::{Effect, Input, Widget};
+use crate::machine::{Effect, Input, Phase, Widget};
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use link::Link;
-use porchlight_protocol::{MessageId, SiteId};
+use porchlight_protocol::{MessageId, RequestId, SiteId};
 use std::time::Duration;
+
+/// The local time, milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    js_sys::Date::now() as u64
+}
 
 /// A `Copy` handle the components use to read the widget and send it inputs.
 #[derive(Clone, Copy)]
 pub struct Runtime {
     /// The machine's state; views read it, only [`Runtime::dispatch`] writes it.
     pub widget: RwSignal<Widget>,
+    /// The local time in milliseconds, updated every second while a wait clock shows.
+    pub now: RwSignal<u64>,
     /// The live socket, if any. Not `Send`, hence local storage.
     link: StoredValue<Option<Link>, LocalStorage>,
 }
@@ -34,10 +45,23 @@ impl Runtime {
     /// A runtime for `site`, resuming the stored session if there is one.
     pub fn new(site: SiteId) -> Self {
         let token = storage::load_token(&site);
-        Runtime {
+        let runtime = Runtime {
             widget: RwSignal::new(Widget::new(site, token)),
+            now: RwSignal::new(now_ms()),
             link: StoredValue::new_local(None),
-        }
+        };
+        set_interval(
+            move || {
+                let waiting = runtime
+                    .widget
+                    .try_with_untracked(|w| w.open && w.phase() == Phase::Waiting);
+                if waiting == Some(true) {
+                    runtime.now.set(now_ms());
+                }
+            },
+            Duration::from_secs(1),
+        );
+        runtime
     }
 
     /// Applies `input` and carries out the effects.
@@ -54,9 +78,38 @@ impl Runtime {
     /// Sends a visitor message under a fresh id.
     pub fn send_text(self, text: String) {
         self.dispatch(Input::Send {
-            id: MessageId::new(random::hex_id()).expect("hex is a valid id"),
+            id: Self::message_id(),
             text,
         });
+    }
+
+    /// Tells the machine the composer's draft changed. A draft changes the machine only when
+    /// it sends something, so the view is told only then: typing stays cheap.
+    pub fn draft(self, empty: bool) {
+        let input = Input::Draft {
+            empty,
+            now_ms: now_ms(),
+        };
+        let effects = self
+            .widget
+            .try_update_untracked(|w| w.update(input))
+            .unwrap_or_default();
+        if !effects.is_empty() {
+            self.widget.notify();
+        }
+        for effect in effects {
+            self.run(effect);
+        }
+    }
+
+    /// A fresh client-made message id.
+    pub fn message_id() -> MessageId {
+        MessageId::new(random::hex_id()).expect("hex is a valid id")
+    }
+
+    /// A fresh client-made request id.
+    pub fn request_id() -> RequestId {
+        RequestId::new(random::hex_id()).expect("hex is a valid id")
     }
 
     fn run(self, effect: Effect) {
@@ -100,6 +153,18 @@ impl Runtime {
                 let site = self.widget.with_untracked(|w| w.site.clone());
                 storage::save_open(&site, open);
                 host::panel_changed(open);
+            }
+            Effect::FetchHistory { token } => {
+                let site = self.widget.with_untracked(|w| w.site.clone());
+                spawn_local(async move {
+                    let result = api::history(&site, &token).await;
+                    if let Err(err) = &result {
+                        leptos::logging::warn!("cannot load the conversation history: {err}");
+                    }
+                    self.dispatch(Input::HistoryLoaded(
+                        result.map_err(|_| "Previous conversations could not be loaded.".into()),
+                    ));
+                });
             }
         }
     }

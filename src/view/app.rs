@@ -31,6 +31,10 @@ pub fn App(site: SiteId) -> impl IntoView {
         match api::site_config(&site).await {
             Ok(loaded) => {
                 apply_theme(&loaded);
+                runtime.dispatch(Input::Configured {
+                    bot_enabled: loaded.bot_enabled,
+                    prechat: loaded.prechat.clone(),
+                });
                 config.set(Some(loaded));
                 host::ready();
                 if storage::load_open(&site) {
@@ -51,7 +55,7 @@ pub fn App(site: SiteId) -> impl IntoView {
             let left = config.position == Position::BottomLeft;
             view! {
                 <div class="pl-root" class=("pl-left", left)>
-                    <Panel texts=config.texts.clone() />
+                    <Panel config=config.clone() />
                     <Launcher label=config.texts.open_label.clone() />
                 </div>
             }

@@ -1,17 +1,21 @@
-//! The composer: a labelled textbox and a Send button. Enter sends, Shift+Enter starts a
-//! new line, and blank messages are not sent.
+//! The composer: a labelled textbox and a Send button, shown (by the stylesheet, from the
+//! panel's `data-phase`) while the visitor can write.
+//! Enter sends, Shift+Enter starts a new line, and blank messages are not sent. Each edit
+//! tells the runtime whether the draft is empty, for the live chat's typing indicator.
 
+use super::texts;
 use crate::runtime::Runtime;
 use leptos::prelude::*;
 use porchlight_protocol::limits::MAX_MESSAGE_CHARS;
-use porchlight_protocol::{Texts, text};
+use porchlight_protocol::text;
 
 /// The textbox's element id, so the launcher can move focus into it.
 pub const COMPOSER_ID: &str = "pl-composer-input";
 
 #[component]
-pub fn Composer(texts: Texts) -> impl IntoView {
+pub fn Composer() -> impl IntoView {
     let runtime = expect_context::<Runtime>();
+    let texts = texts();
     let draft = RwSignal::new(String::new());
     let submit = move || {
         let text = draft.get_untracked();
@@ -38,7 +42,11 @@ pub fn Composer(texts: Texts) -> impl IntoView {
                 maxlength=MAX_MESSAGE_CHARS
                 placeholder=texts.composer_placeholder
                 prop:value=move || draft.get()
-                on:input=move |ev| draft.set(event_target_value(&ev))
+                on:input=move |ev| {
+                    let text = event_target_value(&ev);
+                    runtime.draft(text.trim().is_empty());
+                    draft.set(text);
+                }
                 on:keydown=move |ev| {
                     if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
                         ev.prevent_default();

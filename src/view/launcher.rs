@@ -1,8 +1,8 @@
 //! The launcher: a round button in the corner that opens the chat panel.
 
-use super::composer::COMPOSER_ID;
 use super::focus_soon;
-use crate::machine::Input;
+use super::panel::focus_target;
+use crate::machine::{Input, Widget};
 use crate::runtime::Runtime;
 use leptos::prelude::*;
 
@@ -23,7 +23,7 @@ pub fn Launcher(label: String) -> impl IntoView {
             hidden=open
             on:click=move |_| {
                 runtime.dispatch(Input::Open);
-                focus_soon(COMPOSER_ID);
+                focus_soon(focus_target(runtime, runtime.widget.with_untracked(Widget::phase)));
             }
         >
             <svg viewBox="0 0 24 24" width="28" height="28" aria-hidden="true" focusable="false">

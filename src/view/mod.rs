@@ -1,32 +1,129 @@
-//! The view: thin components that render the [`Widget`](crate::machine::Widget) state and
-//! dispatch inputs through the [`Runtime`](crate::runtime::Runtime) in context.
+//! The view: thin components that render the [`Widget`] state and dispatch inputs through
+//! the [`Runtime`] in context. The site configuration is in context too, as a
+//! `StoredValue<SiteConfig>` (see [`texts`]).
 //!
 //! - [`app`]: the root — fetches the site configuration, applies the theme, sizes the frame.
 //! - [`launcher`]: the round button that opens the chat.
-//! - [`panel`]: the chat panel: header, transcript, status line, composer.
-//! - [`transcript`]: the message list (`role="log"`).
+//! - [`panel`]: the chat panel: header, the conversation or the history, focus on phase change.
+//! - [`transcript`]: the message list (`role="log"`), and how one event reads.
+//! - [`choices`]: the bot's quick replies.
+//! - [`typing`]: "Ann is typing…".
+//! - [`status`]: where the chat stands (queue position, wait clock) and link trouble.
+//! - [`fields`]: the pre-chat form's fields with inline errors, shared by two forms.
+//! - [`prechat`]: the pre-chat form that asks for a person.
+//! - [`leave_message`]: the form for a message when nobody could take the chat.
+//! - [`rating`]: the stars-and-comment form after the chat.
+//! - [`actions`]: "Talk to a person", "End chat" with its confirmation, "Start a new
+//!   conversation".
+//! - [`history`]: previous conversations, read-only.
 //! - [`composer`]: the labelled textbox and Send button.
+//!
+//! Words the site configuration has no text for are the constants below.
 
+pub mod actions;
 pub mod app;
+pub mod choices;
 pub mod composer;
+pub mod fields;
+pub mod history;
 pub mod launcher;
+pub mod leave_message;
 pub mod panel;
+pub mod prechat;
+pub mod rating;
+pub mod status;
 pub mod transcript;
+pub mod typing;
 
+use crate::machine::{Phase, Widget};
+use crate::runtime::Runtime;
 use leptos::prelude::*;
+use porchlight_protocol::{SiteConfig, Texts};
 use std::time::Duration;
+use wasm_bindgen::JsCast;
+
+/// Leaves a form or a list without doing anything.
+pub const CANCEL: &str = "Cancel";
+/// Returns from a past conversation or from the history list.
+pub const BACK: &str = "Back";
+/// The system line for a request for a person.
+pub const AGENT_REQUESTED: &str = "You asked to talk to a person.";
+/// The history list while it loads.
+pub const LOADING: &str = "Loading…";
+/// The history list when there is nothing in it.
+pub const NO_HISTORY: &str = "No previous conversations yet.";
+/// The label of the rating's optional comment.
+pub const COMMENT: &str = "Comment (optional)";
+
+/// The site's texts, from the configuration in context.
+pub fn texts() -> Texts {
+    expect_context::<StoredValue<SiteConfig>>().with_value(|c| c.texts.clone())
+}
+
+/// The conversation's phase, recomputed only when the machine's phase changes.
+pub fn use_phase(runtime: Runtime) -> Memo<Phase> {
+    Memo::new(move |_| runtime.widget.with(Widget::phase))
+}
+
+fn element(id: &str) -> Option<web_sys::HtmlElement> {
+    document().get_element_by_id(id)?.dyn_into().ok()
+}
 
 /// Moves keyboard focus to the element with `id` once the current render has landed.
-pub fn focus_soon(id: &'static str) {
+pub fn focus_soon(id: impl Into<String>) {
+    let id = id.into();
     set_timeout(
         move || {
-            if let Some(element) = document()
-                .get_element_by_id(id)
-                .and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(e).ok())
-            {
+            if let Some(element) = element(&id) {
                 let _ = element.focus();
             }
         },
         Duration::ZERO,
     );
+}
+
+/// Like [`focus_soon`], but only if the visitor is in the widget and the element they were
+/// on has just gone or been hidden (focus is on the body, or on an element no longer
+/// rendered), so focus is never stolen.
+pub fn focus_if_lost(id: impl Into<String>) {
+    let id = id.into();
+    set_timeout(
+        move || {
+            let doc = document();
+            let gone = |active: web_sys::Element| {
+                active.tag_name().eq_ignore_ascii_case("body")
+                    || active
+                        .dyn_into::<web_sys::HtmlElement>()
+                        .is_ok_and(|a| a.offset_parent().is_none())
+            };
+            let lost = doc.has_focus().unwrap_or(false) && doc.active_element().is_none_or(gone);
+            if let (true, Some(element)) = (lost, element(&id)) {
+                let _ = element.focus();
+            }
+        },
+        Duration::ZERO,
+    );
+}
+
+/// Formats a wait as `m:ss`, or `h:mm:ss` from an hour.
+pub fn clock(ms: u64) -> String {
+    let s = ms / 1000;
+    let (h, m, s) = (s / 3600, s / 60 % 60, s % 60);
+    if h > 0 {
+        format!("{h}:{m:02}:{s:02}")
+    } else {
+        format!("{m}:{s:02}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clock;
+
+    #[test]
+    fn the_wait_clock_reads_minutes_and_seconds_then_hours() {
+        assert_eq!(clock(0), "0:00");
+        assert_eq!(clock(65_999), "1:05");
+        assert_eq!(clock(3_600_000 + 61_000), "1:01:01");
+    }
 }

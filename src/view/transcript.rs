@@ -1,10 +1,12 @@
-//! The conversation: stored messages in seq order, then the visitor's messages still on
-//! their way. A `role="log"` list, so screen readers announce new messages politely.
-//! All text is rendered as text nodes, never as HTML.
+//! The conversation: stored events in seq order — messages as bubbles, lifecycle events as
+//! system lines — then the visitor's messages still on their way. A `role="log"` list, so
+//! screen readers announce new lines politely. [`record_view`] also draws past
+//! conversations. All text is rendered as text nodes, never as HTML.
 
+use super::{AGENT_REQUESTED, texts};
 use crate::runtime::Runtime;
 use leptos::prelude::*;
-use porchlight_protocol::AuthorKind;
+use porchlight_protocol::{AuthorKind, ConversationEvent, EventRecord, Texts};
 
 fn author_class(kind: AuthorKind) -> &'static str {
     match kind {
@@ -14,30 +16,76 @@ fn author_class(kind: AuthorKind) -> &'static str {
     }
 }
 
+/// How an event reads: the author (messages only), the class, the line, and what the
+/// visitor wrote with it, if anything.
+fn parts(
+    event: ConversationEvent,
+    texts: &Texts,
+) -> (Option<String>, &'static str, String, Option<String>) {
+    let system = |line: String| (None, "pl-system", line, None);
+    match event {
+        ConversationEvent::MessageReceived { author, text, .. } => {
+            (Some(author.name), author_class(author.kind), text, None)
+        }
+        ConversationEvent::AgentRequested {} => system(AGENT_REQUESTED.into()),
+        ConversationEvent::AgentJoined { name } => {
+            system(texts.agent_joined.replace("{agent}", &name))
+        }
+        ConversationEvent::ChatEnded { .. } => system(texts.chat_ended.clone()),
+        ConversationEvent::Missed {} => system(texts.missed_title.clone()),
+        ConversationEvent::MessageLeft { text } => {
+            (None, "pl-system", texts.message_left.clone(), Some(text))
+        }
+        ConversationEvent::Rated { stars, comment } => (
+            None,
+            "pl-system",
+            format!("{} ({stars}/5)", texts.rating_thanks),
+            comment,
+        ),
+    }
+}
+
+/// One stored event as a list item: a message bubble, or a system line.
+pub fn record_view(record: EventRecord, texts: &Texts) -> impl IntoView + use<> {
+    let (author, class, line, quote) = parts(record.event, texts);
+    let text_class = if author.is_some() {
+        "pl-text"
+    } else {
+        "pl-system-text"
+    };
+    view! {
+        <li class=class data-seq=record.seq.0>
+            {author.map(|name| view! { <span class="pl-author">{name}</span> })}
+            <p class=text_class>{line}</p>
+            {quote.map(|q| view! { <p class="pl-quote">{q}</p> })}
+        </li>
+    }
+}
+
 #[component]
 pub fn Transcript() -> impl IntoView {
     let runtime = expect_context::<Runtime>();
+    let texts = texts();
     let log = NodeRef::<leptos::html::Ol>::new();
-    // Keep the newest message in view.
+    // Keep the newest line in view.
     Effect::new(move |_| {
-        let count = runtime.widget.with(|w| w.messages.len() + w.outbox.len());
+        let count = runtime.widget.with(|w| w.events.len() + w.outbox.len());
         if let (Some(log), true) = (log.get(), count > 0) {
             log.set_scroll_top(log.scroll_height());
         }
     });
     view! {
-        <ol class="pl-log" role="log" aria-label="Conversation" node_ref=log>
+        <ol
+            class="pl-log"
+            role="log"
+            aria-label="Conversation"
+            tabindex="0"
+            node_ref=log
+        >
             <For
-                each=move || runtime.widget.with(|w| w.messages.clone())
-                key=|m| m.seq
-                children=|m| {
-                    view! {
-                        <li class=author_class(m.author.kind) data-seq=m.seq.0>
-                            <span class="pl-author">{m.author.name}</span>
-                            <p class="pl-text">{m.text}</p>
-                        </li>
-                    }
-                }
+                each=move || runtime.widget.with(|w| w.events.clone())
+                key=|r| r.seq
+                children=move |r| record_view(r, &texts)
             />
             <For
                 each=move || runtime.widget.with(|w| w.outbox.clone())

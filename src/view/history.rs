@@ -1,0 +1,130 @@
+//! Previous conversations: a list named by date and first message (newest first), and a
+//! chosen one's transcript, read-only, drawn like the live one. One "Back" button stays in
+//! place across loading, list and transcript, so keyboard focus has a home.
+
+use super::transcript::record_view;
+use super::{BACK, LOADING, NO_HISTORY, focus_soon, texts};
+use crate::machine::{History, Input};
+use crate::runtime::Runtime;
+use leptos::prelude::*;
+use porchlight_protocol::{ConversationEvent, PastConversation, SiteConfig};
+use wasm_bindgen::JsValue;
+
+/// The header button that opens the history, where focus returns when it closes.
+pub const HISTORY_BUTTON_ID: &str = "pl-history";
+const BACK_ID: &str = "pl-history-back";
+
+/// When a conversation started, in the site's language.
+fn date(ms: u64, language: &str) -> String {
+    js_sys::Date::new(&JsValue::from_f64(ms as f64))
+        .to_locale_string(language, &JsValue::UNDEFINED)
+        .into()
+}
+
+/// The conversation's first message, shortened.
+fn first_message(past: &PastConversation) -> String {
+    let text = past.events.iter().find_map(|r| match &r.event {
+        ConversationEvent::MessageReceived { text, .. } => Some(text.as_str()),
+        _ => None,
+    });
+    let text = text.unwrap_or_default();
+    match text.char_indices().nth(60) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_string(),
+    }
+}
+
+#[component]
+pub fn HistoryView() -> impl IntoView {
+    let runtime = expect_context::<Runtime>();
+    let texts = texts();
+    let title = texts.previous_conversations.clone();
+    let language = expect_context::<StoredValue<SiteConfig>>().with_value(|c| c.language.clone());
+    let lang = language.clone();
+    focus_soon(BACK_ID);
+    let history = Memo::new(move |_| runtime.widget.with(|w| w.history.clone()));
+    let note = move || match history.get() {
+        History::Loading => Some(LOADING.to_string()),
+        History::Failed(message) => Some(message),
+        History::Loaded {
+            conversations,
+            viewing: None,
+        } if conversations.is_empty() => Some(NO_HISTORY.to_string()),
+        _ => None,
+    };
+    let list = move || match history.get() {
+        History::Loaded {
+            conversations,
+            viewing: None,
+        } if !conversations.is_empty() => Some(view! {
+            <ul class="pl-history-list">
+                {conversations
+                    .iter()
+                    .enumerate()
+                    .map(|(index, past)| {
+                        view! {
+                            <li>
+                                <button
+                                    type="button"
+                                    on:click=move |_| {
+                                        runtime.dispatch(Input::ShowPast(index));
+                                        focus_soon(BACK_ID);
+                                    }
+                                >
+                                    <span class="pl-history-date">
+                                        {date(past.started_ms, &lang)}
+                                    </span>
+                                    " "
+                                    <span class="pl-history-first">{first_message(past)}</span>
+                                </button>
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
+        }),
+        _ => None,
+    };
+    let transcript = move || match history.get() {
+        History::Loaded {
+            mut conversations,
+            viewing: Some(index),
+        } if index < conversations.len() => {
+            let past = conversations.swap_remove(index);
+            let when = date(past.started_ms, &language);
+            Some(view! {
+                <h3 class="pl-history-title">{when.clone()}</h3>
+                <ol class="pl-log pl-past" aria-label=when tabindex="0">
+                    {past.events.into_iter().map(|r| record_view(r, &texts)).collect_view()}
+                </ol>
+            })
+        }
+        _ => None,
+    };
+    view! {
+        <div class="pl-history-view">
+            <div class="pl-history-bar">
+                <button
+                    id=BACK_ID
+                    class="pl-button pl-history-back"
+                    type="button"
+                    on:click=move |_| {
+                        runtime.dispatch(Input::HistoryBack);
+                        let closed = runtime
+                            .widget
+                            .with_untracked(|w| w.history == History::Closed);
+                        focus_soon(if closed { HISTORY_BUTTON_ID } else { BACK_ID });
+                    }
+                >
+                    {BACK}
+                </button>
+                <h2 class="pl-form-title">{title}</h2>
+            </div>
+            <div class="pl-history-body">
+                <p class="pl-history-note" role="status">{note}</p>
+                {list}
+                {transcript}
+            </div>
+        </div>
+    }
+}

@@ -1,0 +1,51 @@
+//! Where the chat stands, in one `role="status"` region: the place in line or "connecting",
+//! a left message or a rating received, and link trouble or the server's last error. The
+//! wait clock ticks beside the words but is hidden from assistive technology, so only a
+//! change of place is announced, not every second.
+
+use super::{clock, texts};
+use crate::machine::LinkState;
+use crate::runtime::Runtime;
+use leptos::prelude::*;
+use porchlight_protocol::ChatStatus;
+
+#[component]
+pub fn Status() -> impl IntoView {
+    let runtime = expect_context::<Runtime>();
+    let texts = texts();
+    let line = Memo::new(move |_| {
+        runtime.widget.with(|w| match &w.status {
+            Some(ChatStatus::Queued { position, .. }) => {
+                Some(texts.queued.replace("{position}", &position.to_string()))
+            }
+            Some(ChatStatus::Connecting { .. }) => Some(texts.connecting.clone()),
+            Some(ChatStatus::MessageLeft {}) => Some(texts.message_left.clone()),
+            Some(ChatStatus::Ended { rated: true }) => Some(texts.rating_thanks.clone()),
+            _ => None,
+        })
+    });
+    let waited = move || {
+        let now = runtime.now.get();
+        runtime
+            .widget
+            .with(|w| w.waited_ms(now))
+            .map(|ms| format!("Waited {}", clock(ms)))
+    };
+    let notice = Memo::new(move |_| {
+        runtime.widget.with(|w| match (&w.notice, w.link) {
+            (_, LinkState::Reconnecting) => Some("Reconnecting…".to_string()),
+            (Some(notice), _) => Some(notice.clone()),
+            _ => None,
+        })
+    });
+    view! {
+        <div class="pl-status" role="status">
+            <p class="pl-chat-status">
+                <span>{move || line.get()}</span>
+                " "
+                <span class="pl-waited" aria-hidden="true">{waited}</span>
+            </p>
+            <p class="pl-notice">{move || notice.get()}</p>
+        </div>
+    }
+}
