@@ -323,3 +323,30 @@ async fn a_queue_timeout_ends_in_the_leave_a_message_form() {
     assert_eq!(state[0]["answers"]["email"], "ada@example.com");
     browser.quit().await;
 }
+
+#[tokio::test]
+#[ignore = "needs the release widget and Chromium: run `cargo xtask test`"]
+async fn in_the_demo_a_simulated_agent_takes_the_chat_and_answers() {
+    let chat = Chat::start().await;
+    let browser = Browser::start().await;
+    let frame = open_widget(&chat, &browser).await;
+    frame.click("button.pl-talk-to-human").await;
+    fill_prechat(&frame).await;
+    // The built-in Ann accepts after 4 s and greets after 1.5 s of typing.
+    frame
+        .wait_for_text("li.pl-system", "Ann joined the chat")
+        .await;
+    frame
+        .wait_for_text(".pl-from-agent .pl-text", "Hi, I'm Ann")
+        .await;
+    frame
+        .type_into(
+            "textarea#pl-composer-input",
+            "My beans have not arrived\u{E007}",
+        )
+        .await;
+    frame
+        .wait_for_text(".pl-from-agent .pl-text", "let me check that for you")
+        .await;
+    browser.quit().await;
+}

@@ -5,6 +5,7 @@
 mod common;
 
 use common::{BROADCAST, MANUAL_AGENTS, TIME_BASED, config};
+use porchlight_mock::MockConfig;
 use porchlight_mock::desk::{Desk, DeskError};
 use porchlight_protocol::{
     AgentId, Answers, AuthorKind, ConversationEvent, ConversationId, FieldName, MessageId,
@@ -388,4 +389,43 @@ async fn an_ended_chat_goes_to_history_when_the_visitor_starts_anew() {
             }
     });
     assert!(by_visitor);
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_the_bot_a_conversation_starts_silent() {
+    let text = porchlight_mock::config::DEFAULT_CONFIG_TOML
+        .replace("bot_enabled = true", "bot_enabled = false");
+    let desk = Desk::new(MockConfig::from_toml(&text, "test").expect("valid"));
+    let (_, conversation) = visitor(&desk);
+    assert_eq!(kinds(&desk, &conversation), Vec::<String>::new());
+    assert_eq!(status(&desk, &conversation), "bot");
+}
+
+#[tokio::test(start_paused = true)]
+async fn visitor_typing_reaches_the_agent_only_in_a_live_chat() {
+    let desk = Desk::new(config(BROADCAST, MANUAL_AGENTS));
+    let (_, conversation) = requesting(&desk, "r1");
+    desk.visitor_typing(&conversation, true);
+    assert!(
+        !desk
+            .conversation(&conversation)
+            .expect("view")
+            .visitor_typing
+    );
+    desk.accept(&agent("ann"), &conversation, Instant::now())
+        .expect("accept");
+    desk.visitor_typing(&conversation, true);
+    assert!(
+        desk.conversation(&conversation)
+            .expect("view")
+            .visitor_typing
+    );
+    desk.visitor_text(&conversation, &MessageId::new("m1").expect("id"), "hi")
+        .expect("send");
+    assert!(
+        !desk
+            .conversation(&conversation)
+            .expect("view")
+            .visitor_typing
+    );
 }
