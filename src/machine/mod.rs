@@ -1,0 +1,874 @@
+//! The widget's conversation machine: inputs in, effects out, no DOM, no clock, no I/O.
+//!
+//! [`Widget::update`] is the one place where the widget's state changes. The runtime feeds
+//! it user actions, link events and server frames (with the local time where time matters)
+//! and carries out the [`Effect`]s it returns (open a socket, send a frame, store the token,
+//! schedule a reconnect, fetch history, tell the host page); the view only renders
+//! [`Widget`]. This keeps every rule here unit-testable natively.
+//!
+//! Delivery rules kept here: server events are taken in `seq` order exactly once (an event
+//! already held is dropped; a gap means the link is unsound and is reopened, so the server
+//! replays); visitor messages and quick replies wait in the outbox until the server's event
+//! for their id arrives, and a request for an agent or a left message waits until the
+//! server's status moves on; every `welcome` resends what is still waiting, with the same
+//! ids.
+//!
+//! The lifecycle as the visitor sees it is [`Phase`]: the server's latest [`ChatStatus`]
+//! plus the one client-only phase, the pre-chat form.
+
+use porchlight_protocol::limits::MAX_MESSAGE_CHARS;
+use porchlight_protocol::{
+    Answers, AuthorKind, ChatStatus, Choice, ChoiceId, ClientFrame, ConversationEvent,
+    ConversationId, EventRecord, FieldError, FieldProblem, FormField, MessageId, PROTOCOL_VERSION,
+    PastConversation, RequestId, Seq, ServerFrame, SessionToken, SiteId, form, text,
+};
+
+/// The visitor's `typing: true` goes out at most this often while they keep typing.
+pub const TYPING_EVERY_MS: u64 = 3_000;
+
+/// The best rating.
+pub const MAX_STARS: u8 = 5;
+
+/// The state of the live link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LinkState {
+    /// No socket, none wanted yet (the visitor has not opened the chat).
+    #[default]
+    Idle,
+    /// A socket is opening, or open and waiting for `welcome`.
+    Connecting,
+    /// `welcome` received: frames flow.
+    Online,
+    /// The socket dropped; a reconnect is scheduled.
+    Reconnecting,
+}
+
+/// Where the conversation stands for the visitor: what the panel shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// The server has not told the status yet.
+    Starting,
+    /// Talking to the bot.
+    Bot,
+    /// Filling in the pre-chat form (client-only; the server still says `Bot`).
+    PreChat,
+    /// Waiting for an agent: queued, or an agent is being asked to accept.
+    Waiting,
+    /// Chatting with an agent.
+    Live,
+    /// Nobody took the chat: the leave-a-message form.
+    Missed,
+    /// A message was left for later.
+    MessageLeft,
+    /// The chat is over and not yet rated: the rating form.
+    Rating,
+    /// The chat is over and rated.
+    Ended,
+}
+
+impl Phase {
+    /// Whether the visitor can write messages.
+    pub fn composer(self) -> bool {
+        matches!(
+            self,
+            Phase::Starting | Phase::Bot | Phase::Waiting | Phase::Live
+        )
+    }
+
+    /// Whether the visitor can end the chat (or withdraw the request).
+    pub fn can_end(self) -> bool {
+        matches!(self, Phase::Waiting | Phase::Live)
+    }
+
+    /// Whether the visitor can start a new conversation.
+    pub fn can_start_new(self) -> bool {
+        matches!(self, Phase::MessageLeft | Phase::Rating | Phase::Ended)
+    }
+}
+
+/// What a visitor message in the outbox is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sending {
+    /// Typed text.
+    Text,
+    /// A quick reply picked from the bot's choices.
+    Choice(ChoiceId),
+}
+
+/// A visitor message the server has not yet shown back as an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    pub id: MessageId,
+    /// What the visitor sees meanwhile: the typed text, or the choice's label.
+    pub text: String,
+    pub sending: Sending,
+    /// Acked by the server (stored as this seq), its event not yet received.
+    pub acked: Option<Seq>,
+}
+
+impl Outgoing {
+    /// The frame that sends (or resends) this message.
+    fn frame(&self) -> ClientFrame {
+        match &self.sending {
+            Sending::Text => ClientFrame::SendText {
+                id: self.id.clone(),
+                text: self.text.clone(),
+            },
+            Sending::Choice(choice) => ClientFrame::Choose {
+                id: self.id.clone(),
+                choice: choice.clone(),
+            },
+        }
+    }
+}
+
+/// A request (for an agent, or to leave a message) sent and not yet answered. Kept so a
+/// double click sends nothing new and a reconnect resends the same request id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    pub request: RequestId,
+    pub frame: ClientFrame,
+}
+
+/// The "previous conversations" view.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum History {
+    /// Not shown: the panel shows the current conversation.
+    #[default]
+    Closed,
+    /// Fetching the list.
+    Loading,
+    /// The list could not be fetched.
+    Failed(String),
+    /// The list (newest first), and the one being read, if any.
+    Loaded {
+        conversations: Vec<PastConversation>,
+        viewing: Option<usize>,
+    },
+}
+
+/// Something that happened: a visitor action, a link event or a server frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    Open,
+    Close,
+    Toggle,
+    /// The site configuration arrived: whether a bot greets, and the pre-chat form.
+    Configured {
+        bot_enabled: bool,
+        prechat: Vec<FormField>,
+    },
+    /// The visitor sends `text` (unvalidated) under a fresh client-made `id`.
+    Send {
+        id: MessageId,
+        text: String,
+    },
+    /// The visitor picks one of the bot's quick replies, under a fresh `id`.
+    Choose {
+        id: MessageId,
+        choice: ChoiceId,
+    },
+    /// The composer's draft changed at local time `now_ms`.
+    Draft {
+        empty: bool,
+        now_ms: u64,
+    },
+    /// "Talk to a person"; `request` is used at once when there is no pre-chat form.
+    TalkToHuman {
+        request: RequestId,
+    },
+    /// Back from the pre-chat form to the bot.
+    CancelPreChat,
+    /// The pre-chat form is submitted (answers unvalidated) under a fresh `request` id.
+    SubmitPreChat {
+        request: RequestId,
+        answers: Answers,
+    },
+    /// "End chat": ask for confirmation.
+    AskEndChat,
+    CancelEndChat,
+    ConfirmEndChat,
+    /// The rating form is submitted; `stars` is `None` when none is picked.
+    Rate {
+        stars: Option<u8>,
+        comment: String,
+    },
+    /// The leave-a-message form is submitted (unvalidated) under a fresh `request` id.
+    LeaveMessage {
+        request: RequestId,
+        answers: Answers,
+        text: String,
+    },
+    StartNew,
+    /// Show the previous conversations.
+    OpenHistory,
+    /// The history fetch finished.
+    HistoryLoaded(Result<Vec<PastConversation>, String>),
+    /// Read the past conversation at this index of the list.
+    ShowPast(usize),
+    /// From a past conversation back to the list; from the list back to the chat.
+    HistoryBack,
+    /// Straight back to the chat.
+    CloseHistory,
+    /// The socket opened.
+    LinkOpened,
+    /// The socket closed or failed.
+    LinkClosed,
+    /// The scheduled reconnect is due.
+    ReconnectDue,
+    /// A frame arrived from the server at local time `now_ms`.
+    Frame {
+        frame: ServerFrame,
+        now_ms: u64,
+    },
+}
+
+/// What the runtime must do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Open a new socket (closing any old one first).
+    Connect,
+    /// Send this frame on the open socket.
+    Transmit(ClientFrame),
+    /// Keep this session token for the next visit.
+    SaveToken(SessionToken),
+    /// Feed [`Input::ReconnectDue`] back after a backoff delay for this attempt (1, 2, …).
+    ScheduleReconnect { attempt: u32 },
+    /// Remember whether the panel is open, and tell the host page.
+    PanelChanged { open: bool },
+    /// Fetch the session's past conversations and feed back [`Input::HistoryLoaded`].
+    FetchHistory { token: SessionToken },
+}
+
+/// The widget's whole state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Widget {
+    pub site: SiteId,
+    pub open: bool,
+    pub link: LinkState,
+    pub token: Option<SessionToken>,
+    pub conversation: Option<ConversationId>,
+    /// Whether the site greets with a bot; without one the pre-chat form shows at once.
+    pub bot_enabled: bool,
+    /// The site's pre-chat form, also the fields of the leave-a-message form.
+    pub prechat: Vec<FormField>,
+    /// The newest event held; everything up to it is in `events`.
+    pub last_seq: Seq,
+    /// The conversation's events in seq order: messages and lifecycle lines.
+    pub events: Vec<EventRecord>,
+    pub outbox: Vec<Outgoing>,
+    /// The server's latest status, and the local time it arrived (for the wait clock).
+    pub status: Option<ChatStatus>,
+    pub status_at_ms: u64,
+    /// The visitor chose "Talk to a person" and sees the pre-chat form.
+    pub prechat_open: bool,
+    /// The request for an agent, until the status moves on from the bot.
+    pub agent_request: Option<Pending>,
+    /// The left message, until the status moves on from missed.
+    pub leave_request: Option<Pending>,
+    /// The answers the visitor last gave, to prefill the leave-a-message form.
+    pub answers: Answers,
+    /// Field errors of the form on show, from local validation or the server's refusal.
+    pub form_errors: Vec<FieldError>,
+    /// The problem with the form's own input: the left message's text, the rating's stars.
+    pub problem: Option<FieldProblem>,
+    /// Counts every time errors are reported, so the view moves focus to the first one even
+    /// when the same errors come again.
+    pub errors_reported: u32,
+    /// The "End this chat?" confirmation is open.
+    pub confirming_end: bool,
+    /// A rating was sent and its status has not come back.
+    pub rating_sent: bool,
+    /// `start_new` was sent and its `welcome` has not come back.
+    pub starting_new: bool,
+    /// The agent who is typing, as the server last said.
+    pub agent_typing: Option<String>,
+    /// When the visitor's last `typing: true` went out; `Some` while the server believes
+    /// the visitor is typing.
+    pub typing_sent_ms: Option<u64>,
+    pub history: History,
+    /// Failed connection attempts since the link was last online.
+    pub attempts: u32,
+    /// The last error the server reported, for the visitor to read.
+    pub notice: Option<String>,
+}
+
+impl Widget {
+    /// A closed widget for `site`, resuming session `token` if there is one.
+    pub fn new(site: SiteId, token: Option<SessionToken>) -> Self {
+        Widget {
+            site,
+            open: false,
+            link: LinkState::Idle,
+            token,
+            conversation: None,
+            bot_enabled: true,
+            prechat: Vec::new(),
+            last_seq: Seq(0),
+            events: Vec::new(),
+            outbox: Vec::new(),
+            status: None,
+            status_at_ms: 0,
+            prechat_open: false,
+            agent_request: None,
+            leave_request: None,
+            answers: Answers::new(),
+            form_errors: Vec::new(),
+            problem: None,
+            errors_reported: 0,
+            confirming_end: false,
+            rating_sent: false,
+            starting_new: false,
+            agent_typing: None,
+            typing_sent_ms: None,
+            history: History::Closed,
+            attempts: 0,
+            notice: None,
+        }
+    }
+
+    /// Where the conversation stands for the visitor.
+    pub fn phase(&self) -> Phase {
+        match &self.status {
+            None => Phase::Starting,
+            Some(ChatStatus::Bot {}) if self.prechat_open || !self.bot_enabled => Phase::PreChat,
+            Some(ChatStatus::Bot {}) => Phase::Bot,
+            Some(ChatStatus::Queued { .. } | ChatStatus::Connecting { .. }) => Phase::Waiting,
+            Some(ChatStatus::Live { .. }) => Phase::Live,
+            Some(ChatStatus::Missed {}) => Phase::Missed,
+            Some(ChatStatus::MessageLeft {}) => Phase::MessageLeft,
+            Some(ChatStatus::Ended { rated: false }) => Phase::Rating,
+            Some(ChatStatus::Ended { rated: true }) => Phase::Ended,
+        }
+    }
+
+    /// The quick replies on offer: the newest event's, while it is a bot message in the bot
+    /// phase and nothing the visitor sent is still on its way.
+    pub fn choices(&self) -> &[Choice] {
+        if self.phase() != Phase::Bot || !self.outbox.is_empty() {
+            return &[];
+        }
+        match self.events.last().map(|r| &r.event) {
+            Some(ConversationEvent::MessageReceived {
+                author, choices, ..
+            }) if author.kind == AuthorKind::Bot => choices,
+            _ => &[],
+        }
+    }
+
+    /// How long the visitor has waited for an agent at local time `now_ms`, while waiting.
+    pub fn waited_ms(&self, now_ms: u64) -> Option<u64> {
+        match self.status {
+            Some(ChatStatus::Queued { waited_ms, .. } | ChatStatus::Connecting { waited_ms }) => {
+                Some(waited_ms.saturating_add(now_ms.saturating_sub(self.status_at_ms)))
+            }
+            _ => None,
+        }
+    }
+
+    /// Applies one input and returns what the runtime must do.
+    pub fn update(&mut self, input: Input) -> Vec<Effect> {
+        match input {
+            Input::Open => self.set_open(true),
+            Input::Close => self.set_open(false),
+            Input::Toggle => self.set_open(!self.open),
+            Input::Configured {
+                bot_enabled,
+                prechat,
+            } => {
+                self.bot_enabled = bot_enabled;
+                self.prechat = prechat;
+                Vec::new()
+            }
+            Input::Send { id, text } => self.send(id, &text),
+            Input::Choose { id, choice } => self.choose(id, choice),
+            Input::Draft { empty, now_ms } => self.draft(empty, now_ms),
+            Input::TalkToHuman { request } => self.talk_to_human(request),
+            Input::CancelPreChat => {
+                if self.agent_request.is_none() {
+                    self.prechat_open = false;
+                    self.clear_errors();
+                }
+                Vec::new()
+            }
+            Input::SubmitPreChat { request, answers } => self.submit_prechat(request, answers),
+            Input::AskEndChat => {
+                self.confirming_end = self.phase().can_end();
+                Vec::new()
+            }
+            Input::CancelEndChat => {
+                self.confirming_end = false;
+                Vec::new()
+            }
+            Input::ConfirmEndChat => {
+                let wanted = std::mem::take(&mut self.confirming_end) && self.phase().can_end();
+                self.transmit_if(wanted, ClientFrame::EndChat {})
+            }
+            Input::Rate { stars, comment } => self.rate(stars, &comment),
+            Input::LeaveMessage {
+                request,
+                answers,
+                text,
+            } => self.leave_message(request, answers, &text),
+            Input::StartNew => {
+                let wanted = self.phase().can_start_new() && !self.starting_new;
+                let effects = self.transmit_if(wanted, ClientFrame::StartNew {});
+                self.starting_new |= !effects.is_empty();
+                effects
+            }
+            Input::OpenHistory => self.open_history(),
+            Input::HistoryLoaded(result) => {
+                if self.history == History::Loading {
+                    self.history = match result {
+                        Ok(conversations) => History::Loaded {
+                            conversations,
+                            viewing: None,
+                        },
+                        Err(message) => History::Failed(message),
+                    };
+                }
+                Vec::new()
+            }
+            Input::ShowPast(index) => {
+                if let History::Loaded {
+                    conversations,
+                    viewing,
+                } = &mut self.history
+                    && index < conversations.len()
+                {
+                    *viewing = Some(index);
+                }
+                Vec::new()
+            }
+            Input::HistoryBack => {
+                match &mut self.history {
+                    History::Loaded {
+                        viewing: viewing @ Some(_),
+                        ..
+                    } => *viewing = None,
+                    _ => self.history = History::Closed,
+                }
+                Vec::new()
+            }
+            Input::CloseHistory => {
+                self.history = History::Closed;
+                Vec::new()
+            }
+            Input::LinkOpened => vec![Effect::Transmit(ClientFrame::Hello {
+                version: PROTOCOL_VERSION,
+                site: self.site.clone(),
+                token: self.token.clone(),
+                conversation: self.conversation.clone(),
+                last_seq: self.last_seq,
+            })],
+            Input::LinkClosed => self.link_lost(),
+            Input::ReconnectDue => {
+                if self.link == LinkState::Reconnecting {
+                    self.link = LinkState::Connecting;
+                    vec![Effect::Connect]
+                } else {
+                    Vec::new()
+                }
+            }
+            Input::Frame { frame, now_ms } => self.receive(frame, now_ms),
+        }
+    }
+
+    fn set_open(&mut self, open: bool) -> Vec<Effect> {
+        if self.open == open {
+            return Vec::new();
+        }
+        self.open = open;
+        let mut effects = vec![Effect::PanelChanged { open }];
+        if open {
+            effects.extend(self.ensure_link());
+        }
+        effects
+    }
+
+    /// Starts the link if nothing is running yet.
+    fn ensure_link(&mut self) -> Vec<Effect> {
+        if self.link == LinkState::Idle {
+            self.link = LinkState::Connecting;
+            vec![Effect::Connect]
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// Sends a frame that is kept for resending: now if online, else after the next welcome.
+    fn transmit_kept(&mut self, frame: ClientFrame) -> Vec<Effect> {
+        match self.link {
+            LinkState::Online => vec![Effect::Transmit(frame)],
+            _ => self.ensure_link(),
+        }
+    }
+
+    /// Sends a frame that only makes sense now, if `wanted` and the link is up.
+    fn transmit_if(&self, wanted: bool, frame: ClientFrame) -> Vec<Effect> {
+        if wanted && self.link == LinkState::Online {
+            vec![Effect::Transmit(frame)]
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn queue(&mut self, out: Outgoing) -> Vec<Effect> {
+        if self.outbox.iter().any(|o| o.id == out.id) {
+            return Vec::new();
+        }
+        let frame = out.frame();
+        self.outbox.push(out);
+        self.transmit_kept(frame)
+    }
+
+    fn send(&mut self, id: MessageId, raw: &str) -> Vec<Effect> {
+        let Ok(text) = text::message_text(raw) else {
+            return Vec::new();
+        };
+        if !self.phase().composer() {
+            return Vec::new();
+        }
+        let mut effects = self.queue(Outgoing {
+            id,
+            text: text.to_string(),
+            sending: Sending::Text,
+            acked: None,
+        });
+        if !effects.is_empty() {
+            effects.extend(self.stop_typing());
+        }
+        effects
+    }
+
+    fn choose(&mut self, id: MessageId, choice: ChoiceId) -> Vec<Effect> {
+        let Some(label) = self
+            .choices()
+            .iter()
+            .find(|c| c.id == choice)
+            .map(|c| c.label.clone())
+        else {
+            return Vec::new();
+        };
+        self.queue(Outgoing {
+            id,
+            text: label,
+            sending: Sending::Choice(choice),
+            acked: None,
+        })
+    }
+
+    fn draft(&mut self, empty: bool, now_ms: u64) -> Vec<Effect> {
+        if self.phase() != Phase::Live || self.link != LinkState::Online {
+            return Vec::new();
+        }
+        if empty {
+            return self.stop_typing();
+        }
+        if self
+            .typing_sent_ms
+            .is_some_and(|sent| now_ms.saturating_sub(sent) < TYPING_EVERY_MS)
+        {
+            return Vec::new();
+        }
+        self.typing_sent_ms = Some(now_ms);
+        vec![Effect::Transmit(ClientFrame::Typing { typing: true })]
+    }
+
+    fn stop_typing(&mut self) -> Vec<Effect> {
+        let was_typing = self.typing_sent_ms.take().is_some();
+        self.transmit_if(was_typing, ClientFrame::Typing { typing: false })
+    }
+
+    fn talk_to_human(&mut self, request: RequestId) -> Vec<Effect> {
+        if self.phase() != Phase::Bot {
+            return Vec::new();
+        }
+        if self.prechat.is_empty() {
+            return self.request_agent(request, Answers::new());
+        }
+        self.prechat_open = true;
+        self.clear_errors();
+        Vec::new()
+    }
+
+    fn submit_prechat(&mut self, request: RequestId, answers: Answers) -> Vec<Effect> {
+        if self.phase() != Phase::PreChat || self.agent_request.is_some() {
+            return Vec::new();
+        }
+        match form::validate(&self.prechat, &answers) {
+            Ok(cleaned) => {
+                self.clear_errors();
+                self.request_agent(request, cleaned)
+            }
+            Err(errors) => {
+                self.report(errors, None);
+                Vec::new()
+            }
+        }
+    }
+
+    fn request_agent(&mut self, request: RequestId, answers: Answers) -> Vec<Effect> {
+        if self.agent_request.is_some() {
+            return Vec::new();
+        }
+        self.answers = answers.clone();
+        let frame = ClientFrame::RequestAgent {
+            request: request.clone(),
+            answers,
+        };
+        self.agent_request = Some(Pending {
+            request,
+            frame: frame.clone(),
+        });
+        self.transmit_kept(frame)
+    }
+
+    fn rate(&mut self, stars: Option<u8>, comment: &str) -> Vec<Effect> {
+        if self.phase() != Phase::Rating || self.rating_sent {
+            return Vec::new();
+        }
+        let Some(stars) = stars.filter(|s| (1..=MAX_STARS).contains(s)) else {
+            self.report(Vec::new(), Some(FieldProblem::Required));
+            return Vec::new();
+        };
+        let comment = comment.trim();
+        if comment.chars().count() > MAX_MESSAGE_CHARS {
+            self.report(
+                Vec::new(),
+                Some(FieldProblem::TooLong {
+                    max: MAX_MESSAGE_CHARS,
+                }),
+            );
+            return Vec::new();
+        }
+        self.clear_errors();
+        let effects = self.transmit_if(
+            true,
+            ClientFrame::Rate {
+                stars,
+                comment: (!comment.is_empty()).then(|| comment.to_string()),
+            },
+        );
+        self.rating_sent = !effects.is_empty();
+        effects
+    }
+
+    fn leave_message(&mut self, request: RequestId, answers: Answers, raw: &str) -> Vec<Effect> {
+        if self.phase() != Phase::Missed || self.leave_request.is_some() {
+            return Vec::new();
+        }
+        let checked = form::validate(&self.prechat, &answers);
+        let text = text::message_text(raw).map_err(|e| match e {
+            text::TextError::Empty => FieldProblem::Required,
+            text::TextError::TooLong => FieldProblem::TooLong {
+                max: MAX_MESSAGE_CHARS,
+            },
+        });
+        let (answers, text) = match (checked, text) {
+            (Ok(answers), Ok(text)) => (answers, text.to_string()),
+            (checked, text) => {
+                self.report(checked.err().unwrap_or_default(), text.err());
+                return Vec::new();
+            }
+        };
+        self.clear_errors();
+        self.answers = answers.clone();
+        let frame = ClientFrame::LeaveMessage {
+            request: request.clone(),
+            answers,
+            text,
+        };
+        self.leave_request = Some(Pending {
+            request,
+            frame: frame.clone(),
+        });
+        self.transmit_kept(frame)
+    }
+
+    fn open_history(&mut self) -> Vec<Effect> {
+        if matches!(self.history, History::Loading | History::Loaded { .. }) {
+            return Vec::new();
+        }
+        match &self.token {
+            Some(token) => {
+                self.history = History::Loading;
+                vec![Effect::FetchHistory {
+                    token: token.clone(),
+                }]
+            }
+            None => {
+                self.history = History::Loaded {
+                    conversations: Vec::new(),
+                    viewing: None,
+                };
+                Vec::new()
+            }
+        }
+    }
+
+    fn report(&mut self, errors: Vec<FieldError>, problem: Option<FieldProblem>) {
+        self.form_errors = errors;
+        self.problem = problem;
+        self.errors_reported = self.errors_reported.wrapping_add(1);
+    }
+
+    fn clear_errors(&mut self) {
+        self.form_errors.clear();
+        self.problem = None;
+    }
+
+    fn link_lost(&mut self) -> Vec<Effect> {
+        self.link = LinkState::Reconnecting;
+        self.attempts = self.attempts.saturating_add(1);
+        // What was sent on the dead link may be lost: let the visitor try again.
+        self.rating_sent = false;
+        self.starting_new = false;
+        self.typing_sent_ms = None;
+        self.agent_typing = None;
+        vec![Effect::ScheduleReconnect {
+            attempt: self.attempts,
+        }]
+    }
+
+    fn receive(&mut self, frame: ServerFrame, now_ms: u64) -> Vec<Effect> {
+        match frame {
+            ServerFrame::Welcome {
+                token,
+                conversation,
+                ..
+            } => self.welcomed(token, conversation),
+            ServerFrame::Event { seq, at_ms, event } => {
+                self.event(EventRecord { seq, at_ms, event })
+            }
+            ServerFrame::Ack { id, seq } => {
+                if let Some(out) = self.outbox.iter_mut().find(|o| o.id == id) {
+                    out.acked = Some(seq);
+                }
+                Vec::new()
+            }
+            ServerFrame::Status { status } => {
+                self.status_changed(status, now_ms);
+                Vec::new()
+            }
+            ServerFrame::Typing { name, typing } => {
+                self.agent_typing = typing.then_some(name);
+                Vec::new()
+            }
+            ServerFrame::FormRejected { request, errors } => {
+                let ours = |p: &Option<Pending>| p.as_ref().is_some_and(|p| p.request == request);
+                if ours(&self.agent_request) {
+                    self.agent_request = None;
+                    self.report(errors, None);
+                } else if ours(&self.leave_request) {
+                    self.leave_request = None;
+                    self.report(errors, None);
+                }
+                Vec::new()
+            }
+            ServerFrame::Error { message, .. } => {
+                self.notice = Some(message);
+                Vec::new()
+            }
+            ServerFrame::Pong {} => Vec::new(),
+        }
+    }
+
+    fn welcomed(&mut self, token: SessionToken, conversation: ConversationId) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        let other_session = self.token.as_ref().is_some_and(|t| *t != token);
+        let other_conversation = self
+            .conversation
+            .as_ref()
+            .is_some_and(|c| *c != conversation);
+        if other_session || other_conversation {
+            // Whatever we held belonged to another conversation.
+            self.forget_conversation();
+        }
+        if self.token.as_ref() != Some(&token) {
+            self.token = Some(token.clone());
+            effects.push(Effect::SaveToken(token));
+        }
+        self.conversation = Some(conversation);
+        self.link = LinkState::Online;
+        self.attempts = 0;
+        self.notice = None;
+        self.starting_new = false;
+        effects.extend(self.outbox.iter().map(|o| Effect::Transmit(o.frame())));
+        effects.extend(
+            [&self.agent_request, &self.leave_request]
+                .into_iter()
+                .flatten()
+                .map(|p| Effect::Transmit(p.frame.clone())),
+        );
+        effects
+    }
+
+    /// Drops everything that belongs to the conversation held so far.
+    fn forget_conversation(&mut self) {
+        self.events.clear();
+        self.outbox.clear();
+        self.last_seq = Seq(0);
+        self.status = None;
+        self.prechat_open = false;
+        self.agent_request = None;
+        self.leave_request = None;
+        self.clear_errors();
+        self.confirming_end = false;
+        self.rating_sent = false;
+        self.agent_typing = None;
+        self.typing_sent_ms = None;
+    }
+
+    fn status_changed(&mut self, status: ChatStatus, now_ms: u64) {
+        let before = self.phase();
+        let bot = matches!(status, ChatStatus::Bot {});
+        let missed = matches!(status, ChatStatus::Missed {});
+        let live = matches!(status, ChatStatus::Live { .. });
+        self.status = Some(status);
+        self.status_at_ms = now_ms;
+        if !bot {
+            self.prechat_open = false;
+            self.agent_request = None;
+        }
+        if !missed {
+            self.leave_request = None;
+        }
+        if !live {
+            self.agent_typing = None;
+            self.typing_sent_ms = None;
+        }
+        self.rating_sent = false;
+        let after = self.phase();
+        if !after.can_end() {
+            self.confirming_end = false;
+        }
+        if after != before {
+            self.clear_errors();
+        }
+    }
+
+    fn event(&mut self, record: EventRecord) -> Vec<Effect> {
+        if record.seq <= self.last_seq {
+            return Vec::new(); // already held
+        }
+        if record.seq != self.last_seq.next() {
+            // A gap: reopen the link so the server replays from what we hold.
+            return vec![Effect::Connect];
+        }
+        self.last_seq = record.seq;
+        if let ConversationEvent::MessageReceived { id, author, .. } = &record.event {
+            if let Some(id) = id {
+                self.outbox.retain(|o| o.id != *id);
+            }
+            if self.agent_typing.as_ref() == Some(&author.name) {
+                self.agent_typing = None;
+            }
+        }
+        self.events.push(record);
+        Vec::new()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,1062 @@
+//! Every transition of the conversation machine, natively.
+use super::*;
+use porchlight_protocol::{Author, ErrorCode, FieldKind, FieldName};
+
+fn site() -> SiteId {
+    SiteId::new("demo").expect("id")
+}
+fn token(s: &str) -> SessionToken {
+    SessionToken::new(s).expect("id")
+}
+fn mid(s: &str) -> MessageId {
+    MessageId::new(s).expect("id")
+}
+fn rid(s: &str) -> RequestId {
+    RequestId::new(s).expect("id")
+}
+fn cid(s: &str) -> ChoiceId {
+    ChoiceId::new(s).expect("id")
+}
+fn fname(s: &str) -> FieldName {
+    FieldName::new(s).expect("id")
+}
+fn frame(frame: ServerFrame) -> Input {
+    Input::Frame { frame, now_ms: 0 }
+}
+fn frame_at(frame: ServerFrame, now_ms: u64) -> Input {
+    Input::Frame { frame, now_ms }
+}
+fn welcome_to(t: &str, conversation: &str) -> Input {
+    frame(ServerFrame::Welcome {
+        version: 1,
+        token: token(t),
+        conversation: ConversationId::new(conversation).expect("id"),
+        last_seq: Seq(0),
+    })
+}
+fn welcome(t: &str) -> Input {
+    welcome_to(t, "c1")
+}
+fn status(status: ChatStatus) -> Input {
+    frame(ServerFrame::Status { status })
+}
+fn lifecycle(seq: u64, event: ConversationEvent) -> Input {
+    frame(ServerFrame::Event {
+        seq: Seq(seq),
+        at_ms: 0,
+        event,
+    })
+}
+fn said(seq: u64, kind: AuthorKind, id: Option<&str>, text: &str) -> Input {
+    lifecycle(
+        seq,
+        ConversationEvent::MessageReceived {
+            id: id.map(mid),
+            author: Author {
+                kind,
+                name: "Ann".into(),
+            },
+            text: text.into(),
+            choices: vec![],
+        },
+    )
+}
+fn event(seq: u64, id: Option<&str>, text: &str) -> Input {
+    let kind = if id.is_some() {
+        AuthorKind::Visitor
+    } else {
+        AuthorKind::Bot
+    };
+    said(seq, kind, id, text)
+}
+fn bot_offers(seq: u64, choices: &[(&str, &str)]) -> Input {
+    lifecycle(
+        seq,
+        ConversationEvent::MessageReceived {
+            id: None,
+            author: Author {
+                kind: AuthorKind::Bot,
+                name: "Bot".into(),
+            },
+            text: "Pick one".into(),
+            choices: choices
+                .iter()
+                .map(|(id, label)| Choice {
+                    id: cid(id),
+                    label: (*label).into(),
+                })
+                .collect(),
+        },
+    )
+}
+fn online() -> Widget {
+    let mut w = Widget::new(site(), None);
+    w.update(Input::Open);
+    w.update(Input::LinkOpened);
+    w.update(welcome("t1"));
+    w
+}
+fn in_status(s: ChatStatus) -> Widget {
+    let mut w = online();
+    w.update(status(s));
+    w
+}
+fn in_bot_phase() -> Widget {
+    in_status(ChatStatus::Bot {})
+}
+fn queued(position: u32, waited_ms: u64) -> ChatStatus {
+    ChatStatus::Queued {
+        position,
+        waited_ms,
+    }
+}
+fn live() -> ChatStatus {
+    ChatStatus::Live {
+        agent: "Ann".into(),
+    }
+}
+fn field(name: &str, kind: FieldKind, required: bool) -> FormField {
+    FormField {
+        name: fname(name),
+        label: name.to_uppercase(),
+        kind,
+        required,
+        max_length: None,
+        options: Vec::new(),
+    }
+}
+fn with_form(mut w: Widget) -> Widget {
+    w.update(Input::Configured {
+        bot_enabled: true,
+        prechat: vec![
+            field("name", FieldKind::Text, true),
+            field("email", FieldKind::Email, true),
+        ],
+    });
+    w
+}
+fn answers(pairs: &[(&str, &str)]) -> Answers {
+    pairs
+        .iter()
+        .map(|(k, v)| (fname(k), (*v).to_string()))
+        .collect()
+}
+fn good_answers() -> Answers {
+    answers(&[("name", "Ada"), ("email", "ada@example.com")])
+}
+fn request_agent(request: &str, answers: Answers) -> Effect {
+    Effect::Transmit(ClientFrame::RequestAgent {
+        request: rid(request),
+        answers,
+    })
+}
+fn texts(w: &Widget) -> Vec<&str> {
+    w.events
+        .iter()
+        .filter_map(|r| match &r.event {
+            ConversationEvent::MessageReceived { text, .. } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+fn send(w: &mut Widget, id: &str, text: &str) -> Vec<Effect> {
+    w.update(Input::Send {
+        id: mid(id),
+        text: text.into(),
+    })
+}
+fn past(conversation: &str) -> PastConversation {
+    PastConversation {
+        conversation: ConversationId::new(conversation).expect("id"),
+        started_ms: 0,
+        events: Vec::new(),
+    }
+}
+
+// The link and delivery.
+
+#[test]
+fn opening_the_panel_connects_once() {
+    let mut w = Widget::new(site(), None);
+    assert_eq!(
+        w.update(Input::Open),
+        vec![Effect::PanelChanged { open: true }, Effect::Connect]
+    );
+    assert_eq!(w.link, LinkState::Connecting);
+    w.update(Input::Close);
+    assert_eq!(
+        w.update(Input::Open),
+        vec![Effect::PanelChanged { open: true }]
+    );
+}
+
+#[test]
+fn toggle_flips_and_repeated_close_does_nothing() {
+    let mut w = Widget::new(site(), None);
+    w.update(Input::Toggle);
+    assert!(w.open);
+    w.update(Input::Toggle);
+    assert!(!w.open);
+    assert_eq!(w.update(Input::Close), vec![]);
+}
+
+#[test]
+fn an_open_socket_says_hello_with_token_conversation_and_last_seq() {
+    let mut w = Widget::new(site(), Some(token("t1")));
+    w.conversation = Some(ConversationId::new("c1").expect("id"));
+    w.last_seq = Seq(4);
+    assert_eq!(
+        w.update(Input::LinkOpened),
+        vec![Effect::Transmit(ClientFrame::Hello {
+            version: PROTOCOL_VERSION,
+            site: site(),
+            token: Some(token("t1")),
+            conversation: Some(ConversationId::new("c1").expect("id")),
+            last_seq: Seq(4),
+        })]
+    );
+}
+
+#[test]
+fn welcome_with_a_new_token_saves_it_and_goes_online() {
+    let mut w = Widget::new(site(), None);
+    w.update(Input::Open);
+    let effects = w.update(welcome("t1"));
+    assert_eq!(effects, vec![Effect::SaveToken(token("t1"))]);
+    assert_eq!(w.link, LinkState::Online);
+}
+
+#[test]
+fn welcome_resuming_the_same_token_saves_nothing() {
+    let mut w = Widget::new(site(), Some(token("t1")));
+    assert_eq!(w.update(welcome("t1")), vec![]);
+}
+
+#[test]
+fn welcome_to_a_different_session_forgets_the_old_transcript() {
+    let mut w = online();
+    w.update(event(1, None, "old"));
+    w.update(welcome("t2"));
+    assert!(w.events.is_empty());
+    assert_eq!(w.last_seq, Seq(0));
+}
+
+#[test]
+fn welcome_to_another_conversation_forgets_messages_outbox_and_status() {
+    let mut w = in_status(ChatStatus::Ended { rated: true });
+    w.update(event(1, None, "old"));
+    w.update(Input::LinkClosed);
+    send(&mut w, "m1", "unsent");
+    w.update(welcome_to("t1", "c2"));
+    assert!(w.events.is_empty());
+    assert!(w.outbox.is_empty());
+    assert_eq!(w.last_seq, Seq(0));
+    assert_eq!(w.phase(), Phase::Starting);
+    assert_eq!(w.conversation, Some(ConversationId::new("c2").expect("id")));
+}
+
+#[test]
+fn welcome_to_the_same_conversation_keeps_what_is_held() {
+    let mut w = online();
+    w.update(event(1, None, "kept"));
+    w.update(Input::LinkClosed);
+    w.update(welcome("t1"));
+    assert_eq!(texts(&w), vec!["kept"]);
+    assert_eq!(w.last_seq, Seq(1));
+}
+
+#[test]
+fn events_are_taken_once_in_order() {
+    let mut w = online();
+    w.update(event(1, None, "a"));
+    w.update(event(2, None, "b"));
+    w.update(event(2, None, "b"));
+    w.update(event(1, None, "a"));
+    assert_eq!(texts(&w), vec!["a", "b"]);
+    assert_eq!(w.last_seq, Seq(2));
+}
+
+#[test]
+fn a_gap_reopens_the_link_and_keeps_nothing_past_it() {
+    let mut w = online();
+    w.update(event(1, None, "a"));
+    assert_eq!(w.update(event(3, None, "c")), vec![Effect::Connect]);
+    assert_eq!(texts(&w), vec!["a"]);
+}
+
+#[test]
+fn lifecycle_events_are_kept_in_the_transcript_in_order() {
+    let mut w = online();
+    w.update(lifecycle(1, ConversationEvent::AgentRequested {}));
+    w.update(lifecycle(
+        2,
+        ConversationEvent::AgentJoined { name: "Ann".into() },
+    ));
+    w.update(lifecycle(
+        3,
+        ConversationEvent::ChatEnded {
+            by: AuthorKind::Agent,
+        },
+    ));
+    let seqs: Vec<u64> = w.events.iter().map(|r| r.seq.0).collect();
+    assert_eq!(seqs, vec![1, 2, 3]);
+    assert_eq!(
+        w.events[1].event,
+        ConversationEvent::AgentJoined { name: "Ann".into() }
+    );
+}
+
+#[test]
+fn sending_online_transmits_and_waits_in_the_outbox() {
+    let mut w = online();
+    let effects = send(&mut w, "m1", "  hi  ");
+    assert_eq!(
+        effects,
+        vec![Effect::Transmit(ClientFrame::SendText {
+            id: mid("m1"),
+            text: "hi".into()
+        })]
+    );
+    assert_eq!(w.outbox.len(), 1);
+}
+
+#[test]
+fn empty_messages_are_not_sent() {
+    let mut w = online();
+    assert_eq!(send(&mut w, "m1", " \n "), vec![]);
+    assert!(w.outbox.is_empty());
+}
+
+#[test]
+fn the_same_id_is_queued_once() {
+    let mut w = online();
+    send(&mut w, "m1", "hi");
+    assert_eq!(send(&mut w, "m1", "hi"), vec![]);
+    assert_eq!(w.outbox.len(), 1);
+}
+
+#[test]
+fn ack_marks_the_message_and_its_event_moves_it_to_the_transcript() {
+    let mut w = online();
+    send(&mut w, "m1", "hi");
+    w.update(frame(ServerFrame::Ack {
+        id: mid("m1"),
+        seq: Seq(1),
+    }));
+    assert_eq!(w.outbox[0].acked, Some(Seq(1)));
+    w.update(event(1, Some("m1"), "hi"));
+    assert!(w.outbox.is_empty());
+    assert_eq!(texts(&w), vec!["hi"]);
+}
+
+#[test]
+fn sending_while_offline_connects_and_welcome_resends_the_outbox() {
+    let mut w = Widget::new(site(), None);
+    assert_eq!(send(&mut w, "m1", "hi"), vec![Effect::Connect]);
+    w.update(Input::LinkOpened);
+    let effects = w.update(welcome("t1"));
+    assert_eq!(
+        effects,
+        vec![
+            Effect::SaveToken(token("t1")),
+            Effect::Transmit(ClientFrame::SendText {
+                id: mid("m1"),
+                text: "hi".into()
+            })
+        ]
+    );
+}
+
+#[test]
+fn a_dropped_link_schedules_reconnects_with_growing_attempts() {
+    let mut w = online();
+    assert_eq!(
+        w.update(Input::LinkClosed),
+        vec![Effect::ScheduleReconnect { attempt: 1 }]
+    );
+    assert_eq!(w.update(Input::ReconnectDue), vec![Effect::Connect]);
+    assert_eq!(
+        w.update(Input::LinkClosed),
+        vec![Effect::ScheduleReconnect { attempt: 2 }]
+    );
+    w.update(Input::ReconnectDue);
+    w.update(welcome("t1"));
+    assert_eq!(w.attempts, 0);
+}
+
+#[test]
+fn a_reconnect_due_while_online_does_nothing() {
+    let mut w = online();
+    assert_eq!(w.update(Input::ReconnectDue), vec![]);
+}
+
+#[test]
+fn server_errors_are_shown_until_the_next_welcome() {
+    let mut w = online();
+    w.update(frame(ServerFrame::error(
+        ErrorCode::InvalidText,
+        "the message is empty",
+    )));
+    assert_eq!(w.notice.as_deref(), Some("the message is empty"));
+    w.update(welcome("t1"));
+    assert_eq!(w.notice, None);
+}
+
+// Status and phases.
+
+#[test]
+fn the_phase_is_starting_until_the_first_status() {
+    assert_eq!(online().phase(), Phase::Starting);
+    assert_eq!(in_bot_phase().phase(), Phase::Bot);
+}
+
+#[test]
+fn each_status_maps_to_its_phase() {
+    let cases = [
+        (queued(2, 0), Phase::Waiting),
+        (ChatStatus::Connecting { waited_ms: 0 }, Phase::Waiting),
+        (live(), Phase::Live),
+        (ChatStatus::Missed {}, Phase::Missed),
+        (ChatStatus::MessageLeft {}, Phase::MessageLeft),
+        (ChatStatus::Ended { rated: false }, Phase::Rating),
+        (ChatStatus::Ended { rated: true }, Phase::Ended),
+    ];
+    for (s, phase) in cases {
+        assert_eq!(in_status(s.clone()).phase(), phase, "{s:?}");
+    }
+}
+
+#[test]
+fn the_composer_is_open_while_talking_or_waiting_and_closed_after() {
+    let open: Vec<bool> = [
+        Phase::Starting,
+        Phase::Bot,
+        Phase::PreChat,
+        Phase::Waiting,
+        Phase::Live,
+        Phase::Missed,
+        Phase::MessageLeft,
+        Phase::Rating,
+        Phase::Ended,
+    ]
+    .iter()
+    .map(|p| p.composer())
+    .collect();
+    assert_eq!(
+        open,
+        vec![true, true, false, true, true, false, false, false, false]
+    );
+}
+
+#[test]
+fn messages_are_not_sent_once_the_chat_is_over() {
+    let mut w = in_status(ChatStatus::Ended { rated: false });
+    assert_eq!(send(&mut w, "m1", "hello?"), vec![]);
+    assert!(w.outbox.is_empty());
+}
+
+#[test]
+fn the_wait_clock_counts_from_the_servers_figure_plus_local_time_since_it_arrived() {
+    let mut w = online();
+    w.update(frame_at(
+        ServerFrame::Status {
+            status: queued(3, 5_000),
+        },
+        1_000_000,
+    ));
+    assert_eq!(w.waited_ms(1_000_000), Some(5_000));
+    assert_eq!(w.waited_ms(1_060_000), Some(65_000));
+    assert_eq!(w.waited_ms(999_000), Some(5_000), "a clock going back");
+    w.update(status(live()));
+    assert_eq!(w.waited_ms(1_060_000), None);
+}
+
+// Quick replies.
+
+#[test]
+fn the_newest_bot_messages_choices_are_offered_in_the_bot_phase() {
+    let mut w = in_bot_phase();
+    w.update(bot_offers(1, &[("price", "Prices"), ("hours", "Hours")]));
+    let labels: Vec<&str> = w.choices().iter().map(|c| c.label.as_str()).collect();
+    assert_eq!(labels, vec!["Prices", "Hours"]);
+}
+
+#[test]
+fn choices_are_withdrawn_when_a_newer_message_arrives_or_the_phase_changes() {
+    let mut w = in_bot_phase();
+    w.update(bot_offers(1, &[("price", "Prices")]));
+    w.update(event(2, Some("m1"), "something else"));
+    assert!(w.choices().is_empty());
+
+    let mut w = in_bot_phase();
+    w.update(bot_offers(1, &[("price", "Prices")]));
+    w.update(status(queued(1, 0)));
+    assert!(w.choices().is_empty());
+}
+
+#[test]
+fn choosing_sends_the_choice_and_shows_its_label_while_on_its_way() {
+    let mut w = in_bot_phase();
+    w.update(bot_offers(1, &[("price", "Prices")]));
+    let effects = w.update(Input::Choose {
+        id: mid("m1"),
+        choice: cid("price"),
+    });
+    assert_eq!(
+        effects,
+        vec![Effect::Transmit(ClientFrame::Choose {
+            id: mid("m1"),
+            choice: cid("price"),
+        })]
+    );
+    assert_eq!(w.outbox[0].text, "Prices");
+    assert!(
+        w.choices().is_empty(),
+        "no second pick while one is on its way"
+    );
+}
+
+#[test]
+fn a_choice_not_on_offer_is_not_sent() {
+    let mut w = in_bot_phase();
+    w.update(bot_offers(1, &[("price", "Prices")]));
+    let effects = w.update(Input::Choose {
+        id: mid("m1"),
+        choice: cid("refund"),
+    });
+    assert_eq!(effects, vec![]);
+    assert!(w.outbox.is_empty());
+}
+
+#[test]
+fn a_choice_is_resent_as_a_choice_with_the_same_id_after_reconnect() {
+    let mut w = in_bot_phase();
+    w.update(bot_offers(1, &[("price", "Prices")]));
+    w.update(Input::LinkClosed);
+    assert_eq!(
+        w.update(Input::Choose {
+            id: mid("m1"),
+            choice: cid("price"),
+        }),
+        vec![]
+    );
+    w.update(Input::ReconnectDue);
+    w.update(Input::LinkOpened);
+    assert_eq!(
+        w.update(welcome("t1")),
+        vec![Effect::Transmit(ClientFrame::Choose {
+            id: mid("m1"),
+            choice: cid("price"),
+        })]
+    );
+}
+
+#[test]
+fn a_choice_leaves_the_outbox_when_its_event_arrives() {
+    let mut w = in_bot_phase();
+    w.update(bot_offers(1, &[("price", "Prices")]));
+    w.update(Input::Choose {
+        id: mid("m1"),
+        choice: cid("price"),
+    });
+    w.update(event(2, Some("m1"), "Prices"));
+    assert!(w.outbox.is_empty());
+}
+
+// Talking to a person and the pre-chat form.
+
+#[test]
+fn talk_to_a_person_opens_the_prechat_form() {
+    let mut w = with_form(in_bot_phase());
+    assert_eq!(w.update(Input::TalkToHuman { request: rid("r1") }), vec![]);
+    assert_eq!(w.phase(), Phase::PreChat);
+    w.update(Input::CancelPreChat);
+    assert_eq!(w.phase(), Phase::Bot);
+}
+
+#[test]
+fn talk_to_a_person_without_a_form_requests_an_agent_at_once() {
+    let mut w = in_bot_phase();
+    assert_eq!(
+        w.update(Input::TalkToHuman { request: rid("r1") }),
+        vec![request_agent("r1", Answers::new())]
+    );
+    assert_eq!(w.phase(), Phase::Bot);
+    assert_eq!(w.update(Input::TalkToHuman { request: rid("r2") }), vec![]);
+}
+
+#[test]
+fn a_site_without_a_bot_shows_the_prechat_form_straight_away() {
+    let mut w = online();
+    w.update(Input::Configured {
+        bot_enabled: false,
+        prechat: vec![field("name", FieldKind::Text, true)],
+    });
+    w.update(status(ChatStatus::Bot {}));
+    assert_eq!(w.phase(), Phase::PreChat);
+    w.update(Input::CancelPreChat);
+    assert_eq!(w.phase(), Phase::PreChat, "there is no bot to go back to");
+}
+
+#[test]
+fn an_invalid_prechat_form_shows_errors_and_sends_nothing() {
+    let mut w = with_form(in_bot_phase());
+    w.update(Input::TalkToHuman { request: rid("r1") });
+    let effects = w.update(Input::SubmitPreChat {
+        request: rid("r1"),
+        answers: answers(&[("email", "ada@")]),
+    });
+    assert_eq!(effects, vec![]);
+    let problems: Vec<(&str, FieldProblem)> = w
+        .form_errors
+        .iter()
+        .map(|e| (e.field.as_str(), e.problem.clone()))
+        .collect();
+    assert_eq!(
+        problems,
+        vec![
+            ("name", FieldProblem::Required),
+            ("email", FieldProblem::InvalidEmail)
+        ]
+    );
+    assert_eq!(w.errors_reported, 1);
+    assert!(w.agent_request.is_none());
+}
+
+#[test]
+fn a_valid_prechat_form_requests_an_agent_with_cleaned_answers() {
+    let mut w = with_form(in_bot_phase());
+    w.update(Input::TalkToHuman { request: rid("r0") });
+    w.update(Input::SubmitPreChat {
+        request: rid("r1"),
+        answers: answers(&[("email", "x")]),
+    });
+    let effects = w.update(Input::SubmitPreChat {
+        request: rid("r1"),
+        answers: answers(&[("name", " Ada "), ("email", "ada@example.com")]),
+    });
+    assert_eq!(effects, vec![request_agent("r1", good_answers())]);
+    assert!(w.form_errors.is_empty());
+    assert_eq!(w.answers, good_answers());
+}
+
+#[test]
+fn a_double_submitted_prechat_form_sends_one_request() {
+    let mut w = with_form(in_bot_phase());
+    w.update(Input::TalkToHuman { request: rid("r0") });
+    w.update(Input::SubmitPreChat {
+        request: rid("r1"),
+        answers: good_answers(),
+    });
+    let again = w.update(Input::SubmitPreChat {
+        request: rid("r2"),
+        answers: good_answers(),
+    });
+    assert_eq!(again, vec![]);
+    assert_eq!(
+        w.agent_request.as_ref().map(|p| p.request.clone()),
+        Some(rid("r1"))
+    );
+}
+
+#[test]
+fn a_pending_agent_request_is_resent_with_the_same_id_after_reconnect() {
+    let mut w = with_form(in_bot_phase());
+    w.update(Input::TalkToHuman { request: rid("r0") });
+    w.update(Input::SubmitPreChat {
+        request: rid("r1"),
+        answers: good_answers(),
+    });
+    w.update(Input::LinkClosed);
+    w.update(Input::ReconnectDue);
+    w.update(Input::LinkOpened);
+    assert_eq!(
+        w.update(welcome("t1")),
+        vec![request_agent("r1", good_answers())]
+    );
+    w.update(status(ChatStatus::Bot {}));
+    assert!(
+        w.agent_request.is_some(),
+        "still pending while the bot status is replayed"
+    );
+}
+
+#[test]
+fn an_agent_request_is_settled_when_the_status_moves_on() {
+    let mut w = with_form(in_bot_phase());
+    w.update(Input::TalkToHuman { request: rid("r0") });
+    w.update(Input::SubmitPreChat {
+        request: rid("r1"),
+        answers: good_answers(),
+    });
+    w.update(status(queued(2, 0)));
+    assert!(w.agent_request.is_none());
+    assert_eq!(w.phase(), Phase::Waiting);
+    w.update(Input::LinkClosed);
+    w.update(Input::ReconnectDue);
+    assert_eq!(w.update(welcome("t1")), vec![]);
+}
+
+#[test]
+fn a_rejected_prechat_form_shows_the_servers_errors_and_may_be_sent_again() {
+    let mut w = with_form(in_bot_phase());
+    w.update(Input::TalkToHuman { request: rid("r0") });
+    w.update(Input::SubmitPreChat {
+        request: rid("r1"),
+        answers: good_answers(),
+    });
+    let errors = vec![FieldError {
+        field: fname("email"),
+        problem: FieldProblem::InvalidEmail,
+    }];
+    w.update(frame(ServerFrame::FormRejected {
+        request: rid("r1"),
+        errors: errors.clone(),
+    }));
+    assert_eq!(w.form_errors, errors);
+    assert!(w.agent_request.is_none());
+    assert_eq!(w.phase(), Phase::PreChat);
+    let effects = w.update(Input::SubmitPreChat {
+        request: rid("r2"),
+        answers: good_answers(),
+    });
+    assert_eq!(effects, vec![request_agent("r2", good_answers())]);
+}
+
+#[test]
+fn a_rejection_of_another_request_is_ignored() {
+    let mut w = with_form(in_bot_phase());
+    w.update(Input::TalkToHuman { request: rid("r0") });
+    w.update(Input::SubmitPreChat {
+        request: rid("r1"),
+        answers: good_answers(),
+    });
+    w.update(frame(ServerFrame::FormRejected {
+        request: rid("old"),
+        errors: vec![],
+    }));
+    assert!(w.agent_request.is_some());
+    assert_eq!(w.errors_reported, 0);
+}
+
+// Waiting, live, ending.
+
+#[test]
+fn end_chat_asks_first_and_sends_only_when_confirmed() {
+    let mut w = in_status(queued(1, 0));
+    assert_eq!(w.update(Input::AskEndChat), vec![]);
+    assert!(w.confirming_end);
+    assert_eq!(
+        w.update(Input::ConfirmEndChat),
+        vec![Effect::Transmit(ClientFrame::EndChat {})]
+    );
+    assert!(!w.confirming_end);
+    assert_eq!(
+        w.update(Input::ConfirmEndChat),
+        vec![],
+        "one confirmation, one frame"
+    );
+}
+
+#[test]
+fn a_cancelled_end_chat_sends_nothing() {
+    let mut w = in_status(live());
+    w.update(Input::AskEndChat);
+    w.update(Input::CancelEndChat);
+    assert!(!w.confirming_end);
+    assert_eq!(w.update(Input::ConfirmEndChat), vec![]);
+}
+
+#[test]
+fn end_chat_cannot_be_asked_in_the_bot_phase_and_its_confirmation_closes_when_the_chat_ends() {
+    let mut w = in_bot_phase();
+    w.update(Input::AskEndChat);
+    assert!(!w.confirming_end);
+    let mut w = in_status(live());
+    w.update(Input::AskEndChat);
+    w.update(status(ChatStatus::Ended { rated: false }));
+    assert!(!w.confirming_end);
+}
+
+#[test]
+fn agent_typing_shows_until_they_stop_or_their_message_arrives() {
+    let mut w = in_status(live());
+    w.update(frame(ServerFrame::Typing {
+        name: "Ann".into(),
+        typing: true,
+    }));
+    assert_eq!(w.agent_typing.as_deref(), Some("Ann"));
+    w.update(said(1, AuthorKind::Agent, None, "Hello!"));
+    assert_eq!(w.agent_typing, None);
+    w.update(frame(ServerFrame::Typing {
+        name: "Ann".into(),
+        typing: true,
+    }));
+    w.update(frame(ServerFrame::Typing {
+        name: "Ann".into(),
+        typing: false,
+    }));
+    assert_eq!(w.agent_typing, None);
+}
+
+#[test]
+fn visitor_typing_is_sent_at_most_every_three_seconds_while_live() {
+    let mut w = in_status(live());
+    let typing = |t| vec![Effect::Transmit(ClientFrame::Typing { typing: t })];
+    let draft = |w: &mut Widget, empty, now_ms| w.update(Input::Draft { empty, now_ms });
+    assert_eq!(draft(&mut w, false, 10_000), typing(true));
+    assert_eq!(draft(&mut w, false, 11_000), vec![]);
+    assert_eq!(draft(&mut w, false, 12_999), vec![]);
+    assert_eq!(draft(&mut w, false, 13_000), typing(true));
+    assert_eq!(draft(&mut w, true, 13_500), typing(false));
+    assert_eq!(draft(&mut w, true, 13_600), vec![], "stopped once");
+}
+
+#[test]
+fn sending_a_message_stops_the_visitors_typing() {
+    let mut w = in_status(live());
+    w.update(Input::Draft {
+        empty: false,
+        now_ms: 0,
+    });
+    let effects = send(&mut w, "m1", "hi");
+    assert_eq!(
+        effects,
+        vec![
+            Effect::Transmit(ClientFrame::SendText {
+                id: mid("m1"),
+                text: "hi".into()
+            }),
+            Effect::Transmit(ClientFrame::Typing { typing: false }),
+        ]
+    );
+}
+
+#[test]
+fn visitor_typing_is_not_sent_to_the_bot_or_the_queue() {
+    for s in [ChatStatus::Bot {}, queued(1, 0)] {
+        let mut w = in_status(s);
+        assert_eq!(
+            w.update(Input::Draft {
+                empty: false,
+                now_ms: 0
+            }),
+            vec![]
+        );
+    }
+}
+
+// Rating, missed chats, new conversations.
+
+#[test]
+fn rating_sends_stars_and_a_trimmed_comment_once() {
+    let mut w = in_status(ChatStatus::Ended { rated: false });
+    let rate = |w: &mut Widget, comment: &str| {
+        w.update(Input::Rate {
+            stars: Some(4),
+            comment: comment.into(),
+        })
+    };
+    assert_eq!(
+        rate(&mut w, "  Quick and kind "),
+        vec![Effect::Transmit(ClientFrame::Rate {
+            stars: 4,
+            comment: Some("Quick and kind".into()),
+        })]
+    );
+    assert_eq!(rate(&mut w, ""), vec![], "sent once");
+    w.update(status(ChatStatus::Ended { rated: true }));
+    assert_eq!(w.phase(), Phase::Ended);
+}
+
+#[test]
+fn a_blank_rating_comment_is_left_out() {
+    let mut w = in_status(ChatStatus::Ended { rated: false });
+    assert_eq!(
+        w.update(Input::Rate {
+            stars: Some(5),
+            comment: " \n".into(),
+        }),
+        vec![Effect::Transmit(ClientFrame::Rate {
+            stars: 5,
+            comment: None
+        })]
+    );
+}
+
+#[test]
+fn a_rating_without_stars_asks_for_them() {
+    let mut w = in_status(ChatStatus::Ended { rated: false });
+    for stars in [None, Some(0), Some(6)] {
+        assert_eq!(
+            w.update(Input::Rate {
+                stars,
+                comment: String::new(),
+            }),
+            vec![]
+        );
+    }
+    assert_eq!(w.problem, Some(FieldProblem::Required));
+    assert_eq!(w.errors_reported, 3);
+}
+
+#[test]
+fn a_missed_chat_takes_a_message_with_the_answers_and_text() {
+    let mut w = with_form(in_bot_phase());
+    w.update(Input::TalkToHuman { request: rid("r0") });
+    w.update(Input::SubmitPreChat {
+        request: rid("r1"),
+        answers: good_answers(),
+    });
+    w.update(status(ChatStatus::Missed {}));
+    assert_eq!(w.phase(), Phase::Missed);
+    assert_eq!(w.answers, good_answers(), "kept to prefill the form");
+    let effects = w.update(Input::LeaveMessage {
+        request: rid("r2"),
+        answers: good_answers(),
+        text: " Call me back ".into(),
+    });
+    assert_eq!(
+        effects,
+        vec![Effect::Transmit(ClientFrame::LeaveMessage {
+            request: rid("r2"),
+            answers: good_answers(),
+            text: "Call me back".into(),
+        })]
+    );
+    let again = w.update(Input::LeaveMessage {
+        request: rid("r3"),
+        answers: good_answers(),
+        text: "Call me back".into(),
+    });
+    assert_eq!(again, vec![], "one message while it is pending");
+    w.update(status(ChatStatus::MessageLeft {}));
+    assert!(w.leave_request.is_none());
+}
+
+#[test]
+fn a_message_without_text_or_valid_answers_is_not_left() {
+    let mut w = with_form(in_status(ChatStatus::Missed {}));
+    let effects = w.update(Input::LeaveMessage {
+        request: rid("r1"),
+        answers: answers(&[("name", "Ada")]),
+        text: "  ".into(),
+    });
+    assert_eq!(effects, vec![]);
+    assert_eq!(w.problem, Some(FieldProblem::Required));
+    assert_eq!(w.form_errors.len(), 1, "the missing email");
+    assert!(w.leave_request.is_none());
+}
+
+#[test]
+fn a_pending_left_message_is_resent_with_the_same_id_after_reconnect() {
+    let mut w = with_form(in_status(ChatStatus::Missed {}));
+    w.update(Input::LeaveMessage {
+        request: rid("r1"),
+        answers: good_answers(),
+        text: "hi".into(),
+    });
+    w.update(Input::LinkClosed);
+    w.update(Input::ReconnectDue);
+    assert_eq!(
+        w.update(welcome("t1")),
+        vec![Effect::Transmit(ClientFrame::LeaveMessage {
+            request: rid("r1"),
+            answers: good_answers(),
+            text: "hi".into(),
+        })]
+    );
+}
+
+#[test]
+fn errors_are_cleared_when_the_phase_changes() {
+    let mut w = in_status(ChatStatus::Ended { rated: false });
+    w.update(Input::Rate {
+        stars: None,
+        comment: String::new(),
+    });
+    w.update(status(ChatStatus::Ended { rated: true }));
+    assert_eq!(w.problem, None);
+}
+
+#[test]
+fn start_new_is_offered_after_the_chat_and_sent_once_until_welcome() {
+    let mut w = in_status(ChatStatus::Ended { rated: true });
+    assert_eq!(
+        w.update(Input::StartNew),
+        vec![Effect::Transmit(ClientFrame::StartNew {})]
+    );
+    assert_eq!(w.update(Input::StartNew), vec![]);
+    w.update(welcome_to("t1", "c2"));
+    assert!(!w.starting_new);
+    assert_eq!(in_status(live()).update(Input::StartNew), vec![]);
+}
+
+// History.
+
+#[test]
+fn history_is_fetched_with_the_session_token() {
+    let mut w = online();
+    assert_eq!(
+        w.update(Input::OpenHistory),
+        vec![Effect::FetchHistory { token: token("t1") }]
+    );
+    assert_eq!(w.history, History::Loading);
+    assert_eq!(w.update(Input::OpenHistory), vec![], "one fetch at a time");
+}
+
+#[test]
+fn history_without_a_session_is_an_empty_list() {
+    let mut w = Widget::new(site(), None);
+    assert_eq!(w.update(Input::OpenHistory), vec![]);
+    assert_eq!(
+        w.history,
+        History::Loaded {
+            conversations: vec![],
+            viewing: None
+        }
+    );
+}
+
+#[test]
+fn a_past_conversation_is_read_and_back_returns_to_the_list_then_the_chat() {
+    let mut w = online();
+    w.update(Input::OpenHistory);
+    w.update(Input::HistoryLoaded(Ok(vec![past("c2"), past("c1")])));
+    w.update(Input::ShowPast(5));
+    w.update(Input::ShowPast(1));
+    assert!(matches!(
+        w.history,
+        History::Loaded {
+            viewing: Some(1),
+            ..
+        }
+    ));
+    w.update(Input::HistoryBack);
+    assert!(matches!(w.history, History::Loaded { viewing: None, .. }));
+    w.update(Input::HistoryBack);
+    assert_eq!(w.history, History::Closed);
+}
+
+#[test]
+fn closing_the_history_from_a_past_conversation_returns_to_the_chat() {
+    let mut w = online();
+    w.update(Input::OpenHistory);
+    w.update(Input::HistoryLoaded(Ok(vec![past("c1")])));
+    w.update(Input::ShowPast(0));
+    w.update(Input::CloseHistory);
+    assert_eq!(w.history, History::Closed);
+}
+
+#[test]
+fn a_failed_history_fetch_is_reported_and_a_late_answer_after_closing_is_ignored() {
+    let mut w = online();
+    w.update(Input::OpenHistory);
+    w.update(Input::HistoryLoaded(Err("offline".into())));
+    assert_eq!(w.history, History::Failed("offline".into()));
+    w.update(Input::HistoryBack);
+    w.update(Input::OpenHistory);
+    w.update(Input::HistoryBack);
+    w.update(Input::HistoryLoaded(Ok(vec![past("c1")])));
+    assert_eq!(w.history, History::Closed);
+}
