@@ -119,12 +119,72 @@ async fn history(
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(past)).into_response())
 }
 
-async fn websocket(State(state): State<AppState>, upgrade: WebSocketUpgrade) -> Response {
+/// Whether `origin` (an `Origin` header) names this server, as `host` (the `Host` header)
+/// does: only the widget, served from here, may open the chat socket. A page elsewhere
+/// cannot ride a visitor's browser into the API.
+pub fn is_own_origin(origin: Option<&str>, host: Option<&str>) -> bool {
+    let (Some(origin), Some(host)) = (origin, host) else {
+        return false;
+    };
+    origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+        .is_some_and(|authority| authority.eq_ignore_ascii_case(host))
+}
+
+async fn websocket(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let header = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
+    if !is_own_origin(header(header::ORIGIN), header(header::HOST)) {
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "foreign_origin",
+            "the chat socket accepts only the widget's own origin",
+        )
+        .into_response();
+    }
     upgrade
-        .max_message_size(MAX_FRAME_BYTES)
-        .max_frame_size(MAX_FRAME_BYTES)
+        // Twice the frame limit: frames between the two get a clean close 1009 from the
+        // connection; anything larger is cut off by the socket library itself.
+        .max_message_size(2 * MAX_FRAME_BYTES)
+        .max_frame_size(2 * MAX_FRAME_BYTES)
         .on_upgrade(move |socket| {
             let (sink, stream) = socket.split();
             serve_connection(sink, stream, state)
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_own_origin;
+
+    #[test]
+    fn only_the_servers_own_origin_may_open_the_socket() {
+        assert!(is_own_origin(
+            Some("http://127.0.0.1:3000"),
+            Some("127.0.0.1:3000")
+        ));
+        assert!(is_own_origin(
+            Some("https://Chat.Example"),
+            Some("chat.example")
+        ));
+        assert!(!is_own_origin(
+            Some("http://evil.example"),
+            Some("chat.example")
+        ));
+        assert!(!is_own_origin(
+            Some("http://chat.example.evil"),
+            Some("chat.example")
+        ));
+        assert!(!is_own_origin(Some("null"), Some("chat.example")));
+        assert!(!is_own_origin(None, Some("chat.example")));
+        assert!(!is_own_origin(Some("http://chat.example"), None));
+    }
 }

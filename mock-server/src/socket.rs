@@ -10,8 +10,9 @@
 use crate::desk::{Attached, DeskError};
 use crate::state::AppState;
 use crate::store::{StoredEvent, Update};
-use axum::extract::ws::{Message, Utf8Bytes};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, close_code};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use porchlight_protocol::limits::MAX_FRAME_BYTES;
 use porchlight_protocol::{
     ClientFrame, ConversationId, ErrorCode, PROTOCOL_VERSION, Seq, ServerFrame, SessionToken,
 };
@@ -31,6 +32,8 @@ enum ConnectionEnd {
     NoHello,
     #[error("the handshake was refused: {0:?}")]
     Refused(ErrorCode),
+    #[error("the client sent a frame over the size limit")]
+    TooLarge,
 }
 
 /// Runs one connection to its end.
@@ -347,6 +350,17 @@ where
             Some(Err(_)) | None => return Err(ConnectionEnd::Gone),
         };
         match message {
+            Message::Text(text) if text.len() > MAX_FRAME_BYTES => {
+                // Too big to read: say so with the standard code and end this connection.
+                let _ = self
+                    .sink
+                    .send(Message::Close(Some(CloseFrame {
+                        code: close_code::SIZE,
+                        reason: Utf8Bytes::from_static("frame too large"),
+                    })))
+                    .await;
+                Err(ConnectionEnd::TooLarge)
+            }
             Message::Text(text) => match ClientFrame::decode(text.as_str()) {
                 Ok(frame) => Ok(Some(frame)),
                 Err(err) => {

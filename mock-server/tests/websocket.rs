@@ -230,23 +230,61 @@ async fn malformed_frames_get_typed_errors_and_the_connection_survives() {
 }
 
 #[tokio::test]
-async fn a_frame_over_the_size_limit_ends_that_connection_only() {
+async fn a_frame_over_the_size_limit_is_closed_with_1009_and_hurts_nobody_else() {
     let server = start().await;
     let (mut big, _) = new_visitor(&server).await;
     let (mut other, _) = new_visitor(&server).await;
-    let _ = big
-        .send(Message::text("x".repeat(MAX_FRAME_BYTES + 1)))
+    big.send(Message::text("x".repeat(MAX_FRAME_BYTES + 1)))
+        .await
+        .expect("send");
+    let code = loop {
+        match big.next().await {
+            Some(Ok(Message::Close(frame))) => break frame.map(|f| u16::from(f.code)),
+            Some(Ok(Message::Text(text))) => panic!("unexpected frame {text}"),
+            Some(Ok(_)) => continue,
+            None | Some(Err(_)) => break None,
+        }
+    };
+    assert_eq!(code, Some(1009));
+    send(&mut other, ClientFrame::Ping {}).await;
+    assert_eq!(recv(&mut other).await, ServerFrame::Pong {});
+}
+
+#[tokio::test]
+async fn a_frame_far_over_the_limit_is_cut_off_by_the_socket() {
+    let server = start().await;
+    let (mut huge, _) = new_visitor(&server).await;
+    let _ = huge
+        .send(Message::text("x".repeat(4 * MAX_FRAME_BYTES)))
         .await;
     let ended = loop {
-        match big.next().await {
+        match huge.next().await {
             None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break true,
             Some(Ok(Message::Text(text))) => panic!("unexpected frame {text}"),
             Some(Ok(_)) => continue,
         }
     };
     assert!(ended);
-    send(&mut other, ClientFrame::Ping {}).await;
-    assert_eq!(recv(&mut other).await, ServerFrame::Pong {});
+}
+
+#[tokio::test]
+async fn only_the_widgets_own_origin_may_open_the_socket() {
+    let server = start().await;
+    for origin in ["http://evil.example", "null"] {
+        let refused = common::connect_from(&server, origin).await;
+        match refused {
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                assert_eq!(response.status(), 403, "{origin}");
+            }
+            other => panic!(
+                "{origin}: expected a 403, got {:?}",
+                other.map(|_| "a socket")
+            ),
+        }
+    }
+    let without_origin =
+        tokio_tungstenite::connect_async(format!("ws://{}/api/v1/ws", server.addr)).await;
+    assert!(without_origin.is_err());
 }
 
 #[tokio::test]

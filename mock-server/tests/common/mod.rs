@@ -48,11 +48,26 @@ pub async fn start_with(config: MockConfig) -> Server {
     }
 }
 
+/// Opens the chat socket as the widget would: with the server's own `Origin`.
 pub async fn connect(server: &Server) -> Socket {
-    let (socket, _) = tokio_tungstenite::connect_async(format!("ws://{}/api/v1/ws", server.addr))
+    connect_from(server, &format!("http://{}", server.addr))
         .await
-        .expect("connect");
-    socket
+        .expect("connect")
+}
+
+/// Opens the chat socket with the given `Origin` header.
+pub async fn connect_from(
+    server: &Server,
+    origin: &str,
+) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = format!("ws://{}/api/v1/ws", server.addr).into_client_request()?;
+    request
+        .headers_mut()
+        .insert("Origin", origin.parse().expect("a valid header value"));
+    tokio_tungstenite::connect_async(request)
+        .await
+        .map(|(socket, _)| socket)
 }
 
 pub async fn send(socket: &mut Socket, frame: ClientFrame) {
