@@ -11,6 +11,7 @@
 //! - [`control`]: the JSON control API (`/mock/…`) that tests and site owners drive;
 //!   [`client`] is a small Rust client for it.
 //! - [`routing`]: broadcast and time-based routing of chat requests, timers as data.
+//! - [`limiter`]: the per-connection token bucket.
 //! - [`socket`]: one widget's WebSocket, from `hello` to the end.
 //! - [`http`]: the router — demo page, loader, widget app, config and history API, WebSocket.
 //! - [`state`]: what the handlers share.
@@ -25,6 +26,7 @@ pub mod config;
 pub mod control;
 pub mod desk;
 pub mod http;
+pub mod limiter;
 pub mod routing;
 pub mod socket;
 pub mod state;

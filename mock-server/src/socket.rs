@@ -8,11 +8,14 @@
 //! nothing it sends can take the server down.
 
 use crate::desk::{Attached, DeskError};
+use crate::limiter::TokenBucket;
 use crate::state::AppState;
 use crate::store::{StoredEvent, Update};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, close_code};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
-use porchlight_protocol::limits::MAX_FRAME_BYTES;
+use porchlight_protocol::limits::{
+    FRAME_BURST, FRAMES_PER_SECOND, MAX_FRAME_BYTES, MAX_REFUSED_FRAMES,
+};
 use porchlight_protocol::{
     ClientFrame, ConversationId, ErrorCode, PROTOCOL_VERSION, Seq, ServerFrame, SessionToken,
 };
@@ -34,6 +37,8 @@ enum ConnectionEnd {
     Refused(ErrorCode),
     #[error("the client sent a frame over the size limit")]
     TooLarge,
+    #[error("the client sent too many refused frames")]
+    Abusive,
 }
 
 /// Runs one connection to its end.
@@ -46,6 +51,8 @@ where
         sink,
         stream,
         state,
+        bucket: TokenBucket::new(FRAME_BURST, FRAMES_PER_SECOND, Instant::now()),
+        refused: 0,
     };
     if let Err(end) = conn.run().await {
         tracing::debug!("connection ended: {end}");
@@ -56,6 +63,10 @@ struct Connection<S, R> {
     sink: S,
     stream: R,
     state: AppState,
+    /// Frames per second this connection may still send.
+    bucket: TokenBucket,
+    /// Frames refused so far; too many close the connection.
+    refused: u32,
 }
 
 /// What the connection is attached to.
@@ -342,6 +353,24 @@ where
             .map_err(|_| ConnectionEnd::Gone)
     }
 
+    /// Answers a refused frame with `frame`; past [`MAX_REFUSED_FRAMES`] closes the
+    /// connection with 1008 instead.
+    async fn refused(&mut self, frame: ServerFrame) -> Result<Option<ClientFrame>, ConnectionEnd> {
+        self.refused += 1;
+        if self.refused > MAX_REFUSED_FRAMES {
+            let _ = self
+                .sink
+                .send(Message::Close(Some(CloseFrame {
+                    code: close_code::POLICY,
+                    reason: Utf8Bytes::from_static("too many refused frames"),
+                })))
+                .await;
+            return Err(ConnectionEnd::Abusive);
+        }
+        self.send(frame).await?;
+        Ok(None)
+    }
+
     /// The next client frame. `Ok(None)` when the message was not a frame (a control
     /// message, or a bad frame already answered with an error).
     async fn next_frame(&mut self) -> Result<Option<ClientFrame>, ConnectionEnd> {
@@ -361,21 +390,26 @@ where
                     .await;
                 Err(ConnectionEnd::TooLarge)
             }
+            Message::Text(_) | Message::Binary(_) if !self.bucket.take(Instant::now()) => {
+                self.refused(ServerFrame::error(
+                    ErrorCode::RateLimited,
+                    format!("at most {FRAMES_PER_SECOND} frames a second; this one was dropped"),
+                ))
+                .await
+            }
             Message::Text(text) => match ClientFrame::decode(text.as_str()) {
                 Ok(frame) => Ok(Some(frame)),
                 Err(err) => {
-                    self.send(ServerFrame::error(err.code(), err.to_string()))
-                        .await?;
-                    Ok(None)
+                    self.refused(ServerFrame::error(err.code(), err.to_string()))
+                        .await
                 }
             },
             Message::Binary(_) => {
-                self.send(ServerFrame::error(
+                self.refused(ServerFrame::error(
                     ErrorCode::MalformedFrame,
                     "frames are JSON text, not binary",
                 ))
-                .await?;
-                Ok(None)
+                .await
             }
             Message::Close(_) => Err(ConnectionEnd::Gone),
             Message::Ping(_) | Message::Pong(_) => Ok(None),

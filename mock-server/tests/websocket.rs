@@ -343,3 +343,50 @@ async fn a_wrong_version_or_site_is_refused() {
         }
     ));
 }
+
+#[tokio::test]
+async fn a_flood_is_rate_limited_and_persistent_abuse_is_closed_with_1008() {
+    use porchlight_protocol::limits::{FRAME_BURST, MAX_REFUSED_FRAMES};
+    let server = start().await;
+    let (mut flooder, _) = new_visitor(&server).await;
+    let (mut other, _) = new_visitor(&server).await;
+    // The handshake used one token; the rest of the burst passes, then frames are dropped.
+    let sent = FRAME_BURST + 10;
+    for _ in 0..sent {
+        send(&mut flooder, ClientFrame::Ping {}).await;
+    }
+    let (mut pongs, mut limited) = (0, 0);
+    for _ in 0..sent {
+        match recv(&mut flooder).await {
+            ServerFrame::Pong {} => pongs += 1,
+            ServerFrame::Error {
+                code: ErrorCode::RateLimited,
+                ..
+            } => limited += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(pongs >= FRAME_BURST - 1, "{pongs} pongs");
+    assert!(limited >= 1, "nothing was rate limited");
+    // Keep flooding: the connection is closed with 1008 (policy violation).
+    for _ in 0..(MAX_REFUSED_FRAMES + FRAME_BURST) {
+        if flooder
+            .send(Message::text("{\"type\":\"ping\"}"))
+            .await
+            .is_err()
+        {
+            break;
+        }
+    }
+    let code = loop {
+        match flooder.next().await {
+            Some(Ok(Message::Close(frame))) => break frame.map(|f| u16::from(f.code)),
+            Some(Ok(_)) => continue,
+            None | Some(Err(_)) => break None,
+        }
+    };
+    assert_eq!(code, Some(1008));
+    // Nobody else noticed.
+    send(&mut other, ClientFrame::Ping {}).await;
+    assert_eq!(recv(&mut other).await, ServerFrame::Pong {});
+}

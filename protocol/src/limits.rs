@@ -22,3 +22,13 @@ pub const MAX_TEXTAREA_CHARS: usize = 2_000;
 
 /// Most fields a pre-chat form may have.
 pub const MAX_FORM_FIELDS: usize = 20;
+
+/// Frames a connection may send per second, sustained (a token bucket refills at this rate).
+pub const FRAMES_PER_SECOND: f64 = 5.0;
+
+/// Frames a connection may send in a burst before the rate applies.
+pub const FRAME_BURST: u32 = 20;
+
+/// Refused frames (malformed, oversized, over the rate) a connection may send before the
+/// server closes it with code 1008 (policy violation).
+pub const MAX_REFUSED_FRAMES: u32 = 50;

@@ -231,6 +231,9 @@ pub enum ErrorCode {
     UnknownChoice,
     /// A rating must be 1 to 5 stars, with a comment of at most the message length.
     InvalidRating,
+    /// More frames than [`FRAMES_PER_SECOND`](crate::limits::FRAMES_PER_SECOND) allows; the
+    /// frame was dropped. Too many refused frames close the connection (code 1008).
+    RateLimited,
 }
 
 /// Why a frame could not be decoded.

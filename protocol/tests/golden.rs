@@ -156,6 +156,7 @@ fn error() {
         (ErrorCode::NotNow, "\"not_now\""),
         (ErrorCode::UnknownChoice, "\"unknown_choice\""),
         (ErrorCode::InvalidRating, "\"invalid_rating\""),
+        (ErrorCode::RateLimited, "\"rate_limited\""),
     ] {
         assert_eq!(serde_json::to_string(&code).expect("encodes"), json);
     }
