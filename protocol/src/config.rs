@@ -65,6 +65,28 @@ pub struct Texts {
     pub message_left: String,
     pub new_conversation: String,
     pub previous_conversations: String,
+    pub cancel: String,
+    pub back: String,
+    /// The accessible name of the message list.
+    pub conversation_label: String,
+    /// The author name shown (to screen readers) for the visitor's own messages.
+    pub you: String,
+    /// The system line when the visitor asked for a person.
+    pub agent_requested: String,
+    /// `{agent}` is replaced by the agent's name.
+    pub agent_typing: String,
+    pub sending: String,
+    pub sent: String,
+    /// `{time}` is replaced by the time waited, like 1:05.
+    pub waited: String,
+    pub reconnecting: String,
+    pub loading: String,
+    pub no_history: String,
+    pub history_failed: String,
+    pub rating_comment: String,
+    pub one_star: String,
+    /// `{n}` is replaced by the number of stars.
+    pub stars: String,
 }
 
 impl Default for Texts {
@@ -95,6 +117,22 @@ impl Default for Texts {
             message_left: "Thanks! We will get back to you soon.".into(),
             new_conversation: "Start a new conversation".into(),
             previous_conversations: "Previous conversations".into(),
+            cancel: "Cancel".into(),
+            back: "Back".into(),
+            conversation_label: "Conversation".into(),
+            you: "You".into(),
+            agent_requested: "You asked to talk to a person.".into(),
+            agent_typing: "{agent} is typing…".into(),
+            sending: "Sending…".into(),
+            sent: "Sent".into(),
+            waited: "Waited {time}".into(),
+            reconnecting: "Reconnecting…".into(),
+            loading: "Loading…".into(),
+            no_history: "No previous conversations yet.".into(),
+            history_failed: "Previous conversations could not be loaded.".into(),
+            rating_comment: "Comment (optional)".into(),
+            one_star: "1 star".into(),
+            stars: "{n} stars".into(),
         }
     }
 }
@@ -188,6 +226,20 @@ mod tests {
         let err = serde_json::from_str::<SiteConfig>(r##"{"site":"demo","colour":"#000000"}"##)
             .expect_err("unknown key");
         assert!(err.to_string().contains("unknown field `colour`"), "{err}");
+    }
+
+    #[test]
+    fn default_templates_carry_their_placeholders() {
+        let t = Texts::default();
+        for (text, placeholder) in [
+            (&t.queued, "{position}"),
+            (&t.agent_joined, "{agent}"),
+            (&t.agent_typing, "{agent}"),
+            (&t.waited, "{time}"),
+            (&t.stars, "{n}"),
+        ] {
+            assert!(text.contains(placeholder), "{text:?} lacks {placeholder}");
+        }
     }
 
     #[test]

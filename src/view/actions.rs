@@ -4,7 +4,7 @@
 //! by the stylesheet from the panel's `data-phase` and `data-confirm`, so the view keeps
 //! one binding for all of them.
 
-use super::{CANCEL, focus_soon, texts};
+use super::{focus_soon, texts};
 use crate::machine::Input;
 use crate::runtime::Runtime;
 use leptos::prelude::*;
@@ -76,7 +76,7 @@ pub fn Actions() -> impl IntoView {
                     type="button"
                     on:click=move |_| cancel_end(runtime)
                 >
-                    {CANCEL}
+                    {texts.cancel.clone()}
                 </button>
             </div>
             <button

@@ -3,7 +3,7 @@
 //! place across loading, list and transcript, so keyboard focus has a home.
 
 use super::transcript::record_view;
-use super::{BACK, LOADING, NO_HISTORY, focus_soon, texts};
+use super::{focus_soon, texts};
 use crate::machine::{History, Input};
 use crate::runtime::Runtime;
 use leptos::prelude::*;
@@ -43,13 +43,19 @@ pub fn HistoryView() -> impl IntoView {
     let lang = language.clone();
     focus_soon(BACK_ID);
     let history = Memo::new(move |_| runtime.widget.with(|w| w.history.clone()));
+    let (loading, failed, empty, back) = (
+        texts.loading.clone(),
+        texts.history_failed.clone(),
+        texts.no_history.clone(),
+        texts.back.clone(),
+    );
     let note = move || match history.get() {
-        History::Loading => Some(LOADING.to_string()),
-        History::Failed(message) => Some(message),
+        History::Loading => Some(loading.clone()),
+        History::Failed(_) => Some(failed.clone()),
         History::Loaded {
             conversations,
             viewing: None,
-        } if conversations.is_empty() => Some(NO_HISTORY.to_string()),
+        } if conversations.is_empty() => Some(empty.clone()),
         _ => None,
     };
     let list = move || match history.get() {
@@ -116,7 +122,7 @@ pub fn HistoryView() -> impl IntoView {
                         focus_soon(if closed { HISTORY_BUTTON_ID } else { BACK_ID });
                     }
                 >
-                    {BACK}
+                    {back}
                 </button>
                 <h2 class="pl-form-title">{title}</h2>
             </div>

@@ -18,7 +18,7 @@
 //! - [`history`]: previous conversations, read-only.
 //! - [`composer`]: the labelled textbox and Send button.
 //!
-//! Words the site configuration has no text for are the constants below.
+//! Every word shown comes from the site configuration's texts.
 
 pub mod actions;
 pub mod app;
@@ -41,19 +41,6 @@ use leptos::prelude::*;
 use porchlight_protocol::{SiteConfig, Texts};
 use std::time::Duration;
 use wasm_bindgen::JsCast;
-
-/// Leaves a form or a list without doing anything.
-pub const CANCEL: &str = "Cancel";
-/// Returns from a past conversation or from the history list.
-pub const BACK: &str = "Back";
-/// The system line for a request for a person.
-pub const AGENT_REQUESTED: &str = "You asked to talk to a person.";
-/// The history list while it loads.
-pub const LOADING: &str = "Loading…";
-/// The history list when there is nothing in it.
-pub const NO_HISTORY: &str = "No previous conversations yet.";
-/// The label of the rating's optional comment.
-pub const COMMENT: &str = "Comment (optional)";
 
 /// The site's texts, from the configuration in context.
 pub fn texts() -> Texts {

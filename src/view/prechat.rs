@@ -4,7 +4,7 @@
 //! the request is pending, so a double click is one request.
 
 use super::fields::Fields;
-use super::{CANCEL, texts};
+use super::texts;
 use crate::machine::Input;
 use crate::runtime::Runtime;
 use leptos::prelude::*;
@@ -52,7 +52,7 @@ pub fn PreChat() -> impl IntoView {
                                 type="button"
                                 on:click=move |_| runtime.dispatch(Input::CancelPreChat)
                             >
-                                {CANCEL}
+                                {texts.cancel.clone()}
                             </button>
                         }
                     })}

@@ -3,7 +3,7 @@
 //! panel moves focus to the first star).
 
 use super::leave_message::problem;
-use super::{COMMENT, texts};
+use super::texts;
 use crate::machine::{Input, MAX_STARS};
 use crate::runtime::Runtime;
 use leptos::prelude::*;
@@ -23,9 +23,9 @@ pub fn Rating() -> impl IntoView {
         .map(|n| {
             let id = format!("pl-star-{n}");
             let label = if n == 1 {
-                "1 star".to_string()
+                texts.one_star.clone()
             } else {
-                format!("{n} stars")
+                texts.stars.replace("{n}", &n.to_string())
             };
             view! {
                 <span class="pl-star">
@@ -60,7 +60,7 @@ pub fn Rating() -> impl IntoView {
                 <p id="pl-rating-error" class="pl-field-error">{move || error.get()}</p>
             </fieldset>
             <div class="pl-field">
-                <label for="pl-rating-comment">{COMMENT}</label>
+                <label for="pl-rating-comment">{texts.rating_comment.clone()}</label>
                 <textarea
                     id="pl-rating-comment"
                     rows="2"

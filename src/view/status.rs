@@ -13,6 +13,8 @@ use porchlight_protocol::ChatStatus;
 pub fn Status() -> impl IntoView {
     let runtime = expect_context::<Runtime>();
     let texts = texts();
+    let waited_template = texts.waited.clone();
+    let reconnecting = texts.reconnecting.clone();
     let line = Memo::new(move |_| {
         runtime.widget.with(|w| match &w.status {
             Some(ChatStatus::Queued { position, .. }) => {
@@ -29,11 +31,11 @@ pub fn Status() -> impl IntoView {
         runtime
             .widget
             .with(|w| w.waited_ms(now))
-            .map(|ms| format!("Waited {}", clock(ms)))
+            .map(|ms| waited_template.replace("{time}", &clock(ms)))
     };
     let notice = Memo::new(move |_| {
         runtime.widget.with(|w| match (&w.notice, w.link) {
-            (_, LinkState::Reconnecting) => Some("Reconnecting…".to_string()),
+            (_, LinkState::Reconnecting) => Some(reconnecting.clone()),
             (Some(notice), _) => Some(notice.clone()),
             _ => None,
         })

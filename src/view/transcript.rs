@@ -3,7 +3,7 @@
 //! screen readers announce new lines politely. [`record_view`] also draws past
 //! conversations. All text is rendered as text nodes, never as HTML.
 
-use super::{AGENT_REQUESTED, texts};
+use super::texts;
 use crate::runtime::Runtime;
 use leptos::prelude::*;
 use porchlight_protocol::{AuthorKind, ConversationEvent, EventRecord, Texts};
@@ -27,7 +27,7 @@ fn parts(
         ConversationEvent::MessageReceived { author, text, .. } => {
             (Some(author.name), author_class(author.kind), text, None)
         }
-        ConversationEvent::AgentRequested {} => system(AGENT_REQUESTED.into()),
+        ConversationEvent::AgentRequested {} => system(texts.agent_requested.clone()),
         ConversationEvent::AgentJoined { name } => {
             system(texts.agent_joined.replace("{agent}", &name))
         }
@@ -66,6 +66,8 @@ pub fn record_view(record: EventRecord, texts: &Texts) -> impl IntoView + use<> 
 pub fn Transcript() -> impl IntoView {
     let runtime = expect_context::<Runtime>();
     let texts = texts();
+    let conversation_label = texts.conversation_label.clone();
+    let (you, sending, sent) = (texts.you.clone(), texts.sending.clone(), texts.sent.clone());
     let log = NodeRef::<leptos::html::Ol>::new();
     // Keep the newest line in view.
     Effect::new(move |_| {
@@ -78,7 +80,7 @@ pub fn Transcript() -> impl IntoView {
         <ol
             class="pl-log"
             role="log"
-            aria-label="Conversation"
+            aria-label=conversation_label
             tabindex="0"
             node_ref=log
         >
@@ -90,11 +92,12 @@ pub fn Transcript() -> impl IntoView {
             <For
                 each=move || runtime.widget.with(|w| w.outbox.clone())
                 key=|o| (o.id.clone(), o.acked)
-                children=|o| {
-                    let state = if o.acked.is_some() { "Sent" } else { "Sending…" };
+                children=move |o| {
+                    let state = if o.acked.is_some() { sent.clone() } else { sending.clone() };
+                    let you = you.clone();
                     view! {
                         <li class="pl-message pl-from-visitor pl-pending" aria-busy="true">
-                            <span class="pl-author">"You"</span>
+                            <span class="pl-author">{you}</span>
                             <p class="pl-text">{o.text}</p>
                             <span class="pl-delivery">{state}</span>
                         </li>
