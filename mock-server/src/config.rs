@@ -25,6 +25,42 @@ pub struct MockConfig {
     /// The agents; each is simulated, driven by hand through the control API, or both.
     #[serde(default)]
     pub agents: Vec<AgentConfig>,
+    #[serde(default)]
+    pub embedding: EmbeddingConfig,
+}
+
+/// Which pages may embed the widget.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmbeddingConfig {
+    /// Origins allowed to frame the widget (`https://shop.example`), or `"*"` for any; the
+    /// widget page's `frame-ancestors` directive.
+    pub frame_ancestors: Vec<String>,
+}
+
+impl Default for EmbeddingConfig {
+    fn default() -> Self {
+        EmbeddingConfig {
+            frame_ancestors: vec!["*".into()],
+        }
+    }
+}
+
+/// Whether `origin` is `*` or a bare `http(s)://host[:port]` origin, safe in a CSP.
+fn is_origin_source(origin: &str) -> bool {
+    if origin == "*" {
+        return true;
+    }
+    let Some(authority) = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    !authority.is_empty()
+        && authority
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
 }
 
 /// The chatbot's script.
@@ -206,6 +242,16 @@ impl MockConfig {
                 ));
             }
         }
+        if let Some(bad) = self
+            .embedding
+            .frame_ancestors
+            .iter()
+            .find(|o| !is_origin_source(o))
+        {
+            return Err(format!(
+                "embedding.frame_ancestors: {bad:?} is not \"*\" or an origin like https://shop.example"
+            ));
+        }
         let routing = &self.routing;
         if seconds(routing.queue_time_secs).is_none()
             || seconds(routing.acceptance_time_secs).is_none()
@@ -221,6 +267,21 @@ impl MockConfig {
             queue_time: seconds(self.routing.queue_time_secs).unwrap_or_default(),
             acceptance_time: seconds(self.routing.acceptance_time_secs).unwrap_or_default(),
         }
+    }
+
+    /// The Content-Security-Policy of the widget's own page: its own scripts and
+    /// WebAssembly only, no inline code, framed only by the configured origins.
+    pub fn widget_csp(&self) -> String {
+        let ancestors = if self.embedding.frame_ancestors.is_empty() {
+            "'none'".to_string()
+        } else {
+            self.embedding.frame_ancestors.join(" ")
+        };
+        format!(
+            "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
+             connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; \
+             frame-ancestors {ancestors}"
+        )
     }
 
     /// The agents as routing sees them.
@@ -323,6 +384,43 @@ mod tests {
         assert_eq!(config.routing.mode, RoutingMode::TimeBased);
         assert_eq!(config.agents.len(), 1);
         assert_eq!(config.site, MockConfig::default().site);
+    }
+
+    #[test]
+    fn frame_ancestors_must_be_origins_and_shape_the_widget_csp() {
+        let with = |list: &str| {
+            MockConfig::from_toml(
+                &DEFAULT_CONFIG_TOML.replace(
+                    "frame_ancestors = [\"*\"]",
+                    &format!("frame_ancestors = [{list}]"),
+                ),
+                "x.toml",
+            )
+        };
+        let config = with("\"https://shop.example\", \"http://localhost:8080\"").expect("valid");
+        let csp = config.widget_csp();
+        assert!(
+            csp.ends_with("frame-ancestors https://shop.example http://localhost:8080"),
+            "{csp}"
+        );
+        assert!(
+            csp.contains("script-src 'self' 'wasm-unsafe-eval'"),
+            "{csp}"
+        );
+        assert!(!csp.contains("unsafe-eval'") || csp.contains("'wasm-unsafe-eval'"));
+        assert!(!csp.contains("'unsafe-inline'"));
+        for bad in [
+            "\"shop.example\"",
+            "\"https://a.example; script-src *\"",
+            "\"https://a.example/path\"",
+        ] {
+            assert!(with(bad).is_err(), "{bad}");
+        }
+        assert!(
+            MockConfig::default()
+                .widget_csp()
+                .ends_with("frame-ancestors *")
+        );
     }
 
     #[test]

@@ -31,6 +31,15 @@ const DEMO_CSP: &str =
 /// The whole router.
 pub fn app(state: AppState) -> Router {
     let widget = ServeDir::new(&state.widget_dir).append_index_html_on_directories(true);
+    // Validated in the config, so it is always a valid header value.
+    let widget_csp = HeaderValue::from_str(&state.desk.config.widget_csp())
+        .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"));
+    let widget = tower::ServiceBuilder::new()
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            widget_csp,
+        ))
+        .service(widget);
     Router::new()
         .route("/", get(demo_page))
         .route("/demo.css", get(demo_css))

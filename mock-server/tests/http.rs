@@ -49,3 +49,18 @@ async fn the_loader_is_javascript() {
     );
     assert!(answer.text.contains("postMessage"));
 }
+
+#[tokio::test]
+async fn the_widget_page_has_a_strict_csp_of_its_own() {
+    let answer = get("/widget/").await;
+    let csp = answer.header("content-security-policy").unwrap_or_default();
+    assert!(
+        csp.contains("script-src 'self' 'wasm-unsafe-eval';"),
+        "{csp}"
+    );
+    assert!(
+        !csp.contains("'unsafe-inline'") && !csp.contains("'unsafe-eval'"),
+        "{csp}"
+    );
+    assert!(csp.contains("frame-ancestors *"), "{csp}");
+}

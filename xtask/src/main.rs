@@ -9,6 +9,7 @@
 //!   and end-to-end test.
 //! - `size`: the bytes a browser downloads to show the opened widget.
 
+mod csp;
 mod size;
 mod tools;
 
@@ -93,7 +94,11 @@ fn build() -> Result<(), String> {
             .args(["build", "--release", "--cargo-profile", "wasm-release"])
             .current_dir(root())
             .stdout(std::io::stderr()))
-    })
+    })?;
+    step(
+        "Moving the start script out of the page (strict CSP)",
+        || csp::externalize_start_script(&root().join("dist"), "/widget/").map(|_| ()),
+    )
 }
 
 fn demo(args: &[String]) -> Result<(), String> {
