@@ -26,6 +26,10 @@ use tokio::time::Instant;
 /// How long a new connection may take to send `hello`.
 pub const HELLO_DEADLINE: Duration = Duration::from_secs(10);
 
+/// How long one frame may take to leave. A client that stops reading is disconnected after
+/// this; when it comes back it resumes by seq, so nothing is lost.
+pub const SEND_DEADLINE: Duration = Duration::from_secs(10);
+
 /// Why a connection ended early; logged, never sent anywhere else.
 #[derive(Debug, thiserror::Error)]
 enum ConnectionEnd {
@@ -39,6 +43,8 @@ enum ConnectionEnd {
     TooLarge,
     #[error("the client sent too many refused frames")]
     Abusive,
+    #[error("the client stopped reading")]
+    SlowConsumer,
 }
 
 /// Runs one connection to its end.
@@ -347,10 +353,14 @@ where
     }
 
     async fn send(&mut self, frame: ServerFrame) -> Result<(), ConnectionEnd> {
-        self.sink
-            .send(Message::Text(Utf8Bytes::from(frame.encode())))
-            .await
-            .map_err(|_| ConnectionEnd::Gone)
+        let sending = self
+            .sink
+            .send(Message::Text(Utf8Bytes::from(frame.encode())));
+        match tokio::time::timeout(SEND_DEADLINE, sending).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(ConnectionEnd::Gone),
+            Err(_) => Err(ConnectionEnd::SlowConsumer),
+        }
     }
 
     /// Answers a refused frame with `frame`; past [`MAX_REFUSED_FRAMES`] closes the
@@ -422,5 +432,67 @@ where
                 return Ok(frame);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{MockConfig, Shared};
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    /// A client that never reads: its sink is never ready.
+    struct Stuck;
+
+    impl Sink<Message> for Stuck {
+        type Error = axum::Error;
+        fn poll_ready(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            Poll::Pending
+        }
+        fn start_send(self: Pin<&mut Self>, _: Message) -> Result<(), Self::Error> {
+            Ok(())
+        }
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            Poll::Pending
+        }
+        fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            Poll::Pending
+        }
+    }
+
+    fn hello() -> Message {
+        Message::Text(Utf8Bytes::from(
+            r#"{"type":"hello","version":1,"site":"demo","last_seq":0}"#,
+        ))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_client_that_stops_reading_is_disconnected_after_the_send_deadline() {
+        let state = Shared::new(MockConfig::default(), "nowhere".into());
+        let incoming =
+            futures_util::stream::iter([Ok(hello())]).chain(futures_util::stream::pending());
+        let connection = tokio::spawn(serve_connection(Stuck, incoming, state));
+        tokio::time::sleep(SEND_DEADLINE - Duration::from_millis(1)).await;
+        assert!(!connection.is_finished());
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        tokio::task::yield_now().await;
+        assert!(connection.is_finished());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_client_that_never_says_hello_is_disconnected_after_the_deadline() {
+        let state = Shared::new(MockConfig::default(), "nowhere".into());
+        let silent = futures_util::stream::pending::<Result<Message, axum::Error>>();
+        let connection = tokio::spawn(serve_connection(
+            futures_util::sink::drain().sink_map_err(|e| match e {}),
+            silent,
+            state,
+        ));
+        tokio::time::sleep(HELLO_DEADLINE - Duration::from_millis(1)).await;
+        assert!(!connection.is_finished());
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        tokio::task::yield_now().await;
+        assert!(connection.is_finished());
     }
 }
