@@ -357,6 +357,39 @@ impl Frame<'_> {
             .unwrap_or_else(|e| panic!("cannot type into {css}: {e}"));
     }
 
+    /// The seq of every event shown in the conversation, in page order.
+    pub async fn seqs(&self) -> Vec<u64> {
+        let value = self
+            .client
+            .execute(
+                "return Array.from(document.querySelectorAll('.pl-log li[data-seq]')).map(e => Number(e.dataset.seq))",
+                vec![],
+            )
+            .await
+            .expect("read seqs");
+        value
+            .as_array()
+            .map(|a| a.iter().filter_map(|v| v.as_u64()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Waits until exactly `n` elements match `css`, then returns their texts.
+    pub async fn wait_for_count(&self, css: &str, n: usize) -> Vec<String> {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let texts = self.texts(css).await;
+            if texts.len() == n {
+                return texts;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{css}: {} elements, not {n}: {texts:?}",
+                texts.len()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Waits until no element matching `css` contains `text`.
     pub async fn wait_until_gone_text(&self, css: &str, text: &str) {
         let deadline = tokio::time::Instant::now() + PATIENCE;
