@@ -26,6 +26,10 @@ use tokio::time::Instant;
 /// How long a new connection may take to send `hello`.
 pub const HELLO_DEADLINE: Duration = Duration::from_secs(10);
 
+/// How long a client may stay silent. The widget pings every 20 s, so three missed pings
+/// mean the client is gone even if its TCP connection lingers.
+pub const IDLE_LIMIT: Duration = Duration::from_secs(60);
+
 /// How long one frame may take to leave. A client that stops reading is disconnected after
 /// this; when it comes back it resumes by seq, so nothing is lost.
 pub const SEND_DEADLINE: Duration = Duration::from_secs(10);
@@ -45,6 +49,8 @@ enum ConnectionEnd {
     Abusive,
     #[error("the client stopped reading")]
     SlowConsumer,
+    #[error("the client was silent for too long")]
+    Silent,
 }
 
 /// Runs one connection to its end.
@@ -103,12 +109,24 @@ where
 {
     async fn run(&mut self) -> Result<(), ConnectionEnd> {
         let (mut session, mut updates) = self.handshake().await?;
+        let mut heard = Instant::now();
         loop {
             tokio::select! {
                 incoming = self.next_frame() => {
+                    heard = Instant::now();
                     if let Some(frame) = incoming? {
                         self.handle(&session, frame).await?;
                     }
+                }
+                () = tokio::time::sleep_until(heard + IDLE_LIMIT) => {
+                    let _ = self
+                        .sink
+                        .send(Message::Close(Some(CloseFrame {
+                            code: close_code::AWAY,
+                            reason: Utf8Bytes::from_static("silent for too long"),
+                        })))
+                        .await;
+                    return Err(ConnectionEnd::Silent);
                 }
                 update = updates.recv() => match update {
                     Ok(update) => self.forward(&mut session, update).await?,
@@ -478,6 +496,46 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(2)).await;
         tokio::task::yield_now().await;
         assert!(connection.is_finished());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_client_silent_after_hello_is_disconnected_after_the_idle_limit() {
+        let state = Shared::new(MockConfig::default(), "nowhere".into());
+        let incoming =
+            futures_util::stream::iter([Ok(hello())]).chain(futures_util::stream::pending());
+        let sink = futures_util::sink::drain().sink_map_err(|e| match e {});
+        let connection = tokio::spawn(serve_connection(sink, incoming, state));
+        tokio::time::sleep(IDLE_LIMIT - Duration::from_millis(1)).await;
+        assert!(!connection.is_finished());
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        tokio::task::yield_now().await;
+        assert!(connection.is_finished());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_client_that_pings_stays_connected() {
+        let state = Shared::new(MockConfig::default(), "nowhere".into());
+        let (client, incoming) =
+            tokio::sync::mpsc::unbounded_channel::<Result<Message, axum::Error>>();
+        let incoming = tokio_stream_from(incoming);
+        let sink = futures_util::sink::drain().sink_map_err(|e| match e {});
+        let connection = tokio::spawn(serve_connection(sink, incoming, state));
+        let _ = client.send(Ok(hello()));
+        for _ in 0..5 {
+            tokio::time::sleep(IDLE_LIMIT - Duration::from_secs(1)).await;
+            let _ = client.send(Ok(Message::Text(Utf8Bytes::from(r#"{"type":"ping"}"#))));
+        }
+        tokio::task::yield_now().await;
+        assert!(!connection.is_finished());
+    }
+
+    /// An mpsc receiver as a stream.
+    fn tokio_stream_from<T: Send + 'static>(
+        mut receiver: tokio::sync::mpsc::UnboundedReceiver<T>,
+    ) -> impl Stream<Item = T> + Unpin {
+        Box::pin(futures_util::stream::poll_fn(move |cx| {
+            receiver.poll_recv(cx)
+        }))
     }
 
     #[tokio::test(start_paused = true)]

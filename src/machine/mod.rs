@@ -216,6 +216,12 @@ pub enum Input {
     LinkClosed,
     /// The scheduled reconnect is due.
     ReconnectDue,
+    /// The browser came back online or the tab became visible: retry a dropped link now.
+    RetryNow,
+    /// The heartbeat clock ticked at local time `now_ms` (every [`HEARTBEAT_TICK_MS`]).
+    Heartbeat {
+        now_ms: u64,
+    },
     /// A frame arrived from the server at local time `now_ms`.
     Frame {
         frame: ServerFrame,
@@ -291,7 +297,20 @@ pub struct Widget {
     pub attempts: u32,
     /// The last error the server reported, for the visitor to read.
     pub notice: Option<String>,
+    /// When the last frame arrived (local time), to tell a live link from a dead one.
+    pub heard_ms: Option<u64>,
+    /// When the last heartbeat `ping` went out (or the link came online).
+    pub pinged_ms: Option<u64>,
 }
+
+/// How often the runtime feeds [`Input::Heartbeat`].
+pub const HEARTBEAT_TICK_MS: u64 = 5_000;
+/// An online link sends a `ping` this often (the server answers `pong`), so each side hears
+/// from the other even when nobody writes.
+pub const PING_AFTER_MS: u64 = 20_000;
+/// A link silent this long is dead: it is closed and reopened. Two pings fit in it, so one
+/// lost pong is not enough.
+pub const DEAD_AFTER_MS: u64 = 50_000;
 
 impl Widget {
     /// A closed widget for `site`, resuming session `token` if there is one.
@@ -324,6 +343,8 @@ impl Widget {
             history: History::Closed,
             attempts: 0,
             notice: None,
+            heard_ms: None,
+            pinged_ms: None,
         }
     }
 
@@ -462,6 +483,15 @@ impl Widget {
                 last_seq: self.last_seq,
             })],
             Input::LinkClosed => self.link_lost(),
+            Input::RetryNow => {
+                if self.link == LinkState::Reconnecting {
+                    self.link = LinkState::Connecting;
+                    vec![Effect::Connect]
+                } else {
+                    Vec::new()
+                }
+            }
+            Input::Heartbeat { now_ms } => self.heartbeat(now_ms),
             Input::ReconnectDue => {
                 if self.link == LinkState::Reconnecting {
                     self.link = LinkState::Connecting;
@@ -731,7 +761,32 @@ impl Widget {
         }]
     }
 
+    /// Pings the link on schedule; declares a silent one dead and reopens it at once.
+    fn heartbeat(&mut self, now_ms: u64) -> Vec<Effect> {
+        if self.link != LinkState::Online {
+            return Vec::new();
+        }
+        let heard = self.heard_ms.unwrap_or(now_ms);
+        let silent = now_ms.saturating_sub(heard);
+        if silent >= DEAD_AFTER_MS {
+            self.heard_ms = None;
+            self.pinged_ms = None;
+            self.link = LinkState::Connecting;
+            return vec![Effect::Connect];
+        }
+        let since_ping = now_ms.saturating_sub(self.pinged_ms.unwrap_or(heard));
+        if since_ping >= PING_AFTER_MS {
+            self.pinged_ms = Some(now_ms);
+            return vec![Effect::Transmit(ClientFrame::Ping {})];
+        }
+        Vec::new()
+    }
+
     fn receive(&mut self, frame: ServerFrame, now_ms: u64) -> Vec<Effect> {
+        self.heard_ms = Some(now_ms);
+        if matches!(frame, ServerFrame::Welcome { .. }) {
+            self.pinged_ms = Some(now_ms); // the ping schedule starts with the link
+        }
         match frame {
             ServerFrame::Welcome {
                 token,

@@ -1060,3 +1060,55 @@ fn a_failed_history_fetch_is_reported_and_a_late_answer_after_closing_is_ignored
     w.update(Input::HistoryLoaded(Ok(vec![past("c1")])));
     assert_eq!(w.history, History::Closed);
 }
+
+fn beat(w: &mut Widget, now_ms: u64) -> Vec<Effect> {
+    w.update(Input::Heartbeat { now_ms })
+}
+
+#[test]
+fn an_online_link_is_pinged_once_per_interval() {
+    let mut w = online(); // heard at 0
+    assert_eq!(beat(&mut w, PING_AFTER_MS - 1), vec![]);
+    assert_eq!(
+        beat(&mut w, PING_AFTER_MS),
+        vec![Effect::Transmit(ClientFrame::Ping {})]
+    );
+    assert_eq!(beat(&mut w, PING_AFTER_MS + HEARTBEAT_TICK_MS), vec![]);
+}
+
+#[test]
+fn a_pong_keeps_the_link_alive() {
+    let mut w = online();
+    beat(&mut w, PING_AFTER_MS);
+    w.update(frame_at(ServerFrame::Pong {}, PING_AFTER_MS + 100));
+    // Silent for less than DEAD_AFTER_MS since the pong: pinged again, not reopened.
+    assert_eq!(
+        beat(&mut w, DEAD_AFTER_MS),
+        vec![Effect::Transmit(ClientFrame::Ping {})]
+    );
+    assert_eq!(w.link, LinkState::Online);
+}
+
+#[test]
+fn a_silent_link_is_declared_dead_and_reopened_at_once() {
+    let mut w = online();
+    beat(&mut w, PING_AFTER_MS);
+    beat(&mut w, PING_AFTER_MS * 2);
+    assert_eq!(beat(&mut w, DEAD_AFTER_MS), vec![Effect::Connect]);
+    assert_eq!(w.link, LinkState::Connecting);
+    // Not online: the heartbeat says nothing until the next welcome.
+    assert_eq!(beat(&mut w, DEAD_AFTER_MS * 2), vec![]);
+}
+
+#[test]
+fn coming_back_online_retries_a_dropped_link_at_once() {
+    let mut w = online();
+    w.update(Input::LinkClosed);
+    assert_eq!(w.update(Input::RetryNow), vec![Effect::Connect]);
+    assert_eq!(w.link, LinkState::Connecting);
+    // The scheduled retry that follows finds nothing to do.
+    assert_eq!(w.update(Input::ReconnectDue), vec![]);
+    // Online or idle links are left alone.
+    assert_eq!(online().update(Input::RetryNow), vec![]);
+    assert_eq!(Widget::new(site(), None).update(Input::RetryNow), vec![]);
+}

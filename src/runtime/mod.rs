@@ -18,7 +18,7 @@ pub mod random;
 pub mod storage;
 
 use crate::backoff;
-use crate::machine::{Effect, Input, Phase, Widget};
+use crate::machine::{Effect, HEARTBEAT_TICK_MS, Input, Phase, Widget};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use link::Link;
@@ -61,6 +61,14 @@ impl Runtime {
             },
             Duration::from_secs(1),
         );
+        set_interval(
+            move || runtime.dispatch(Input::Heartbeat { now_ms: now_ms() }),
+            Duration::from_millis(HEARTBEAT_TICK_MS),
+        );
+        // Back online, or back to a visible tab: a dropped link need not wait for its backoff.
+        let retry = move |_| runtime.dispatch(Input::RetryNow);
+        std::mem::forget(window_event_listener(leptos::ev::online, retry));
+        std::mem::forget(window_event_listener(leptos::ev::visibilitychange, retry));
         runtime
     }
 
