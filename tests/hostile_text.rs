@@ -43,32 +43,16 @@ async fn assert_inert(browser: &Browser) {
 #[ignore = "needs the release widget and Chromium: run `cargo xtask test`"]
 async fn hostile_text_from_every_author_is_shown_as_text_and_never_runs() {
     let greeting = CORPUS.join(" ");
-    let toml = porchlight_mock::config::DEFAULT_CONFIG_TOML.replace(
-        "greeting = \"Hi! I'm the Porchlight bot. Ask me about prices, opening hours or shipping.\"",
-        &format!("greeting = {}", toml_string(&greeting)),
-    );
-    assert_ne!(toml, porchlight_mock::config::DEFAULT_CONFIG_TOML);
-    let routing =
-        "[routing]\nmode = \"broadcast\"\nqueue_time_secs = 120\nacceptance_time_secs = 30\n";
-    let site_and_bot = toml
-        .split("\n[routing]")
-        .next()
-        .expect("default has [routing]");
-    let config = MockConfig::from_toml(
-        &format!("{site_and_bot}\n{routing}\n[[agents]]\nid = \"ann\"\nname = \"Ann\"\n"),
-        "test",
+    let mut config = MockConfig::default_with(
+        "mode = \"broadcast\"\nqueue_time_secs = 120\nacceptance_time_secs = 30",
+        "[[agents]]\nid = \"ann\"\nname = \"Ann\"",
     )
     .expect("valid config");
+    config.bot.greeting = greeting.clone();
     let chat = Chat::start_with(config).await;
     let control = chat.control();
     let browser = Browser::start().await;
-    browser
-        .client()
-        .goto(&chat.url("/"))
-        .await
-        .expect("demo page");
-    let frame = browser.enter_widget().await;
-    frame.click("button[aria-label='Open chat']").await;
+    let frame = browser.open_chat(&chat.url("/")).await;
     // Bot text, exactly as configured.
     frame
         .wait_for_text(".pl-from-bot .pl-text", &greeting)
@@ -124,9 +108,4 @@ async fn hostile_text_from_every_author_is_shown_as_text_and_never_runs() {
     frame.leave().await;
     assert_inert(&browser).await;
     browser.quit().await;
-}
-
-/// `text` as a TOML basic string.
-fn toml_string(text: &str) -> String {
-    format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
 }

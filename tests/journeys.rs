@@ -49,13 +49,7 @@ fn engaged_with(agent: &'static str) -> impl Fn(&serde_json::Value) -> Option<St
 
 /// Opens the widget on the demo page and returns the entered frame.
 async fn open_widget<'a>(chat: &Chat, browser: &'a Browser) -> Frame<'a> {
-    browser
-        .client()
-        .goto(&chat.url("/"))
-        .await
-        .expect("demo page");
-    let frame = browser.enter_widget().await;
-    frame.click("button[aria-label='Open chat']").await;
+    let frame = browser.open_chat(&chat.url("/")).await;
     frame.wait_for_text(".pl-from-bot .pl-text", "Hi!").await;
     frame
 }

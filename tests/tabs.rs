@@ -14,10 +14,8 @@ async fn two_tabs_share_one_conversation_and_show_each_message_once() {
     let chat = Chat::start().await;
     let browser = Browser::start().await;
     let client = browser.client();
-    client.goto(&chat.url("/")).await.expect("demo page");
     let first_tab = client.window().await.expect("first tab");
-    let frame = browser.enter_widget().await;
-    frame.click("button[aria-label='Open chat']").await;
+    let frame = browser.open_chat(&chat.url("/")).await;
     frame.wait_for_text(".pl-from-bot .pl-text", "Hi!").await;
     frame
         .type_into(
@@ -33,9 +31,7 @@ async fn two_tabs_share_one_conversation_and_show_each_message_once() {
         .switch_to_window(second.handle.clone())
         .await
         .expect("switch");
-    client.goto(&chat.url("/")).await.expect("demo page");
-    let frame = browser.enter_widget().await;
-    frame.click("button[aria-label='Open chat']").await;
+    let frame = browser.open_chat(&chat.url("/")).await;
     frame
         .wait_for_text(".pl-from-visitor .pl-text", "Sent from the first tab")
         .await;

@@ -29,7 +29,9 @@ pub enum Plan {
     },
 }
 
-fn accept_plan(
+/// The simulated agent will accept the request (time-based routing assigned it to them,
+/// or broadcasting offers it to everyone); `None` for an agent driven by hand.
+pub fn accept_plan(
     config: &MockConfig,
     agent: &AgentId,
     conversation: &ConversationId,
@@ -42,7 +44,13 @@ fn accept_plan(
     })
 }
 
-fn reply_plan(config: &MockConfig, agent: &AgentId, conversation: &ConversationId) -> Option<Plan> {
+/// The simulated agent will say their next scripted line (on joining, and after each
+/// visitor message); `None` for an agent driven by hand or without a script.
+pub fn reply_plan(
+    config: &MockConfig,
+    agent: &AgentId,
+    conversation: &ConversationId,
+) -> Option<Plan> {
     let agent_config = config.agent(agent)?;
     agent_config.accept_delay()?; // only simulated agents reply by themselves
     if agent_config.replies.is_empty() {
@@ -61,39 +69,6 @@ pub fn on_queued(config: &MockConfig, router: &Router, conversation: &Conversati
         .online_agents()
         .iter()
         .filter_map(|agent| accept_plan(config, agent, conversation))
-        .collect()
-}
-
-/// Time-based routing: the assigned agent, if simulated, will accept.
-pub fn on_assigned(
-    config: &MockConfig,
-    agent: &AgentId,
-    conversation: &ConversationId,
-) -> Vec<Plan> {
-    accept_plan(config, agent, conversation)
-        .into_iter()
-        .collect()
-}
-
-/// A simulated agent who joined says their first scripted line.
-pub fn on_accepted(
-    config: &MockConfig,
-    agent: &AgentId,
-    conversation: &ConversationId,
-) -> Vec<Plan> {
-    reply_plan(config, agent, conversation)
-        .into_iter()
-        .collect()
-}
-
-/// A simulated agent answers each visitor message.
-pub fn on_visitor_message(
-    config: &MockConfig,
-    agent: &AgentId,
-    conversation: &ConversationId,
-) -> Vec<Plan> {
-    reply_plan(config, agent, conversation)
-        .into_iter()
         .collect()
 }
 

@@ -4,7 +4,7 @@
 //! Errors are `{"error": CODE, "message": "…"}`: 404 for an unknown agent or
 //! conversation, 409 for an operation not allowed now, 400 for a malformed body.
 
-use crate::desk::DeskError;
+use crate::desk::{Desk, DeskError};
 use crate::state::AppState;
 use axum::Json;
 use axum::Router;
@@ -16,6 +16,7 @@ use axum::routing::{get, post};
 use porchlight_protocol::{AgentId, ConversationId};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use tokio::time::Instant;
 
 /// A JSON error body: a stable code for programs and a sentence for people.
@@ -145,15 +146,33 @@ async fn conversation(
     conversation_view(&state, &conversation_id(id)?)
 }
 
+/// Parses the agent and the body, runs `op` on the desk, and answers with the
+/// conversation it touched.
+fn agent_call<B: DeserializeOwned>(
+    state: &AppState,
+    agent: String,
+    bytes: &Bytes,
+    op: impl FnOnce(&Arc<Desk>, &AgentId, B, Instant) -> Result<ConversationId, DeskError>,
+) -> Result<Response, ApiError> {
+    let agent = agent_id(agent)?;
+    let conversation = op(&state.desk, &agent, body(bytes)?, Instant::now())?;
+    conversation_view(state, &conversation)
+}
+
 async fn accept(
     State(state): State<AppState>,
     Path(agent): Path<String>,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
-    let agent = agent_id(agent)?;
-    let ConversationBody { conversation } = body(&bytes)?;
-    state.desk.accept(&agent, &conversation, Instant::now())?;
-    conversation_view(&state, &conversation)
+    agent_call(
+        &state,
+        agent,
+        &bytes,
+        |desk, agent, b: ConversationBody, now| {
+            desk.accept(agent, &b.conversation, now)?;
+            Ok(b.conversation)
+        },
+    )
 }
 
 async fn message(
@@ -161,10 +180,10 @@ async fn message(
     Path(agent): Path<String>,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
-    let agent = agent_id(agent)?;
-    let MessageBody { conversation, text } = body(&bytes)?;
-    state.desk.agent_message(&agent, &conversation, &text)?;
-    conversation_view(&state, &conversation)
+    agent_call(&state, agent, &bytes, |desk, agent, b: MessageBody, _| {
+        desk.agent_message(agent, &b.conversation, &b.text)?;
+        Ok(b.conversation)
+    })
 }
 
 async fn typing(
@@ -172,13 +191,10 @@ async fn typing(
     Path(agent): Path<String>,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
-    let agent = agent_id(agent)?;
-    let TypingBody {
-        conversation,
-        typing,
-    } = body(&bytes)?;
-    state.desk.agent_typing(&agent, &conversation, typing)?;
-    conversation_view(&state, &conversation)
+    agent_call(&state, agent, &bytes, |desk, agent, b: TypingBody, _| {
+        desk.agent_typing(agent, &b.conversation, b.typing)?;
+        Ok(b.conversation)
+    })
 }
 
 async fn close(
@@ -186,10 +202,15 @@ async fn close(
     Path(agent): Path<String>,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
-    let agent = agent_id(agent)?;
-    let ConversationBody { conversation } = body(&bytes)?;
-    state.desk.close(&agent, &conversation, Instant::now())?;
-    conversation_view(&state, &conversation)
+    agent_call(
+        &state,
+        agent,
+        &bytes,
+        |desk, agent, b: ConversationBody, now| {
+            desk.close(agent, &b.conversation, now)?;
+            Ok(b.conversation)
+        },
+    )
 }
 
 async fn online(

@@ -9,7 +9,9 @@
 use crate::agents::{self, Plan};
 use crate::config::MockConfig;
 use crate::routing::{RouteError, Routed, Router, RoutingSnapshot};
-use crate::store::{Appended, OfflineMessage, Phase, Rating, Store, StoredEvent, Update, now_ms};
+use crate::store::{
+    Appended, Conversation, OfflineMessage, Phase, Rating, Store, StoredEvent, Update, now_ms,
+};
 use porchlight_protocol::form::{self, Answers};
 use porchlight_protocol::limits::MAX_MESSAGE_CHARS;
 use porchlight_protocol::text::{self, TextError};
@@ -195,12 +197,34 @@ impl Desk {
             .map(|c| c.phase.status(now))
     }
 
-    fn phase(world: &World, conversation: &ConversationId) -> Result<Phase, DeskError> {
+    fn conversation_of<'w>(
+        world: &'w World,
+        conversation: &ConversationId,
+    ) -> Result<&'w Conversation, DeskError> {
         world
             .store
             .conversation(conversation)
-            .map(|c| c.phase.clone())
             .ok_or_else(|| DeskError::UnknownConversation(conversation.clone()))
+    }
+
+    fn phase(world: &World, conversation: &ConversationId) -> Result<Phase, DeskError> {
+        Self::conversation_of(world, conversation).map(|c| c.phase.clone())
+    }
+
+    /// Runs `op` under the lock, turns the routing outcomes it returns into events and
+    /// statuses, and lets the simulated agents act on them once the lock is released.
+    fn route<T>(
+        self: &Arc<Self>,
+        now: Instant,
+        op: impl FnOnce(&mut World) -> Result<(T, Vec<Routed>), DeskError>,
+    ) -> Result<T, DeskError> {
+        let (value, plans) = {
+            let mut world = self.lock();
+            let (value, routed) = op(&mut world)?;
+            (value, self.apply(&mut world, routed, now))
+        };
+        agents::run(self, plans);
+        Ok(value)
     }
 
     fn visitor_author() -> Author {
@@ -251,11 +275,7 @@ impl Desk {
                         if let Some(conv) = world.store.conversation_mut(conversation) {
                             conv.visitor_typing = false;
                         }
-                        plans.extend(agents::on_visitor_message(
-                            &self.config,
-                            &agent,
-                            conversation,
-                        ));
+                        plans.extend(agents::reply_plan(&self.config, &agent, conversation));
                     }
                     _ => {}
                 }
@@ -309,14 +329,10 @@ impl Desk {
         answers: &Answers,
         now: Instant,
     ) -> Result<bool, DeskError> {
-        let plans = {
-            let mut world = self.lock();
-            let conv = world
-                .store
-                .conversation(conversation)
-                .ok_or_else(|| DeskError::UnknownConversation(conversation.clone()))?;
+        self.route(now, |world| {
+            let conv = Self::conversation_of(world, conversation)?;
             if conv.request.as_ref() == Some(request) {
-                return Ok(false);
+                return Ok((false, Vec::new()));
             }
             if conv.phase != Phase::Bot {
                 return Err(not_now("a person has already been asked for"));
@@ -330,11 +346,8 @@ impl Desk {
             world
                 .store
                 .append(conversation, ConversationEvent::AgentRequested {});
-            let routed = world.router.request(conversation.clone(), now)?;
-            self.apply(&mut world, routed, now)
-        };
-        agents::run(self, plans);
-        Ok(true)
+            Ok((true, world.router.request(conversation.clone(), now)?))
+        })
     }
 
     /// The visitor is typing (shown to agents in the control API).
@@ -353,17 +366,13 @@ impl Desk {
         conversation: &ConversationId,
         now: Instant,
     ) -> Result<(), DeskError> {
-        let plans = {
-            let mut world = self.lock();
-            match Self::phase(&world, conversation)? {
+        self.route(now, |world| {
+            match Self::phase(world, conversation)? {
                 Phase::Queued { .. } | Phase::Connecting { .. } | Phase::Live { .. } => {}
                 _ => return Err(not_now("there is no chat with a person to end")),
             }
-            let routed = world.router.visitor_left(conversation, now);
-            self.apply(&mut world, routed, now)
-        };
-        agents::run(self, plans);
-        Ok(())
+            Ok(((), world.router.visitor_left(conversation, now)))
+        })
     }
 
     /// The visitor rates the ended chat.
@@ -411,10 +420,7 @@ impl Desk {
         now: Instant,
     ) -> Result<bool, DeskError> {
         let mut world = self.lock();
-        let conv = world
-            .store
-            .conversation(conversation)
-            .ok_or_else(|| DeskError::UnknownConversation(conversation.clone()))?;
+        let conv = Self::conversation_of(&world, conversation)?;
         if conv.message_request.as_ref() == Some(request) {
             return Ok(false);
         }
@@ -494,13 +500,9 @@ impl Desk {
         conversation: &ConversationId,
         now: Instant,
     ) -> Result<(), DeskError> {
-        let plans = {
-            let mut world = self.lock();
-            let routed = world.router.accept(agent, conversation)?;
-            self.apply(&mut world, routed, now)
-        };
-        agents::run(self, plans);
-        Ok(())
+        self.route(now, |world| {
+            Ok(((), world.router.accept(agent, conversation)?))
+        })
     }
 
     /// Checks that `agent` exists and owns the live chat `conversation`; returns their name.
@@ -573,13 +575,9 @@ impl Desk {
         conversation: &ConversationId,
         now: Instant,
     ) -> Result<(), DeskError> {
-        let plans = {
-            let mut world = self.lock();
-            let routed = world.router.close(agent, conversation, now)?;
-            self.apply(&mut world, routed, now)
-        };
-        agents::run(self, plans);
-        Ok(())
+        self.route(now, |world| {
+            Ok(((), world.router.close(agent, conversation, now)?))
+        })
     }
 
     /// An agent goes online or offline.
@@ -589,13 +587,9 @@ impl Desk {
         online: bool,
         now: Instant,
     ) -> Result<(), DeskError> {
-        let plans = {
-            let mut world = self.lock();
-            let routed = world.router.set_online(agent, online, now)?;
-            self.apply(&mut world, routed, now)
-        };
-        agents::run(self, plans);
-        Ok(())
+        self.route(now, |world| {
+            Ok(((), world.router.set_online(agent, online, now)?))
+        })
     }
 
     /// Whether `conversation` still waits in the queue (for simulated agents' retries).
@@ -627,12 +621,8 @@ impl Desk {
 
     /// Applies every routing timer due at `now`.
     pub fn expire(self: &Arc<Self>, now: Instant) {
-        let plans = {
-            let mut world = self.lock();
-            let routed = world.router.expire(now);
-            self.apply(&mut world, routed, now)
-        };
-        agents::run(self, plans);
+        // Expiring cannot fail: there is no error to report.
+        let _ = self.route(now, |world| Ok(((), world.router.expire(now))));
     }
 
     fn next_deadline(&self) -> Option<Instant> {
@@ -677,7 +667,7 @@ impl Desk {
                     world
                         .store
                         .set_phase(&conversation, Phase::Connecting { since }, now);
-                    plans.extend(agents::on_assigned(&self.config, &agent, &conversation));
+                    plans.extend(agents::accept_plan(&self.config, &agent, &conversation));
                 }
                 Routed::Accepted {
                     conversation,
@@ -700,7 +690,7 @@ impl Desk {
                         },
                         now,
                     );
-                    plans.extend(agents::on_accepted(&self.config, &agent, &conversation));
+                    plans.extend(agents::reply_plan(&self.config, &agent, &conversation));
                 }
                 Routed::Missed { conversation } => {
                     world

@@ -119,13 +119,7 @@ where
                     }
                 }
                 () = tokio::time::sleep_until(heard + IDLE_LIMIT) => {
-                    let _ = self
-                        .sink
-                        .send(Message::Close(Some(CloseFrame {
-                            code: close_code::AWAY,
-                            reason: Utf8Bytes::from_static("silent for too long"),
-                        })))
-                        .await;
+                    self.close(close_code::AWAY, "silent for too long").await;
                     return Err(ConnectionEnd::Silent);
                 }
                 update = updates.recv() => match update {
@@ -304,9 +298,23 @@ where
         message: impl Into<String>,
     ) -> Result<T, ConnectionEnd> {
         self.send(ServerFrame::error(code, message)).await?;
-        // Ignore the close's own failure: the connection ends either way.
-        let _ = self.sink.send(Message::Close(None)).await;
+        self.say_goodbye(Message::Close(None)).await;
         Err(ConnectionEnd::Refused(code))
+    }
+
+    /// Closes with `code` and a reason for the client's logs.
+    async fn close(&mut self, code: u16, reason: &'static str) {
+        self.say_goodbye(Message::Close(Some(CloseFrame {
+            code,
+            reason: Utf8Bytes::from_static(reason),
+        })))
+        .await;
+    }
+
+    /// Sends the closing message, waiting no longer than [`SEND_DEADLINE`] for a client
+    /// that does not read. Its failure is ignored: the connection ends either way.
+    async fn say_goodbye(&mut self, close: Message) {
+        let _ = tokio::time::timeout(SEND_DEADLINE, self.sink.send(close)).await;
     }
 
     async fn handle(&mut self, session: &Session, frame: ClientFrame) -> Result<(), ConnectionEnd> {
@@ -386,12 +394,7 @@ where
     async fn refused(&mut self, frame: ServerFrame) -> Result<Option<ClientFrame>, ConnectionEnd> {
         self.refused += 1;
         if self.refused > MAX_REFUSED_FRAMES {
-            let _ = self
-                .sink
-                .send(Message::Close(Some(CloseFrame {
-                    code: close_code::POLICY,
-                    reason: Utf8Bytes::from_static("too many refused frames"),
-                })))
+            self.close(close_code::POLICY, "too many refused frames")
                 .await;
             return Err(ConnectionEnd::Abusive);
         }
@@ -409,13 +412,7 @@ where
         match message {
             Message::Text(text) if text.len() > MAX_FRAME_BYTES => {
                 // Too big to read: say so with the standard code and end this connection.
-                let _ = self
-                    .sink
-                    .send(Message::Close(Some(CloseFrame {
-                        code: close_code::SIZE,
-                        reason: Utf8Bytes::from_static("frame too large"),
-                    })))
-                    .await;
+                self.close(close_code::SIZE, "frame too large").await;
                 Err(ConnectionEnd::TooLarge)
             }
             Message::Text(_) | Message::Binary(_) if !self.bucket.take(Instant::now()) => {
@@ -479,6 +476,26 @@ mod tests {
         }
     }
 
+    /// Asserts that `connection` is still running just before `deadline` from now and has
+    /// ended just after it.
+    async fn ends_exactly_after(connection: tokio::task::JoinHandle<()>, deadline: Duration) {
+        tokio::time::sleep(deadline - Duration::from_millis(1)).await;
+        assert!(!connection.is_finished());
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        tokio::task::yield_now().await;
+        assert!(connection.is_finished());
+    }
+
+    /// A client that only ever sends `hello`.
+    fn hello_then_silence() -> impl Stream<Item = Result<Message, axum::Error>> + Unpin {
+        futures_util::stream::iter([Ok(hello())]).chain(futures_util::stream::pending())
+    }
+
+    /// A client that reads everything.
+    fn reader() -> impl Sink<Message, Error = axum::Error> + Unpin {
+        futures_util::sink::drain().sink_map_err(|e| match e {})
+    }
+
     fn hello() -> Message {
         Message::Text(Utf8Bytes::from(
             r#"{"type":"hello","version":1,"site":"demo","last_seq":0}"#,
@@ -488,28 +505,15 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_client_that_stops_reading_is_disconnected_after_the_send_deadline() {
         let state = Shared::new(MockConfig::default(), "nowhere".into());
-        let incoming =
-            futures_util::stream::iter([Ok(hello())]).chain(futures_util::stream::pending());
-        let connection = tokio::spawn(serve_connection(Stuck, incoming, state));
-        tokio::time::sleep(SEND_DEADLINE - Duration::from_millis(1)).await;
-        assert!(!connection.is_finished());
-        tokio::time::sleep(Duration::from_millis(2)).await;
-        tokio::task::yield_now().await;
-        assert!(connection.is_finished());
+        let connection = tokio::spawn(serve_connection(Stuck, hello_then_silence(), state));
+        ends_exactly_after(connection, SEND_DEADLINE).await;
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_client_silent_after_hello_is_disconnected_after_the_idle_limit() {
         let state = Shared::new(MockConfig::default(), "nowhere".into());
-        let incoming =
-            futures_util::stream::iter([Ok(hello())]).chain(futures_util::stream::pending());
-        let sink = futures_util::sink::drain().sink_map_err(|e| match e {});
-        let connection = tokio::spawn(serve_connection(sink, incoming, state));
-        tokio::time::sleep(IDLE_LIMIT - Duration::from_millis(1)).await;
-        assert!(!connection.is_finished());
-        tokio::time::sleep(Duration::from_millis(2)).await;
-        tokio::task::yield_now().await;
-        assert!(connection.is_finished());
+        let connection = tokio::spawn(serve_connection(reader(), hello_then_silence(), state));
+        ends_exactly_after(connection, IDLE_LIMIT).await;
     }
 
     #[tokio::test(start_paused = true)]
@@ -518,8 +522,7 @@ mod tests {
         let (client, incoming) =
             tokio::sync::mpsc::unbounded_channel::<Result<Message, axum::Error>>();
         let incoming = tokio_stream_from(incoming);
-        let sink = futures_util::sink::drain().sink_map_err(|e| match e {});
-        let connection = tokio::spawn(serve_connection(sink, incoming, state));
+        let connection = tokio::spawn(serve_connection(reader(), incoming, state));
         let _ = client.send(Ok(hello()));
         for _ in 0..5 {
             tokio::time::sleep(IDLE_LIMIT - Duration::from_secs(1)).await;
@@ -542,15 +545,7 @@ mod tests {
     async fn a_client_that_never_says_hello_is_disconnected_after_the_deadline() {
         let state = Shared::new(MockConfig::default(), "nowhere".into());
         let silent = futures_util::stream::pending::<Result<Message, axum::Error>>();
-        let connection = tokio::spawn(serve_connection(
-            futures_util::sink::drain().sink_map_err(|e| match e {}),
-            silent,
-            state,
-        ));
-        tokio::time::sleep(HELLO_DEADLINE - Duration::from_millis(1)).await;
-        assert!(!connection.is_finished());
-        tokio::time::sleep(Duration::from_millis(2)).await;
-        tokio::task::yield_now().await;
-        assert!(connection.is_finished());
+        let connection = tokio::spawn(serve_connection(reader(), silent, state));
+        ends_exactly_after(connection, HELLO_DEADLINE).await;
     }
 }

@@ -7,20 +7,9 @@ use common::{
     BROADCAST, MANUAL_AGENTS, Socket, config, connect, http, recv, recv_until, send, start_with,
 };
 use porchlight_protocol::{
-    Answers, AuthorKind, ChatStatus, ClientFrame, ConversationEvent, FieldName, PROTOCOL_VERSION,
-    RequestId, Seq, ServerFrame, SiteId,
+    AuthorKind, ChatStatus, ClientFrame, ConversationEvent, PROTOCOL_VERSION, RequestId, Seq,
+    ServerFrame, SiteId,
 };
-
-fn answers() -> Answers {
-    [
-        ("name", "Ada"),
-        ("email", "ada@example.com"),
-        ("consent", "true"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (FieldName::new(k).expect("name"), v.to_string()))
-    .collect()
-}
 
 /// A visitor who asked for a human; returns the socket and the conversation id.
 async fn queued_visitor(server: &common::Server) -> (Socket, String) {
@@ -43,7 +32,7 @@ async fn queued_visitor(server: &common::Server) -> (Socket, String) {
         &mut socket,
         ClientFrame::RequestAgent {
             request: RequestId::new("r1").expect("id"),
-            answers: answers(),
+            answers: common::valid_answers(),
         },
     )
     .await;

@@ -8,8 +8,8 @@ use common::{BROADCAST, MANUAL_AGENTS, TIME_BASED, config};
 use porchlight_mock::MockConfig;
 use porchlight_mock::desk::{Desk, DeskError};
 use porchlight_protocol::{
-    AgentId, Answers, AuthorKind, ConversationEvent, ConversationId, FieldName, MessageId,
-    RequestId, Seq, SessionToken,
+    AgentId, AuthorKind, ConversationEvent, ConversationId, FieldName, MessageId, RequestId, Seq,
+    SessionToken,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,17 +32,6 @@ fn request(id: &str) -> RequestId {
     RequestId::new(id).expect("id")
 }
 
-fn valid_answers() -> Answers {
-    [
-        ("name", "Ada"),
-        ("email", "ada@example.com"),
-        ("consent", "true"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (FieldName::new(k).expect("name"), v.to_string()))
-    .collect()
-}
-
 /// A new visitor's session and conversation.
 fn visitor(desk: &Arc<Desk>) -> (SessionToken, ConversationId) {
     let (attached, _) = desk.hello(None, None, Seq(0), Instant::now());
@@ -55,7 +44,7 @@ fn requesting(desk: &Arc<Desk>, id: &str) -> (SessionToken, ConversationId) {
     desk.request_agent(
         &conversation,
         &request(id),
-        &valid_answers(),
+        &common::valid_answers(),
         Instant::now(),
     )
     .expect("request");
@@ -109,7 +98,7 @@ async fn queued_request_is_missed_when_queue_time_expires_and_a_message_can_be_l
     desk.leave_message(
         &conversation,
         &request("l1"),
-        &valid_answers(),
+        &common::valid_answers(),
         "Please call me",
         Instant::now(),
     )
@@ -118,7 +107,7 @@ async fn queued_request_is_missed_when_queue_time_expires_and_a_message_can_be_l
     desk.leave_message(
         &conversation,
         &request("l1"),
-        &valid_answers(),
+        &common::valid_answers(),
         "Please call me",
         Instant::now(),
     )
@@ -252,14 +241,14 @@ async fn only_an_accepted_chat_can_be_closed_by_its_agent_then_rated_once() {
         (rating.stars, rating.comment.as_deref()),
         (4, Some("Quick and kind"))
     );
-    assert_eq!(view.prechat, valid_answers());
+    assert_eq!(view.prechat, common::valid_answers());
 }
 
 #[tokio::test(start_paused = true)]
 async fn an_invalid_form_changes_nothing_and_a_double_submit_makes_one_request() {
     let desk = Desk::new(config(BROADCAST, MANUAL_AGENTS));
     let (_, conversation) = visitor(&desk);
-    let mut bad = valid_answers();
+    let mut bad = common::valid_answers();
     bad.insert(
         FieldName::new("email").expect("name"),
         "not-an-email".into(),
@@ -278,7 +267,7 @@ async fn an_invalid_form_changes_nothing_and_a_double_submit_makes_one_request()
         desk.request_agent(
             &conversation,
             &request("r2"),
-            &valid_answers(),
+            &common::valid_answers(),
             Instant::now(),
         )
         .expect("request");
@@ -288,7 +277,7 @@ async fn an_invalid_form_changes_nothing_and_a_double_submit_makes_one_request()
         desk.request_agent(
             &conversation,
             &request("r3"),
-            &valid_answers(),
+            &common::valid_answers(),
             Instant::now()
         ),
         Err(DeskError::NotAllowed(_))
@@ -393,9 +382,9 @@ async fn an_ended_chat_goes_to_history_when_the_visitor_starts_anew() {
 
 #[tokio::test(start_paused = true)]
 async fn without_the_bot_a_conversation_starts_silent() {
-    let text = porchlight_mock::config::DEFAULT_CONFIG_TOML
-        .replace("bot_enabled = true", "bot_enabled = false");
-    let desk = Desk::new(MockConfig::from_toml(&text, "test").expect("valid"));
+    let mut config = MockConfig::default();
+    config.site.bot_enabled = false;
+    let desk = Desk::new(config);
     let (_, conversation) = visitor(&desk);
     assert_eq!(kinds(&desk, &conversation), Vec::<String>::new());
     assert_eq!(status(&desk, &conversation), "bot");

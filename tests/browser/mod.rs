@@ -212,6 +212,14 @@ impl Browser {
         }
     }
 
+    /// Loads the host page at `url`, enters the widget and clicks its launcher.
+    pub async fn open_chat(&self, url: &str) -> Frame<'_> {
+        self.client.goto(url).await.expect("host page");
+        let frame = self.enter_widget().await;
+        frame.click("button[aria-label='Open chat']").await;
+        frame
+    }
+
     /// Waits until the widget iframe is `width` CSS pixels wide.
     pub async fn wait_for_frame_width(&self, width: u64) {
         let deadline = tokio::time::Instant::now() + PATIENCE;

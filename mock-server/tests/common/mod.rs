@@ -132,3 +132,20 @@ id = "ben"
 name = "Ben"
 max_chats = 1
 "#;
+
+/// Answers the built-in pre-chat form accepts.
+pub fn valid_answers() -> porchlight_protocol::Answers {
+    [
+        ("name", "Ada"),
+        ("email", "ada@example.com"),
+        ("consent", "true"),
+    ]
+    .into_iter()
+    .map(|(k, v)| {
+        (
+            porchlight_protocol::FieldName::new(k).expect("name"),
+            v.to_string(),
+        )
+    })
+    .collect()
+}
