@@ -27,6 +27,23 @@ pub struct MockConfig {
     pub agents: Vec<AgentConfig>,
     #[serde(default)]
     pub embedding: EmbeddingConfig,
+    #[serde(default)]
+    pub link: LinkConfig,
+}
+
+/// How the live link resumes.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkConfig {
+    /// The most events a reconnecting widget is sent on the socket; one that missed more
+    /// is told to read them over HTTP instead.
+    pub replay_window: u64,
+}
+
+impl Default for LinkConfig {
+    fn default() -> Self {
+        LinkConfig { replay_window: 500 }
+    }
 }
 
 /// Which pages may embed the widget.

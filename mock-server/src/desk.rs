@@ -17,7 +17,7 @@ use porchlight_protocol::limits::MAX_MESSAGE_CHARS;
 use porchlight_protocol::text::{self, TextError};
 use porchlight_protocol::{
     AgentId, Author, AuthorKind, ChatStatus, Choice, ChoiceId, ConversationEvent, ConversationId,
-    FieldError, MessageId, PastConversation, RequestId, Seq, SessionToken,
+    EventRecord, FieldError, MessageId, PastConversation, Replay, RequestId, Seq, SessionToken,
 };
 use serde::Serialize;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -63,10 +63,12 @@ fn not_now(message: impl Into<String>) -> DeskError {
 pub struct Attached {
     pub token: SessionToken,
     pub conversation: ConversationId,
-    /// Events after the seq the client holds.
+    /// Events after the seq the client holds, to send on the socket.
     pub missed: Vec<StoredEvent>,
     pub last_seq: Seq,
     pub status: ChatStatus,
+    /// How the client gets what it lacks.
+    pub replay: Replay,
 }
 
 struct World {
@@ -158,6 +160,7 @@ impl Desk {
     ) -> (Attached, broadcast::Receiver<Update>) {
         let mut world = self.lock();
         let resumed = token.and_then(|t| world.store.session(t).map(|c| (t.clone(), c)));
+        let lost = token.is_some() && resumed.is_none();
         let (token, conversation, from) = match resumed {
             Some((token, conversation)) => {
                 let from = if held.is_some_and(|h| *h != conversation) {
@@ -177,7 +180,13 @@ impl Desk {
             .store
             .subscribe(&token)
             .expect("the session was just found or made");
-        let attached = attach(&world.store, &token, &conversation, from, now);
+        let mut attached = attach(&world.store, &token, &conversation, from, now);
+        if lost {
+            attached.replay = Replay::Lost;
+        } else if attached.missed.len() as u64 > self.config.link.replay_window {
+            attached.missed.clear();
+            attached.replay = Replay::Http;
+        }
         (attached, updates)
     }
 
@@ -487,6 +496,29 @@ impl Desk {
                         conversation: id,
                     })
                 })
+                .collect(),
+        )
+    }
+
+    /// The events of `conversation` after `after`, when it belongs to session `token`: how
+    /// a widget told to replay over HTTP reads what it missed.
+    pub fn transcript(
+        &self,
+        token: &SessionToken,
+        conversation: &ConversationId,
+        after: Seq,
+    ) -> Option<Vec<EventRecord>> {
+        let world = self.lock();
+        let conv = world.store.conversation(conversation)?;
+        if conv.token != *token {
+            return None;
+        }
+        Some(
+            world
+                .store
+                .events_after(conversation, after)
+                .iter()
+                .map(StoredEvent::to_record)
                 .collect(),
         )
     }
@@ -812,6 +844,7 @@ fn attach(
         status: store
             .conversation(conversation)
             .map_or(ChatStatus::Bot {}, |c| c.phase.status(now)),
+        replay: Replay::Socket,
     }
 }
 

@@ -7,13 +7,13 @@ use crate::socket::serve_connection;
 use crate::state::AppState;
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, State, WebSocketUpgrade};
+use axum::extract::{Path, Query, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use futures_util::StreamExt;
-use porchlight_protocol::SessionToken;
 use porchlight_protocol::limits::MAX_FRAME_BYTES;
+use porchlight_protocol::{ConversationId, Seq, SessionToken};
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -46,6 +46,10 @@ pub fn app(state: AppState) -> Router {
         .route("/porchlight.js", get(loader))
         .route("/api/v1/sites/{site}/config", get(site_config))
         .route("/api/v1/sites/{site}/history", get(history))
+        .route(
+            "/api/v1/sites/{site}/conversations/{conversation}/events",
+            get(transcript),
+        )
         .route("/api/v1/ws", get(websocket))
         .merge(control::routes())
         .nest_service("/widget", widget)
@@ -104,28 +108,67 @@ async fn site_config(
         .into_response())
 }
 
-/// The visitor's earlier conversations; the session token is the credential.
+fn unauthorized() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "send the session token as `Authorization: Bearer TOKEN`",
+    )
+}
+
+/// The session token a visitor's request carries as its credential.
+fn bearer_token(headers: &HeaderMap) -> Result<SessionToken, ApiError> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(|t| SessionToken::new(t.trim()).ok())
+        .ok_or_else(unauthorized)
+}
+
+/// The visitor's earlier conversations.
 async fn history(
     State(state): State<AppState>,
     Path(site): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     check_site(&state, &site)?;
-    let unauthorized = || {
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "send the session token as `Authorization: Bearer TOKEN`",
-        )
-    };
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .and_then(|t| SessionToken::new(t.trim()).ok())
-        .ok_or_else(unauthorized)?;
+    let token = bearer_token(&headers)?;
     let past = state.desk.history(&token).ok_or_else(unauthorized)?;
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(past)).into_response())
+}
+
+/// `?after=SEQ` of a transcript read.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct After {
+    #[serde(default)]
+    after: u64,
+}
+
+/// The events of one of the visitor's conversations after a seq: what a widget told to
+/// replay over HTTP reads. Someone else's conversation is as unknown as a missing one.
+async fn transcript(
+    State(state): State<AppState>,
+    Path((site, conversation)): Path<(String, String)>,
+    Query(After { after }): Query<After>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    check_site(&state, &site)?;
+    let token = bearer_token(&headers)?;
+    let not_found = || {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_conversation",
+            "no such conversation in this session",
+        )
+    };
+    let conversation = ConversationId::new(conversation).map_err(|_| not_found())?;
+    let events = state
+        .desk
+        .transcript(&token, &conversation, Seq(after))
+        .ok_or_else(not_found)?;
+    Ok(([(header::CACHE_CONTROL, "no-store")], Json(events)).into_response())
 }
 
 /// Whether `origin` (an `Origin` header) names this server, as `host` (the `Host` header)

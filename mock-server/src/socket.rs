@@ -196,6 +196,7 @@ where
             token: attached.token,
             conversation: attached.conversation,
             last_seq: attached.last_seq,
+            replay: attached.replay,
         })
         .await?;
         self.send_events(session, &attached.missed).await?;

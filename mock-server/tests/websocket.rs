@@ -7,8 +7,8 @@ use common::{Socket, connect, recv, send, start};
 use futures_util::{SinkExt, StreamExt};
 use porchlight_protocol::limits::MAX_FRAME_BYTES;
 use porchlight_protocol::{
-    AuthorKind, ChatStatus, ClientFrame, ConversationEvent, ErrorCode, MessageId, PROTOCOL_VERSION,
-    Seq, ServerFrame, SessionToken, SiteId,
+    AuthorKind, ChatStatus, ClientFrame, ConversationEvent, ErrorCode, EventRecord, MessageId,
+    PROTOCOL_VERSION, Replay, Seq, ServerFrame, SessionToken, SiteId, transcript_path,
 };
 use tokio_tungstenite::tungstenite::Message;
 
@@ -176,11 +176,83 @@ async fn an_unknown_token_starts_a_new_session() {
     let mut socket = connect(&server).await;
     let stranger = SessionToken::new("forgotten").expect("id");
     send(&mut socket, hello(Some(stranger.clone()), 9)).await;
-    let ServerFrame::Welcome { token, .. } = recv(&mut socket).await else {
+    let ServerFrame::Welcome { token, replay, .. } = recv(&mut socket).await else {
         panic!("expected welcome");
     };
     assert_ne!(token, stranger);
+    assert_eq!(
+        replay,
+        Replay::Lost,
+        "the client must hear its session is gone"
+    );
     assert_eq!(event(&recv(&mut socket).await).0, 1);
+}
+
+#[tokio::test]
+async fn a_client_too_far_behind_is_told_to_read_over_http_and_can() {
+    let mut config = porchlight_mock::MockConfig::default();
+    config.link.replay_window = 3;
+    let server = common::start_with(config).await;
+    let (mut socket, token) = new_visitor(&server).await;
+    for i in 0..3 {
+        send(&mut socket, send_text(&format!("m{i}"), "shipping")).await;
+        next_frames(&mut socket, 3).await;
+    }
+    drop(socket); // holds seqs 1..=7
+
+    // Three behind: replayed on the socket.
+    let mut near = connect(&server).await;
+    send(&mut near, hello(Some(token.clone()), 4)).await;
+    let ServerFrame::Welcome {
+        replay,
+        conversation,
+        ..
+    } = recv(&mut near).await
+    else {
+        panic!("expected welcome");
+    };
+    assert_eq!(replay, Replay::Socket);
+    let replayed: Vec<u64> = [
+        recv(&mut near).await,
+        recv(&mut near).await,
+        recv(&mut near).await,
+    ]
+    .iter()
+    .map(|f| event(f).0)
+    .collect();
+    assert_eq!(replayed, vec![5, 6, 7]);
+
+    // Six behind: nothing on the socket but the status, and the rest over HTTP.
+    let mut far = connect(&server).await;
+    send(&mut far, hello(Some(token.clone()), 1)).await;
+    let ServerFrame::Welcome {
+        replay, last_seq, ..
+    } = recv(&mut far).await
+    else {
+        panic!("expected welcome");
+    };
+    assert_eq!((replay, last_seq), (Replay::Http, Seq(7)));
+    assert_eq!(recv(&mut far).await, bot_status());
+    let path = transcript_path(&SiteId::new("demo").expect("id"), &conversation, Seq(1));
+    let bearer = format!("Bearer {token}");
+    let answer = common::http(&server, "GET", &path, &[("Authorization", &bearer)], "").await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let records: Vec<EventRecord> = serde_json::from_str(&answer.text).expect("records");
+    let seqs: Vec<u64> = records.iter().map(|r| r.seq.0).collect();
+    assert_eq!(seqs, vec![2, 3, 4, 5, 6, 7]);
+
+    // Live events after the welcome still come on the socket, from seq 8.
+    send(&mut far, send_text("m9", "shipping")).await;
+    let (_, events) = next_frames(&mut far, 3).await;
+    assert_eq!(event(&events[0]).0, 8);
+
+    // Another session's token, or none, reads nothing.
+    let (_, stranger) = new_visitor(&server).await;
+    let other = format!("Bearer {stranger}");
+    let answer = common::http(&server, "GET", &path, &[("Authorization", &other)], "").await;
+    assert_eq!(answer.status, 404);
+    let answer = common::http(&server, "GET", &path, &[], "").await;
+    assert_eq!(answer.status, 401);
 }
 
 #[tokio::test]

@@ -77,6 +77,10 @@ pub struct Texts {
     pub agent_typing: String,
     pub sending: String,
     pub sent: String,
+    /// A message waiting for the link to come back.
+    pub not_sent: String,
+    /// The server no longer knew the visitor's session (its store was wiped).
+    pub session_lost: String,
     /// `{time}` is replaced by the time waited, like 1:05.
     pub waited: String,
     pub reconnecting: String,
@@ -125,6 +129,9 @@ impl Default for Texts {
             agent_typing: "{agent} is typing…".into(),
             sending: "Sending…".into(),
             sent: "Sent".into(),
+            not_sent: "Not sent yet, retrying…".into(),
+            session_lost: "Your earlier conversation could not be restored. This is a new one."
+                .into(),
             waited: "Waited {time}".into(),
             reconnecting: "Reconnecting…".into(),
             loading: "Loading…".into(),

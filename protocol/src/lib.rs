@@ -26,5 +26,5 @@ pub use ids::{
 pub use text::TextError;
 pub use wire::{
     Author, AuthorKind, ChatStatus, Choice, ClientFrame, ConversationEvent, ErrorCode, EventRecord,
-    FrameError, PROTOCOL_VERSION, PastConversation, ServerFrame,
+    FrameError, PROTOCOL_VERSION, PastConversation, Replay, ServerFrame, transcript_path,
 };

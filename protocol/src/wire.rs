@@ -79,6 +79,8 @@ pub enum ServerFrame {
         conversation: ConversationId,
         /// The seq of the newest event the server holds for this conversation.
         last_seq: Seq,
+        /// How the events the client lacks reach it.
+        replay: Replay,
     },
     /// Something happened in the conversation.
     Event {
@@ -103,6 +105,29 @@ pub enum ServerFrame {
     Error { code: ErrorCode, message: String },
     /// The answer to `ping`.
     Pong {},
+}
+
+/// How the events after the client's `last_seq` reach it, as `welcome` tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Replay {
+    /// They follow `welcome` on this socket, in seq order.
+    Socket,
+    /// Too many to replay on the socket: the client reads those up to the welcome's
+    /// `last_seq` over HTTP ([`transcript_path`]); newer events follow on the socket.
+    Http,
+    /// The server holds nothing of the session presented (its store was wiped, or the
+    /// session expired): this is a new session, and what the client held is gone.
+    Lost,
+}
+
+/// The HTTP path of a conversation's events after seq `after`, read with the session token
+/// as `Authorization: Bearer TOKEN`; the answer is a JSON array of [`EventRecord`]s.
+pub fn transcript_path(site: &SiteId, conversation: &ConversationId, after: Seq) -> String {
+    format!(
+        "/api/v1/sites/{site}/conversations/{conversation}/events?after={}",
+        after.0
+    )
 }
 
 /// Where a conversation stands, as the visitor should see it.

@@ -4,7 +4,7 @@
 use porchlight_protocol::{
     Answers, Author, AuthorKind, ChatStatus, Choice, ChoiceId, ClientFrame, ConversationEvent,
     ConversationId, ErrorCode, EventRecord, FieldError, FieldName, FieldProblem, MessageId,
-    PROTOCOL_VERSION, PastConversation, RequestId, Seq, ServerFrame, SessionToken, SiteId,
+    PROTOCOL_VERSION, PastConversation, Replay, RequestId, Seq, ServerFrame, SessionToken, SiteId,
 };
 
 fn id<T: std::str::FromStr>(s: &str) -> T
@@ -82,9 +82,24 @@ fn welcome() {
             token: id::<SessionToken>("tok_1"),
             conversation: id::<ConversationId>("c1"),
             last_seq: Seq(3),
+            replay: Replay::Socket,
         },
-        r#"{"type":"welcome","version":1,"token":"tok_1","conversation":"c1","last_seq":3}"#,
+        r#"{"type":"welcome","version":1,"token":"tok_1","conversation":"c1","last_seq":3,"replay":"socket"}"#,
     );
+    for (replay, name) in [(Replay::Http, "http"), (Replay::Lost, "lost")] {
+        assert_server(
+            ServerFrame::Welcome {
+                version: 1,
+                token: id::<SessionToken>("tok_1"),
+                conversation: id::<ConversationId>("c1"),
+                last_seq: Seq(3),
+                replay,
+            },
+            &format!(
+                r#"{{"type":"welcome","version":1,"token":"tok_1","conversation":"c1","last_seq":3,"replay":"{name}"}}"#
+            ),
+        );
+    }
 }
 
 #[test]
@@ -331,5 +346,17 @@ fn past_conversations_for_the_history_api() {
     assert_eq!(
         serde_json::from_str::<Vec<PastConversation>>(json).expect("parse"),
         past
+    );
+}
+
+#[test]
+fn transcript_path_names_site_conversation_and_seq() {
+    assert_eq!(
+        porchlight_protocol::transcript_path(
+            &id::<SiteId>("demo"),
+            &id::<ConversationId>("c1"),
+            Seq(7)
+        ),
+        "/api/v1/sites/demo/conversations/c1/events?after=7"
     );
 }

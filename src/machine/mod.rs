@@ -20,8 +20,9 @@ use porchlight_protocol::limits::MAX_MESSAGE_CHARS;
 use porchlight_protocol::{
     Answers, AuthorKind, ChatStatus, Choice, ChoiceId, ClientFrame, ConversationEvent,
     ConversationId, EventRecord, FieldError, FieldProblem, FormField, MessageId, PROTOCOL_VERSION,
-    PastConversation, RequestId, Seq, ServerFrame, SessionToken, SiteId, form, text,
+    PastConversation, Replay, RequestId, Seq, ServerFrame, SessionToken, SiteId, form, text,
 };
+use serde::{Deserialize, Serialize};
 
 /// The visitor's `typing: true` goes out at most this often while they keep typing.
 pub const TYPING_EVERY_MS: u64 = 3_000;
@@ -87,7 +88,7 @@ impl Phase {
 }
 
 /// What a visitor message in the outbox is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Sending {
     /// Typed text.
     Text,
@@ -96,14 +97,34 @@ pub enum Sending {
 }
 
 /// A visitor message the server has not yet shown back as an event.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Outgoing {
     pub id: MessageId,
     /// What the visitor sees meanwhile: the typed text, or the choice's label.
     pub text: String,
     pub sending: Sending,
     /// Acked by the server (stored as this seq), its event not yet received.
+    #[serde(skip)]
     pub acked: Option<Seq>,
+}
+
+/// How far a message in the outbox has got, as the visitor sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// On its way over an open link.
+    Sending,
+    /// Stored by the server.
+    Sent,
+    /// The link is down: it goes out again when the link is back.
+    Retrying,
+}
+
+/// The outbox as kept in browser storage, so a reload loses nothing: the messages still
+/// waiting, and the conversation they belong to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedOutbox {
+    pub conversation: ConversationId,
+    pub messages: Vec<Outgoing>,
 }
 
 impl Outgoing {
@@ -216,6 +237,13 @@ pub enum Input {
     LinkClosed,
     /// The scheduled reconnect is due.
     ReconnectDue,
+    /// The outbox kept in browser storage by an earlier page load.
+    Restored(SavedOutbox),
+    /// The transcript read over HTTP (after a `welcome` with [`Replay::Http`]) arrived.
+    TranscriptLoaded {
+        conversation: ConversationId,
+        result: Result<Vec<EventRecord>, String>,
+    },
     /// The browser came back online or the tab became visible: retry a dropped link now.
     RetryNow,
     /// The heartbeat clock ticked at local time `now_ms` (every [`HEARTBEAT_TICK_MS`]).
@@ -244,6 +272,13 @@ pub enum Effect {
     PanelChanged { open: bool },
     /// Fetch the session's past conversations and feed back [`Input::HistoryLoaded`].
     FetchHistory { token: SessionToken },
+    /// Read `conversation`'s events after `after` over HTTP and feed back
+    /// [`Input::TranscriptLoaded`].
+    FetchTranscript {
+        token: SessionToken,
+        conversation: ConversationId,
+        after: Seq,
+    },
 }
 
 /// The widget's whole state.
@@ -301,6 +336,13 @@ pub struct Widget {
     pub heard_ms: Option<u64>,
     /// When the last heartbeat `ping` went out (or the link came online).
     pub pinged_ms: Option<u64>,
+    /// Reading missed events over HTTP, up to this seq; live events beyond the gap wait in
+    /// `held_back` meanwhile.
+    pub rereading: Option<Seq>,
+    pub held_back: Vec<EventRecord>,
+    /// The server no longer knew the session: what was shown is gone, and this is a new
+    /// conversation. Shown until the visitor acts.
+    pub session_lost: bool,
 }
 
 /// How often the runtime feeds [`Input::Heartbeat`].
@@ -345,7 +387,28 @@ impl Widget {
             notice: None,
             heard_ms: None,
             pinged_ms: None,
+            rereading: None,
+            held_back: Vec::new(),
+            session_lost: false,
         }
+    }
+
+    /// How far the outbox message `out` has got.
+    pub fn delivery(&self, out: &Outgoing) -> Delivery {
+        match (out.acked, self.link) {
+            (Some(_), _) => Delivery::Sent,
+            (None, LinkState::Online) => Delivery::Sending,
+            (None, _) => Delivery::Retrying,
+        }
+    }
+
+    /// The outbox to keep in browser storage: `None` when nothing waits.
+    pub fn saved_outbox(&self) -> Option<SavedOutbox> {
+        let conversation = self.conversation.clone()?;
+        (!self.outbox.is_empty()).then(|| SavedOutbox {
+            conversation,
+            messages: self.outbox.clone(),
+        })
     }
 
     /// Where the conversation stands for the visitor.
@@ -432,6 +495,7 @@ impl Widget {
                 text,
             } => self.leave_message(request, answers, &text),
             Input::StartNew => {
+                self.session_lost = false;
                 let wanted = self.phase().can_start_new() && !self.starting_new;
                 let effects = self.transmit_if(wanted, ClientFrame::StartNew {});
                 self.starting_new |= !effects.is_empty();
@@ -500,7 +564,55 @@ impl Widget {
                     Vec::new()
                 }
             }
+            Input::Restored(saved) => self.restore(saved),
+            Input::TranscriptLoaded {
+                conversation,
+                result,
+            } => self.transcript_loaded(&conversation, result),
             Input::Frame { frame, now_ms } => self.receive(frame, now_ms),
+        }
+    }
+
+    /// Takes back the outbox of an earlier page load, before the link first opens: its
+    /// messages go out after the first `welcome`, unless the session has moved on to
+    /// another conversation by then.
+    fn restore(&mut self, saved: SavedOutbox) -> Vec<Effect> {
+        if self.conversation.is_some() || !self.outbox.is_empty() {
+            return Vec::new(); // only a fresh page load takes an outbox back
+        }
+        self.conversation = Some(saved.conversation);
+        for out in saved.messages {
+            if !self.outbox.iter().any(|o| o.id == out.id) {
+                self.outbox.push(Outgoing { acked: None, ..out });
+            }
+        }
+        Vec::new()
+    }
+
+    fn transcript_loaded(
+        &mut self,
+        conversation: &ConversationId,
+        result: Result<Vec<EventRecord>, String>,
+    ) -> Vec<Effect> {
+        if self.rereading.is_none() || self.conversation.as_ref() != Some(conversation) {
+            return Vec::new(); // an answer for a link or conversation left behind
+        }
+        self.rereading = None;
+        let held_back = std::mem::take(&mut self.held_back);
+        match result {
+            Ok(records) => {
+                let mut effects = Vec::new();
+                for record in records.into_iter().chain(held_back) {
+                    effects.extend(self.event(record));
+                }
+                effects.dedup();
+                effects
+            }
+            // Reopen the link: the server tells again what to read.
+            Err(_) => {
+                self.link = LinkState::Connecting;
+                vec![Effect::Connect]
+            }
         }
     }
 
@@ -559,6 +671,7 @@ impl Widget {
         if !self.phase().composer() {
             return Vec::new();
         }
+        self.session_lost = false;
         let mut effects = self.queue(Outgoing {
             id,
             text: text.to_string(),
@@ -791,8 +904,10 @@ impl Widget {
             ServerFrame::Welcome {
                 token,
                 conversation,
+                last_seq,
+                replay,
                 ..
-            } => self.welcomed(token, conversation),
+            } => self.welcomed(token, conversation, last_seq, replay),
             ServerFrame::Event { seq, at_ms, event } => {
                 self.event(EventRecord { seq, at_ms, event })
             }
@@ -829,20 +944,46 @@ impl Widget {
         }
     }
 
-    fn welcomed(&mut self, token: SessionToken, conversation: ConversationId) -> Vec<Effect> {
+    fn welcomed(
+        &mut self,
+        token: SessionToken,
+        conversation: ConversationId,
+        newest: Seq,
+        replay: Replay,
+    ) -> Vec<Effect> {
         let mut effects = Vec::new();
+        self.rereading = None;
+        self.held_back.clear();
         let other_session = self.token.as_ref().is_some_and(|t| *t != token);
-        let other_conversation = self
+        if replay == Replay::Lost || other_session {
+            // The server lost the session: what it acked is gone with it, so every message
+            // still waiting goes out again into the new conversation.
+            let outbox = std::mem::take(&mut self.outbox);
+            self.forget_conversation();
+            self.outbox = outbox
+                .into_iter()
+                .map(|o| Outgoing { acked: None, ..o })
+                .collect();
+            self.session_lost = true;
+        } else if self
             .conversation
             .as_ref()
-            .is_some_and(|c| *c != conversation);
-        if other_session || other_conversation {
+            .is_some_and(|c| *c != conversation)
+        {
             // Whatever we held belonged to another conversation.
             self.forget_conversation();
         }
         if self.token.as_ref() != Some(&token) {
             self.token = Some(token.clone());
-            effects.push(Effect::SaveToken(token));
+            effects.push(Effect::SaveToken(token.clone()));
+        }
+        if replay == Replay::Http && newest > self.last_seq {
+            self.rereading = Some(newest);
+            effects.push(Effect::FetchTranscript {
+                token: token.clone(),
+                conversation: conversation.clone(),
+                after: self.last_seq,
+            });
         }
         self.conversation = Some(conversation);
         self.link = LinkState::Online;
@@ -908,6 +1049,14 @@ impl Widget {
             return Vec::new(); // already held
         }
         if record.seq != self.last_seq.next() {
+            if self.rereading.is_some() {
+                // Newer than what is being read over HTTP: applied once that arrives.
+                if !self.held_back.iter().any(|r| r.seq == record.seq) {
+                    self.held_back.push(record);
+                    self.held_back.sort_by_key(|r| r.seq);
+                }
+                return Vec::new();
+            }
             // A gap: reopen the link so the server replays from what we hold.
             return vec![Effect::Connect];
         }

@@ -32,6 +32,7 @@ fn welcome_to(t: &str, conversation: &str) -> Input {
         token: token(t),
         conversation: ConversationId::new(conversation).expect("id"),
         last_seq: Seq(0),
+        replay: Replay::Socket,
     })
 }
 fn welcome(t: &str) -> Input {
@@ -282,6 +283,214 @@ fn a_gap_reopens_the_link_and_keeps_nothing_past_it() {
     w.update(event(1, None, "a"));
     assert_eq!(w.update(event(3, None, "c")), vec![Effect::Connect]);
     assert_eq!(texts(&w), vec!["a"]);
+}
+
+fn welcome_with(t: &str, conversation: &str, last_seq: u64, replay: Replay) -> Input {
+    frame(ServerFrame::Welcome {
+        version: 1,
+        token: token(t),
+        conversation: ConversationId::new(conversation).expect("id"),
+        last_seq: Seq(last_seq),
+        replay,
+    })
+}
+fn record(seq: u64, text: &str) -> EventRecord {
+    let Input::Frame {
+        frame: ServerFrame::Event { seq, at_ms, event },
+        ..
+    } = event(seq, None, text)
+    else {
+        unreachable!("event() makes an event frame")
+    };
+    EventRecord { seq, at_ms, event }
+}
+fn c1() -> ConversationId {
+    ConversationId::new("c1").expect("id")
+}
+
+#[test]
+fn a_welcome_that_replays_over_http_fetches_after_what_is_held() {
+    let mut w = online();
+    w.update(event(1, None, "a"));
+    w.update(Input::LinkClosed);
+    let effects = w.update(welcome_with("t1", "c1", 9, Replay::Http));
+    assert_eq!(
+        effects,
+        vec![Effect::FetchTranscript {
+            token: token("t1"),
+            conversation: c1(),
+            after: Seq(1),
+        }]
+    );
+    assert_eq!(w.rereading, Some(Seq(9)));
+}
+
+#[test]
+fn live_events_during_an_http_reread_wait_and_nothing_shows_twice() {
+    let mut w = online();
+    w.update(event(1, None, "a"));
+    w.update(welcome_with("t1", "c1", 3, Replay::Http));
+    // Live events past the gap arrive first (one twice); they are held back, not a gap.
+    assert_eq!(w.update(event(5, None, "e")), vec![]);
+    assert_eq!(w.update(event(4, None, "d")), vec![]);
+    assert_eq!(w.update(event(4, None, "d")), vec![]);
+    assert_eq!(texts(&w), vec!["a"]);
+    // The HTTP answer overlaps what is held and what waits.
+    let records = vec![
+        record(1, "a"),
+        record(2, "b"),
+        record(3, "c"),
+        record(4, "d"),
+    ];
+    let effects = w.update(Input::TranscriptLoaded {
+        conversation: c1(),
+        result: Ok(records),
+    });
+    assert_eq!(effects, vec![]);
+    assert_eq!(texts(&w), vec!["a", "b", "c", "d", "e"]);
+    assert_eq!(w.last_seq, Seq(5));
+    assert_eq!(w.rereading, None);
+    assert!(w.held_back.is_empty());
+}
+
+#[test]
+fn a_failed_http_reread_reopens_the_link() {
+    let mut w = online();
+    w.update(welcome_with("t1", "c1", 3, Replay::Http));
+    let effects = w.update(Input::TranscriptLoaded {
+        conversation: c1(),
+        result: Err("offline".into()),
+    });
+    assert_eq!(effects, vec![Effect::Connect]);
+    assert_eq!(w.rereading, None);
+}
+
+#[test]
+fn a_transcript_for_another_conversation_is_ignored() {
+    let mut w = online();
+    w.update(welcome_with("t1", "c1", 3, Replay::Http));
+    let other = ConversationId::new("c9").expect("id");
+    w.update(Input::TranscriptLoaded {
+        conversation: other,
+        result: Ok(vec![record(1, "x")]),
+    });
+    assert!(w.events.is_empty());
+    assert_eq!(w.rereading, Some(Seq(3)));
+}
+
+#[test]
+fn a_lost_session_starts_over_and_resends_every_waiting_message() {
+    let mut w = online();
+    w.update(event(1, None, "old"));
+    send(&mut w, "m1", "acked");
+    w.update(frame(ServerFrame::Ack {
+        id: mid("m1"),
+        seq: Seq(2),
+    }));
+    w.update(Input::LinkClosed);
+    send(&mut w, "m2", "unsent");
+    let effects = w.update(welcome_with("t2", "c2", 1, Replay::Lost));
+    assert!(
+        w.events.is_empty(),
+        "nothing of the lost conversation stays"
+    );
+    assert_eq!(w.last_seq, Seq(0));
+    assert!(w.session_lost);
+    assert_eq!(
+        effects,
+        vec![
+            Effect::SaveToken(token("t2")),
+            Effect::Transmit(ClientFrame::SendText {
+                id: mid("m1"),
+                text: "acked".into()
+            }),
+            Effect::Transmit(ClientFrame::SendText {
+                id: mid("m2"),
+                text: "unsent".into()
+            }),
+        ]
+    );
+    assert!(w.outbox.iter().all(|o| o.acked.is_none()));
+    // The notice stays until the visitor writes again.
+    w.update(status(ChatStatus::Bot {}));
+    assert!(w.session_lost);
+    send(&mut w, "m3", "hello again");
+    assert!(!w.session_lost);
+}
+
+#[test]
+fn each_waiting_message_shows_how_far_it_got() {
+    let mut w = in_bot_phase();
+    send(&mut w, "m1", "one");
+    send(&mut w, "m2", "two");
+    w.update(frame(ServerFrame::Ack {
+        id: mid("m1"),
+        seq: Seq(1),
+    }));
+    let states = |w: &Widget| -> Vec<Delivery> { w.outbox.iter().map(|o| w.delivery(o)).collect() };
+    assert_eq!(states(&w), vec![Delivery::Sent, Delivery::Sending]);
+    w.update(Input::LinkClosed);
+    assert_eq!(states(&w), vec![Delivery::Sent, Delivery::Retrying]);
+}
+
+#[test]
+fn the_saved_outbox_is_restored_before_the_link_and_resent_after_welcome() {
+    let mut first = in_bot_phase();
+    send(&mut first, "m1", "one");
+    send(&mut first, "m2", "two");
+    let saved = first.saved_outbox().expect("two messages wait");
+    assert_eq!(saved.conversation, c1());
+    // A reload: the stored JSON comes back into a fresh widget.
+    let json = serde_json::to_string(&saved).expect("json");
+    let back: SavedOutbox = serde_json::from_str(&json).expect("json");
+    let mut w = Widget::new(site(), Some(token("t1")));
+    w.update(Input::Restored(back));
+    w.update(Input::Open);
+    let hello = w.update(Input::LinkOpened);
+    assert_eq!(
+        hello,
+        vec![Effect::Transmit(ClientFrame::Hello {
+            version: 1,
+            site: site(),
+            token: Some(token("t1")),
+            conversation: Some(c1()),
+            last_seq: Seq(0),
+        })]
+    );
+    let resent = w.update(welcome("t1"));
+    assert_eq!(resent.len(), 2);
+    // The replay brings m1 back as stored: it leaves the outbox, m2 stays.
+    w.update(event(1, Some("m1"), "one"));
+    assert_eq!(
+        w.outbox.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(),
+        vec!["m2"]
+    );
+    assert_eq!(texts(&w), vec!["one"]);
+}
+
+#[test]
+fn a_restored_outbox_of_a_conversation_since_closed_is_dropped() {
+    let mut first = in_bot_phase();
+    send(&mut first, "m1", "one");
+    let saved = first.saved_outbox().expect("one message waits");
+    let mut w = Widget::new(site(), Some(token("t1")));
+    w.update(Input::Restored(saved));
+    w.update(welcome_to("t1", "c2"));
+    assert!(w.outbox.is_empty());
+}
+
+#[test]
+fn an_empty_outbox_saves_nothing_and_a_restore_after_start_is_ignored() {
+    let w = online();
+    assert_eq!(w.saved_outbox(), None);
+    let mut busy = in_bot_phase();
+    send(&mut busy, "m1", "mine");
+    let saved = SavedOutbox {
+        conversation: ConversationId::new("c7").expect("id"),
+        messages: vec![],
+    };
+    busy.update(Input::Restored(saved));
+    assert_eq!(busy.conversation, Some(c1()));
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! socket, timers, storage and the host page — using the submodules:
 //!
 //! - [`link`]: the WebSocket.
-//! - [`storage`]: the session token and the panel's open state.
+//! - [`storage`]: the session token, the panel's open state and the outbox.
 //! - [`host`]: postMessage to and from the host page's loader.
 //! - [`random`]: client-made message and request ids, and jitter.
 //! - [`api`]: the site configuration and the conversation history over HTTP.
@@ -18,7 +18,7 @@ pub mod random;
 pub mod storage;
 
 use crate::backoff;
-use crate::machine::{Effect, HEARTBEAT_TICK_MS, Input, Phase, Widget};
+use crate::machine::{Effect, HEARTBEAT_TICK_MS, Input, Phase, SavedOutbox, Widget};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use link::Link;
@@ -39,17 +39,24 @@ pub struct Runtime {
     pub now: RwSignal<u64>,
     /// The live socket, if any. Not `Send`, hence local storage.
     link: StoredValue<Option<Link>, LocalStorage>,
+    /// The outbox as last written to browser storage.
+    saved_outbox: StoredValue<Option<SavedOutbox>>,
 }
 
 impl Runtime {
     /// A runtime for `site`, resuming the stored session if there is one.
     pub fn new(site: SiteId) -> Self {
         let token = storage::load_token(&site);
+        let saved = storage::load_outbox(&site);
         let runtime = Runtime {
             widget: RwSignal::new(Widget::new(site, token)),
             now: RwSignal::new(now_ms()),
             link: StoredValue::new_local(None),
+            saved_outbox: StoredValue::new(saved.clone()),
         };
+        if let Some(saved) = saved {
+            runtime.dispatch(Input::Restored(saved));
+        }
         set_interval(
             move || {
                 let waiting = runtime
@@ -78,8 +85,22 @@ impl Runtime {
             .widget
             .try_update(|w| w.update(input))
             .unwrap_or_default();
+        self.keep_outbox();
         for effect in effects {
             self.run(effect);
+        }
+    }
+
+    /// Writes the outbox to browser storage when it changed, before anything is sent: a
+    /// reload at any moment finds every message not yet stored by the server.
+    fn keep_outbox(self) {
+        let Some(outbox) = self.widget.try_with_untracked(Widget::saved_outbox) else {
+            return;
+        };
+        if self.saved_outbox.with_value(|saved| *saved != outbox) {
+            let site = self.widget.with_untracked(|w| w.site.clone());
+            storage::save_outbox(&site, outbox.as_ref());
+            self.saved_outbox.set_value(outbox);
         }
     }
 
@@ -172,6 +193,23 @@ impl Runtime {
                     self.dispatch(Input::HistoryLoaded(
                         result.map_err(|_| "Previous conversations could not be loaded.".into()),
                     ));
+                });
+            }
+            Effect::FetchTranscript {
+                token,
+                conversation,
+                after,
+            } => {
+                let site = self.widget.with_untracked(|w| w.site.clone());
+                spawn_local(async move {
+                    let result = api::transcript(&site, &token, &conversation, after).await;
+                    if let Err(err) = &result {
+                        leptos::logging::warn!("cannot read the missed messages: {err}");
+                    }
+                    self.dispatch(Input::TranscriptLoaded {
+                        conversation,
+                        result,
+                    });
                 });
             }
         }

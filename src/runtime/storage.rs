@@ -1,8 +1,10 @@
 //! What the widget keeps in the browser between page loads: the session token (local
-//! storage, so a reload or a later visit resumes the conversation) and whether the panel
-//! was open (session storage, so navigating the host site keeps the chat open). Storage
-//! can be unavailable (blocked cookies, private mode); then nothing is kept.
+//! storage, so a reload or a later visit resumes the conversation), and in session storage
+//! (per tab, kept across reloads and the host site's navigation) whether the panel was
+//! open and the outbox of messages not yet stored by the server. Storage can be
+//! unavailable (blocked cookies, private mode); then nothing is kept.
 
+use crate::machine::SavedOutbox;
 use porchlight_protocol::{SessionToken, SiteId};
 use web_sys::Storage;
 
@@ -43,4 +45,22 @@ pub fn save_open(site: &SiteId, open: bool) {
     if let Some(storage) = session() {
         let _ = storage.set_item(&key(site, "open"), if open { "1" } else { "0" });
     }
+}
+
+/// The outbox an earlier load of this tab left, if any and readable.
+pub fn load_outbox(site: &SiteId) -> Option<SavedOutbox> {
+    let raw = session()?.get_item(&key(site, "outbox")).ok()??;
+    serde_json::from_str(&raw).ok()
+}
+
+/// Keeps the outbox, or forgets it when nothing waits.
+pub fn save_outbox(site: &SiteId, outbox: Option<&SavedOutbox>) {
+    let Some(storage) = session() else {
+        return;
+    };
+    let key = key(site, "outbox");
+    let _ = match outbox.and_then(|o| serde_json::to_string(o).ok()) {
+        Some(json) => storage.set_item(&key, &json),
+        None => storage.remove_item(&key),
+    };
 }

@@ -15,6 +15,7 @@ pub fn Status() -> impl IntoView {
     let texts = texts();
     let waited_template = texts.waited.clone();
     let reconnecting = texts.reconnecting.clone();
+    let session_lost = texts.session_lost.clone();
     let line = Memo::new(move |_| {
         runtime.widget.with(|w| match &w.status {
             Some(ChatStatus::Queued { position, .. }) => {
@@ -37,6 +38,7 @@ pub fn Status() -> impl IntoView {
         runtime.widget.with(|w| match (&w.notice, w.link) {
             (_, LinkState::Reconnecting) => Some(reconnecting.clone()),
             (Some(notice), _) => Some(notice.clone()),
+            _ if w.session_lost => Some(session_lost.clone()),
             _ => None,
         })
     });

@@ -4,6 +4,7 @@
 //! conversations. All text is rendered as text nodes, never as HTML.
 
 use super::texts;
+use crate::machine::Delivery;
 use crate::runtime::Runtime;
 use leptos::prelude::*;
 use porchlight_protocol::{AuthorKind, ConversationEvent, EventRecord, Texts};
@@ -67,7 +68,12 @@ pub fn Transcript() -> impl IntoView {
     let runtime = expect_context::<Runtime>();
     let texts = texts();
     let conversation_label = texts.conversation_label.clone();
-    let (you, sending, sent) = (texts.you.clone(), texts.sending.clone(), texts.sent.clone());
+    let you = texts.you.clone();
+    let delivery_texts = [
+        texts.sending.clone(),
+        texts.sent.clone(),
+        texts.not_sent.clone(),
+    ];
     let log = NodeRef::<leptos::html::Ol>::new();
     // Keep the newest line in view.
     Effect::new(move |_| {
@@ -91,15 +97,36 @@ pub fn Transcript() -> impl IntoView {
             />
             <For
                 each=move || runtime.widget.with(|w| w.outbox.clone())
-                key=|o| (o.id.clone(), o.acked)
+                key=|o| o.id.clone()
                 children=move |o| {
-                    let state = if o.acked.is_some() { sent.clone() } else { sending.clone() };
+                    let delivery_texts = delivery_texts.clone();
+                    let id = o.id.clone();
+                    let delivery = Memo::new(move |_| {
+                        runtime.widget.with(|w| {
+                            w.outbox.iter().find(|m| m.id == id).map(|m| w.delivery(m))
+                        })
+                    });
+                    let state = move || {
+                        delivery.get()
+                            .map(|d| {
+                                delivery_texts[match d {
+                                        Delivery::Sending => 0,
+                                        Delivery::Sent => 1,
+                                        Delivery::Retrying => 2,
+                                    }]
+                                    .clone()
+                            })
+                    };
+                    let class = move || match delivery.get() {
+                        Some(Delivery::Retrying) => "pl-delivery pl-retrying",
+                        _ => "pl-delivery",
+                    };
                     let you = you.clone();
                     view! {
                         <li class="pl-message pl-from-visitor pl-pending" aria-busy="true">
                             <span class="pl-author">{you}</span>
                             <p class="pl-text">{o.text}</p>
-                            <span class="pl-delivery">{state}</span>
+                            <span class=class>{state}</span>
                         </li>
                     }
                 }
