@@ -1050,11 +1050,10 @@ impl Widget {
         }
         if record.seq != self.last_seq.next() {
             if self.rereading.is_some() {
-                // Newer than what is being read over HTTP: applied once that arrives.
-                if !self.held_back.iter().any(|r| r.seq == record.seq) {
-                    self.held_back.push(record);
-                    self.held_back.sort_by_key(|r| r.seq);
-                }
+                // Newer than what is being read over HTTP: applied once that arrives (a
+                // duplicate is dropped then, like any event already held).
+                self.held_back.push(record);
+                self.held_back.sort_by_key(|r| r.seq);
                 return Vec::new();
             }
             // A gap: reopen the link so the server replays from what we hold.
