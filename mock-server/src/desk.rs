@@ -766,15 +766,17 @@ impl Desk {
                 agent: agent.clone(),
             })
             .collect();
+        let entry = |(id, c): (&ConversationId, &Conversation)| HistoryEntry {
+            conversation: id.clone(),
+            status: c.phase.name(),
+            rating: c.rating.clone(),
+        };
+        let conversations = world.store.all().map(entry).collect();
         let history = world
             .store
             .all()
             .filter(|(_, c)| c.phase.is_closed())
-            .map(|(id, c)| HistoryEntry {
-                conversation: id.clone(),
-                status: c.phase.name(),
-                rating: c.rating.clone(),
-            })
+            .map(entry)
             .collect();
         let engaged = routing
             .agents
@@ -785,6 +787,7 @@ impl Desk {
             routing,
             engaged,
             live,
+            conversations,
             history,
             offline_messages: world.store.offline_messages.clone(),
         }
@@ -883,6 +886,9 @@ pub struct MockState {
     /// Requests waiting for each agent's acceptance (time-based routing).
     pub engaged: std::collections::BTreeMap<AgentId, Vec<ConversationId>>,
     pub live: Vec<LiveChat>,
+    /// Every conversation, oldest first, with where it stands.
+    pub conversations: Vec<HistoryEntry>,
+    /// The closed ones.
     pub history: Vec<HistoryEntry>,
     pub offline_messages: Vec<OfflineMessage>,
 }

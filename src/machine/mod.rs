@@ -19,10 +19,16 @@
 use porchlight_protocol::limits::MAX_MESSAGE_CHARS;
 use porchlight_protocol::{
     Answers, AuthorKind, ChatStatus, Choice, ChoiceId, ClientFrame, ConversationEvent,
-    ConversationId, EventRecord, FieldError, FieldProblem, FormField, MessageId, PROTOCOL_VERSION,
-    PastConversation, Replay, RequestId, Seq, ServerFrame, SessionToken, SiteId, form, text,
+    ConversationId, ErrorCode, EventRecord, FieldError, FieldProblem, FormField, MessageId,
+    PROTOCOL_VERSION, PastConversation, Replay, RequestId, Seq, ServerFrame, SessionToken, SiteId,
+    form, text,
 };
 use serde::{Deserialize, Serialize};
+
+/// At most this many outbox messages are on their way unacked at once; the next goes out
+/// as one is acked. A long outbox after an outage so stays within the server's burst of
+/// [`FRAME_BURST`](porchlight_protocol::limits::FRAME_BURST) frames, with room to spare.
+pub const IN_FLIGHT_LIMIT: usize = 10;
 
 /// The visitor's `typing: true` goes out at most this often while they keep typing.
 pub const TYPING_EVERY_MS: u64 = 3_000;
@@ -106,6 +112,9 @@ pub struct Outgoing {
     /// Acked by the server (stored as this seq), its event not yet received.
     #[serde(skip)]
     pub acked: Option<Seq>,
+    /// Sent on the current link and not yet acked.
+    #[serde(skip)]
+    pub in_flight: bool,
 }
 
 /// How far a message in the outbox has got, as the visitor sees it.
@@ -583,7 +592,11 @@ impl Widget {
         self.conversation = Some(saved.conversation);
         for out in saved.messages {
             if !self.outbox.iter().any(|o| o.id == out.id) {
-                self.outbox.push(Outgoing { acked: None, ..out });
+                self.outbox.push(Outgoing {
+                    acked: None,
+                    in_flight: false,
+                    ..out
+                });
             }
         }
         Vec::new()
@@ -659,9 +672,36 @@ impl Widget {
         if self.outbox.iter().any(|o| o.id == out.id) {
             return Vec::new();
         }
-        let frame = out.frame();
         self.outbox.push(out);
-        self.transmit_kept(frame)
+        match self.link {
+            LinkState::Online => self.send_outbox(),
+            _ => self.ensure_link(),
+        }
+    }
+
+    /// Sends waiting outbox messages, oldest first, while fewer than [`IN_FLIGHT_LIMIT`]
+    /// are on their way unacked.
+    fn send_outbox(&mut self) -> Vec<Effect> {
+        if self.link != LinkState::Online {
+            return Vec::new();
+        }
+        let mut in_flight = self
+            .outbox
+            .iter()
+            .filter(|o| o.in_flight && o.acked.is_none())
+            .count();
+        let mut effects = Vec::new();
+        for out in &mut self.outbox {
+            if in_flight >= IN_FLIGHT_LIMIT {
+                break;
+            }
+            if !out.in_flight && out.acked.is_none() {
+                out.in_flight = true;
+                in_flight += 1;
+                effects.push(Effect::Transmit(out.frame()));
+            }
+        }
+        effects
     }
 
     fn send(&mut self, id: MessageId, raw: &str) -> Vec<Effect> {
@@ -677,6 +717,7 @@ impl Widget {
             text: text.to_string(),
             sending: Sending::Text,
             acked: None,
+            in_flight: false,
         });
         if !effects.is_empty() {
             effects.extend(self.stop_typing());
@@ -698,6 +739,7 @@ impl Widget {
             text: label,
             sending: Sending::Choice(choice),
             acked: None,
+            in_flight: false,
         })
     }
 
@@ -887,12 +929,13 @@ impl Widget {
             self.link = LinkState::Connecting;
             return vec![Effect::Connect];
         }
+        let mut effects = self.send_outbox();
         let since_ping = now_ms.saturating_sub(self.pinged_ms.unwrap_or(heard));
         if since_ping >= PING_AFTER_MS {
             self.pinged_ms = Some(now_ms);
-            return vec![Effect::Transmit(ClientFrame::Ping {})];
+            effects.push(Effect::Transmit(ClientFrame::Ping {}));
         }
-        Vec::new()
+        effects
     }
 
     fn receive(&mut self, frame: ServerFrame, now_ms: u64) -> Vec<Effect> {
@@ -915,7 +958,7 @@ impl Widget {
                 if let Some(out) = self.outbox.iter_mut().find(|o| o.id == id) {
                     out.acked = Some(seq);
                 }
-                Vec::new()
+                self.send_outbox()
             }
             ServerFrame::Status { status } => {
                 self.status_changed(status, now_ms);
@@ -936,8 +979,16 @@ impl Widget {
                 }
                 Vec::new()
             }
-            ServerFrame::Error { message, .. } => {
+            ServerFrame::Error { code, message } => {
                 self.notice = Some(message);
+                if code == ErrorCode::RateLimited {
+                    // Some of what is on its way was refused, and which is not said: all of it
+                    // goes out again (same ids) at the next heartbeat, when the server's budget
+                    // has refilled.
+                    for out in &mut self.outbox {
+                        out.in_flight &= out.acked.is_some();
+                    }
+                }
                 Vec::new()
             }
             ServerFrame::Pong {} => Vec::new(),
@@ -962,7 +1013,11 @@ impl Widget {
             self.forget_conversation();
             self.outbox = outbox
                 .into_iter()
-                .map(|o| Outgoing { acked: None, ..o })
+                .map(|o| Outgoing {
+                    acked: None,
+                    in_flight: false,
+                    ..o
+                })
                 .collect();
             self.session_lost = true;
         } else if self
@@ -990,7 +1045,11 @@ impl Widget {
         self.attempts = 0;
         self.notice = None;
         self.starting_new = false;
-        effects.extend(self.outbox.iter().map(|o| Effect::Transmit(o.frame())));
+        // A new link: everything not known to be stored goes out again, same ids.
+        for out in &mut self.outbox {
+            out.in_flight = false;
+        }
+        effects.extend(self.send_outbox());
         effects.extend(
             [&self.agent_request, &self.leave_request]
                 .into_iter()
@@ -1060,16 +1119,18 @@ impl Widget {
             return vec![Effect::Connect];
         }
         self.last_seq = record.seq;
+        let mut effects = Vec::new();
         if let ConversationEvent::MessageReceived { id, author, .. } = &record.event {
             if let Some(id) = id {
                 self.outbox.retain(|o| o.id != *id);
+                effects.extend(self.send_outbox());
             }
             if self.agent_typing.as_ref() == Some(&author.name) {
                 self.agent_typing = None;
             }
         }
         self.events.push(record);
-        Vec::new()
+        effects
     }
 }
 

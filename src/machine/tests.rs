@@ -419,6 +419,60 @@ fn a_lost_session_starts_over_and_resends_every_waiting_message() {
 }
 
 #[test]
+fn at_most_ten_messages_are_on_their_way_and_each_ack_lets_the_next_go() {
+    let mut w = in_bot_phase();
+    let sent: usize = (0..12)
+        .map(|i| send(&mut w, &format!("m{i}"), "hi").len())
+        .sum();
+    assert_eq!(sent, IN_FLIGHT_LIMIT, "two wait for room");
+    let next = w.update(frame(ServerFrame::Ack {
+        id: mid("m0"),
+        seq: Seq(1),
+    }));
+    assert_eq!(
+        next,
+        vec![Effect::Transmit(ClientFrame::SendText {
+            id: mid("m10"),
+            text: "hi".into()
+        })]
+    );
+    // A reconnect sends the unacked, oldest first, ten at most.
+    w.update(Input::LinkClosed);
+    let resent = w.update(welcome("t1"));
+    assert_eq!(resent.len(), IN_FLIGHT_LIMIT);
+    assert_eq!(
+        resent[0],
+        Effect::Transmit(ClientFrame::SendText {
+            id: mid("m1"),
+            text: "hi".into()
+        })
+    );
+}
+
+#[test]
+fn refused_for_rate_the_unacked_go_again_at_the_next_heartbeat() {
+    let mut w = in_bot_phase();
+    send(&mut w, "m1", "one");
+    send(&mut w, "m2", "two");
+    w.update(frame(ServerFrame::Ack {
+        id: mid("m1"),
+        seq: Seq(1),
+    }));
+    assert_eq!(w.update(Input::Heartbeat { now_ms: 1 }), vec![]);
+    w.update(frame(ServerFrame::error(
+        ErrorCode::RateLimited,
+        "slow down",
+    )));
+    assert_eq!(
+        w.update(Input::Heartbeat { now_ms: 2 }),
+        vec![Effect::Transmit(ClientFrame::SendText {
+            id: mid("m2"),
+            text: "two".into()
+        })]
+    );
+}
+
+#[test]
 fn each_waiting_message_shows_how_far_it_got() {
     let mut w = in_bot_phase();
     send(&mut w, "m1", "one");

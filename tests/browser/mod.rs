@@ -2,6 +2,8 @@
 //! cross-origin host page, and headless Chromium driven over WebDriver (ChromeDriver).
 #![allow(dead_code)] // shared by several test files, each using its own part
 
+pub mod proxy;
+
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use porchlight_mock::client::ControlClient;
@@ -62,6 +64,11 @@ impl Chat {
             addr,
             stops: vec![stop],
         }
+    }
+
+    /// Where the server listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
     }
 
     /// The control API, to drive agents by hand.
@@ -286,6 +293,14 @@ impl Frame<'_> {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// Runs `js` in the frame and returns what it returns.
+    pub async fn script(&self, js: &str) -> serde_json::Value {
+        self.client
+            .execute(js, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("script failed: {e}"))
     }
 
     /// The text content (as the DOM holds it, newlines kept) of every match of `css`.
