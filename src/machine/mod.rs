@@ -23,7 +23,6 @@ use porchlight_protocol::{
     PROTOCOL_VERSION, PastConversation, Replay, RequestId, Seq, ServerFrame, SessionToken, SiteId,
     form, text,
 };
-use serde::{Deserialize, Serialize};
 
 /// At most this many outbox messages are on their way unacked at once; the next goes out
 /// as one is acked. A long outbox after an outage so stays within the server's burst of
@@ -94,7 +93,7 @@ impl Phase {
 }
 
 /// What a visitor message in the outbox is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Sending {
     /// Typed text.
     Text,
@@ -103,22 +102,20 @@ pub enum Sending {
 }
 
 /// A visitor message the server has not yet shown back as an event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outgoing {
     pub id: MessageId,
     /// What the visitor sees meanwhile: the typed text, or the choice's label.
     pub text: String,
     pub sending: Sending,
     /// Acked by the server (stored as this seq), its event not yet received.
-    #[serde(skip)]
     pub acked: Option<Seq>,
     /// Sent on the current link and not yet acked.
-    #[serde(skip)]
     pub in_flight: bool,
 }
 
 /// How far a message in the outbox has got, as the visitor sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Delivery {
     /// On its way over an open link.
     Sending,
@@ -130,7 +127,7 @@ pub enum Delivery {
 
 /// The outbox as kept in browser storage, so a reload loses nothing: the messages still
 /// waiting, and the conversation they belong to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SavedOutbox {
     pub conversation: ConversationId,
     pub messages: Vec<Outgoing>,
@@ -617,8 +614,10 @@ impl Widget {
                 let mut effects = Vec::new();
                 for record in records.into_iter().chain(held_back) {
                     effects.extend(self.event(record));
+                    if effects.iter().any(|e| matches!(e, Effect::Connect)) {
+                        break; // a gap: the reopened link replays the rest
+                    }
                 }
-                effects.dedup();
                 effects
             }
             // Reopen the link: the server tells again what to read.
@@ -1111,8 +1110,8 @@ impl Widget {
             if self.rereading.is_some() {
                 // Newer than what is being read over HTTP: applied once that arrives (a
                 // duplicate is dropped then, like any event already held).
-                self.held_back.push(record);
-                self.held_back.sort_by_key(|r| r.seq);
+                let at = self.held_back.partition_point(|r| r.seq < record.seq);
+                self.held_back.insert(at, record);
                 return Vec::new();
             }
             // A gap: reopen the link so the server replays from what we hold.

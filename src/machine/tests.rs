@@ -494,11 +494,9 @@ fn the_saved_outbox_is_restored_before_the_link_and_resent_after_welcome() {
     send(&mut first, "m2", "two");
     let saved = first.saved_outbox().expect("two messages wait");
     assert_eq!(saved.conversation, c1());
-    // A reload: the stored JSON comes back into a fresh widget.
-    let json = serde_json::to_string(&saved).expect("json");
-    let back: SavedOutbox = serde_json::from_str(&json).expect("json");
+    // A reload: the stored outbox comes back into a fresh widget.
     let mut w = Widget::new(site(), Some(token("t1")));
-    w.update(Input::Restored(back));
+    w.update(Input::Restored(saved));
     w.update(Input::Open);
     let hello = w.update(Input::LinkOpened);
     assert_eq!(

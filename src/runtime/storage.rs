@@ -4,8 +4,10 @@
 //! open and the outbox of messages not yet stored by the server. Storage can be
 //! unavailable (blocked cookies, private mode); then nothing is kept.
 
-use crate::machine::SavedOutbox;
-use porchlight_protocol::{SessionToken, SiteId};
+use crate::machine::{Outgoing, SavedOutbox, Sending};
+use js_sys::{Array, JSON};
+use porchlight_protocol::{ChoiceId, ConversationId, MessageId, SessionToken, SiteId};
+use wasm_bindgen::JsCast;
 use web_sys::Storage;
 
 fn local() -> Option<Storage> {
@@ -47,10 +49,35 @@ pub fn save_open(site: &SiteId, open: bool) {
     }
 }
 
-/// The outbox an earlier load of this tab left, if any and readable.
+/// The outbox an earlier load of this tab left, if any and readable. It is kept as
+/// `[conversation, [id, text, choice?], …]` in JSON, read and written by the browser's own
+/// `JSON`, which costs the bundle far less than a serde codec.
 pub fn load_outbox(site: &SiteId) -> Option<SavedOutbox> {
     let raw = session()?.get_item(&key(site, "outbox")).ok()??;
-    serde_json::from_str(&raw).ok()
+    let rows: Array = JSON::parse(&raw).ok()?.dyn_into().ok()?;
+    let conversation = ConversationId::new(rows.get(0).as_string()?).ok()?;
+    let messages = rows
+        .iter()
+        .skip(1)
+        .map(|row| {
+            let row: Array = row.dyn_into().ok()?;
+            let sending = match row.get(2).as_string() {
+                Some(choice) => Sending::Choice(ChoiceId::new(choice).ok()?),
+                None => Sending::Text,
+            };
+            Some(Outgoing {
+                id: MessageId::new(row.get(0).as_string()?).ok()?,
+                text: row.get(1).as_string()?,
+                sending,
+                acked: None,
+                in_flight: false,
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(SavedOutbox {
+        conversation,
+        messages,
+    })
 }
 
 /// Keeps the outbox, or forgets it when nothing waits.
@@ -59,8 +86,20 @@ pub fn save_outbox(site: &SiteId, outbox: Option<&SavedOutbox>) {
         return;
     };
     let key = key(site, "outbox");
-    let _ = match outbox.and_then(|o| serde_json::to_string(o).ok()) {
+    let _ = match outbox.and_then(encode_outbox) {
         Some(json) => storage.set_item(&key, &json),
         None => storage.remove_item(&key),
     };
+}
+
+fn encode_outbox(outbox: &SavedOutbox) -> Option<String> {
+    let rows = Array::of1(&outbox.conversation.as_str().into());
+    for message in &outbox.messages {
+        let row = Array::of2(&message.id.as_str().into(), &message.text.as_str().into());
+        if let Sending::Choice(choice) = &message.sending {
+            row.push(&choice.as_str().into());
+        }
+        rows.push(&row);
+    }
+    JSON::stringify(&rows).ok()?.as_string()
 }

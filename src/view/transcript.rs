@@ -96,37 +96,28 @@ pub fn Transcript() -> impl IntoView {
                 children=move |r| record_view(r, &texts)
             />
             <For
-                each=move || runtime.widget.with(|w| w.outbox.clone())
-                key=|o| o.id.clone()
-                children=move |o| {
-                    let delivery_texts = delivery_texts.clone();
-                    let id = o.id.clone();
-                    let delivery = Memo::new(move |_| {
-                        runtime.widget.with(|w| {
-                            w.outbox.iter().find(|m| m.id == id).map(|m| w.delivery(m))
+                each=move || {
+                    runtime
+                        .widget
+                        .with(|w| {
+                            w.outbox
+                                .iter()
+                                .map(|o| (o.id.clone(), o.text.clone(), w.delivery(o)))
+                                .collect::<Vec<_>>()
                         })
-                    });
-                    let state = move || {
-                        delivery.get()
-                            .map(|d| {
-                                delivery_texts[match d {
-                                        Delivery::Sending => 0,
-                                        Delivery::Sent => 1,
-                                        Delivery::Retrying => 2,
-                                    }]
-                                    .clone()
-                            })
+                }
+                key=|(id, _, delivery)| (id.clone(), *delivery)
+                children=move |(_, text, delivery)| {
+                    let (state, class) = match delivery {
+                        Delivery::Sending => (&delivery_texts[0], "pl-delivery"),
+                        Delivery::Sent => (&delivery_texts[1], "pl-delivery"),
+                        Delivery::Retrying => (&delivery_texts[2], "pl-delivery pl-retrying"),
                     };
-                    let class = move || match delivery.get() {
-                        Some(Delivery::Retrying) => "pl-delivery pl-retrying",
-                        _ => "pl-delivery",
-                    };
-                    let you = you.clone();
                     view! {
                         <li class="pl-message pl-from-visitor pl-pending" aria-busy="true">
-                            <span class="pl-author">{you}</span>
-                            <p class="pl-text">{o.text}</p>
-                            <span class=class>{state}</span>
+                            <span class="pl-author">{you.clone()}</span>
+                            <p class="pl-text">{text}</p>
+                            <span class=class>{state.clone()}</span>
                         </li>
                     }
                 }
