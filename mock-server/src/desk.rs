@@ -8,6 +8,7 @@
 
 use crate::agents::{self, Plan};
 use crate::config::MockConfig;
+use crate::persist::{Database, PersistError};
 use crate::routing::{RouteError, Routed, Router, RoutingSnapshot};
 use crate::store::{
     Appended, Conversation, OfflineMessage, Phase, Rating, Store, StoredEvent, Update, now_ms,
@@ -20,6 +21,7 @@ use porchlight_protocol::{
     EventRecord, FieldError, MessageId, PastConversation, Replay, RequestId, Seq, SessionToken,
 };
 use serde::Serialize;
+use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::{Notify, broadcast};
 use tokio::time::Instant;
@@ -74,6 +76,37 @@ pub struct Attached {
 struct World {
     store: Store,
     router: Router,
+    /// Where the store is kept, unless it lives in memory only.
+    database: Option<Database>,
+}
+
+/// The locked world. Releasing it writes what the operation changed to the database, so
+/// nothing is acked (or shown) before it is durable.
+struct WorldGuard<'a>(MutexGuard<'a, World>);
+
+impl std::ops::Deref for WorldGuard<'_> {
+    type Target = World;
+    fn deref(&self) -> &World {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for WorldGuard<'_> {
+    fn deref_mut(&mut self) -> &mut World {
+        &mut self.0
+    }
+}
+
+impl Drop for WorldGuard<'_> {
+    fn drop(&mut self) {
+        let world = &mut *self.0;
+        let changes = world.store.take_changes();
+        if let Some(database) = &mut world.database
+            && let Err(err) = database.write(&world.store, &changes)
+        {
+            tracing::error!("cannot write to the database: {err}");
+        }
+    }
 }
 
 /// The desk. Shared as `Arc<Desk>`.
@@ -92,28 +125,58 @@ impl Drop for Desk {
 }
 
 impl Desk {
-    /// A desk for `config` with an empty store, and its timer driver. Needs a tokio runtime.
+    /// A desk for `config` with an empty store in memory only, and its timer driver.
+    /// Needs a tokio runtime.
     pub fn new(config: MockConfig) -> Arc<Desk> {
-        let router = Router::new(
+        Desk::with_store(config, Store::default(), None)
+    }
+
+    /// A desk keeping its store in the SQLite database at `path`, resuming what it holds:
+    /// live chats stay with their agents, and chats that were waiting for one ask again.
+    pub fn open(config: MockConfig, path: &Path) -> Result<Arc<Desk>, PersistError> {
+        let (database, store) = Database::open(path)?;
+        Ok(Desk::with_store(config, store, Some(database)))
+    }
+
+    fn with_store(config: MockConfig, store: Store, database: Option<Database>) -> Arc<Desk> {
+        let mut router = Router::new(
             config.routing.mode,
             config.timers(),
             config.routing_agents(),
         );
+        let mut waiting = Vec::new();
+        for (id, conv) in store.all() {
+            match &conv.phase {
+                Phase::Live { agent, .. } => router.restore_live(id.clone(), agent.clone()),
+                Phase::Queued { .. } | Phase::Connecting { .. } => waiting.push(id.clone()),
+                _ => {}
+            }
+        }
         let desk = Arc::new(Desk {
             config,
             world: Mutex::new(World {
-                store: Store::default(),
+                store,
                 router,
+                database,
             }),
             wake: Arc::new(Notify::new()),
         });
+        let now = Instant::now();
+        for conversation in waiting {
+            let asked = desk.route(now, |world| {
+                Ok(((), world.router.request(conversation, now)?))
+            });
+            if let Err(err) = asked {
+                tracing::warn!("a restored request could not be routed again: {err}");
+            }
+        }
         spawn_timer_driver(&desk);
         desk
     }
 
-    fn lock(&self) -> MutexGuard<'_, World> {
+    fn lock(&self) -> WorldGuard<'_> {
         // A panic while holding the lock leaves plain data behind; keep serving it.
-        self.world.lock().unwrap_or_else(|e| e.into_inner())
+        WorldGuard(self.world.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     fn bot_author(&self) -> Author {
@@ -447,7 +510,7 @@ impl Desk {
             conv.message_request = Some(request.clone());
             conv.answers = cleaned.clone();
         }
-        world.store.offline_messages.push(OfflineMessage {
+        world.store.leave_message(OfflineMessage {
             conversation: conversation.clone(),
             answers: cleaned,
             text: text.clone(),
@@ -789,7 +852,7 @@ impl Desk {
             live,
             conversations,
             history,
-            offline_messages: world.store.offline_messages.clone(),
+            offline_messages: world.store.offline_messages().to_vec(),
         }
     }
 

@@ -5,6 +5,7 @@
 //! - [`bot`]: the chatbot's keyword → answer rule.
 //! - [`store`]: sessions and conversations with gap-free event numbers, idempotent
 //!   visitor messages, and fan-out to every tab of a session.
+//! - [`persist`]: the store in an embedded SQLite file, written before each ack.
 //! - [`desk`]: every operation on conversations — visitors', agents' and the clock's —
 //!   under one lock; turns routing outcomes into events and statuses.
 //! - [`agents`]: simulated agents that accept and answer on tokio's clock.
@@ -27,6 +28,7 @@ pub mod control;
 pub mod desk;
 pub mod http;
 pub mod limiter;
+pub mod persist;
 pub mod routing;
 pub mod socket;
 pub mod state;

@@ -21,6 +21,13 @@ struct Args {
     /// The built widget (Trunk's output folder), served under /widget/.
     #[arg(long, default_value = "dist")]
     widget_dir: PathBuf,
+    /// The SQLite database that keeps sessions, conversations, ratings and left messages
+    /// across restarts (created if missing).
+    #[arg(long, default_value = "porchlight-mock.sqlite3")]
+    db: PathBuf,
+    /// Keep everything in memory only: a restart forgets every conversation.
+    #[arg(long, conflicts_with = "db")]
+    memory: bool,
 }
 
 #[tokio::main]
@@ -56,9 +63,19 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let state = if args.memory {
+        Shared::new(config, args.widget_dir)
+    } else {
+        match Shared::open(config, args.widget_dir, &args.db) {
+            Ok(state) => state,
+            Err(err) => {
+                eprintln!("error: {err}");
+                return ExitCode::FAILURE;
+            }
+        }
+    };
     let addr = listener.local_addr().unwrap_or(args.addr);
     println!("Porchlight demo: http://{addr}/");
-    let state = Shared::new(config, args.widget_dir);
     if let Err(err) = serve(listener, state, shutdown_signal()).await {
         eprintln!("error: {err}");
         return ExitCode::FAILURE;

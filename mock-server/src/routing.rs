@@ -188,6 +188,12 @@ impl Router {
             || self.live.contains_key(conversation)
     }
 
+    /// A live chat read back from storage: `agent` has it, and it counts toward their
+    /// limit. Only for a router that has routed nothing yet.
+    pub fn restore_live(&mut self, conversation: ConversationId, agent: AgentId) {
+        self.live.insert(conversation, agent);
+    }
+
     /// A visitor asks for a human.
     pub fn request(
         &mut self,

@@ -4,14 +4,15 @@
 //!
 //! It assigns every event the next gap-free `seq`, makes visitor messages idempotent by
 //! their client id, and fans every change out to the connections of the conversation's
-//! session (all of a visitor's tabs).
+//! session (all of a visitor's tabs). It also notes what changed, so the
+//! [`persist`](crate::persist) layer can write exactly that.
 
 use porchlight_protocol::{
     AgentId, Answers, ChatStatus, ConversationEvent, ConversationId, EventRecord, MessageId,
     RequestId, Seq, ServerFrame, SessionToken,
 };
-use serde::Serialize;
-use std::collections::HashMap;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeSet, HashMap};
 use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::broadcast;
 use tokio::time::Instant;
@@ -120,14 +121,14 @@ pub enum Update {
 }
 
 /// A visitor's rating of a closed chat.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rating {
     pub stars: u8,
     pub comment: Option<String>,
 }
 
 /// A message left when nobody could take the chat.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OfflineMessage {
     pub conversation: ConversationId,
     pub answers: Answers,
@@ -136,14 +137,14 @@ pub struct OfflineMessage {
 }
 
 /// One conversation.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Conversation {
     /// The session it belongs to.
     pub token: SessionToken,
     /// Every event, in seq order; `events[i].seq == i + 1`.
     pub events: Vec<StoredEvent>,
     /// Client message id → the seq it was stored as, so a resend is acked, not stored.
-    client_ids: HashMap<MessageId, Seq>,
+    pub(crate) client_ids: HashMap<MessageId, Seq>,
     pub phase: Phase,
     /// The pre-chat answers given with the request for a human.
     pub answers: Answers,
@@ -158,10 +159,28 @@ pub struct Conversation {
     pub visitor_typing: bool,
 }
 
-struct Session {
-    current: ConversationId,
+impl Conversation {
+    /// A new conversation of session `token`, with the bot.
+    pub fn blank(token: SessionToken) -> Conversation {
+        Conversation {
+            token,
+            events: Vec::new(),
+            client_ids: HashMap::new(),
+            phase: Phase::Bot,
+            answers: Answers::new(),
+            request: None,
+            message_request: None,
+            rating: None,
+            replies_said: 0,
+            visitor_typing: false,
+        }
+    }
+}
+
+pub(crate) struct Session {
+    pub(crate) current: ConversationId,
     /// Earlier conversations, oldest first.
-    past: Vec<ConversationId>,
+    pub(crate) past: Vec<ConversationId>,
     /// Fan-out to every connection (tab) of this session.
     updates: broadcast::Sender<Update>,
 }
@@ -197,35 +216,92 @@ pub fn random_id() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Every session, conversation and left message.
-#[derive(Default)]
-pub struct Store {
-    sessions: HashMap<SessionToken, Session>,
-    conversations: HashMap<ConversationId, Conversation>,
-    /// Every conversation id in creation order, for listings.
-    order: Vec<ConversationId>,
+/// What changed since the last [`Store::take_changes`].
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Changes {
+    pub sessions: BTreeSet<SessionToken>,
+    /// Conversations whose own fields (phase, answers, rating, …) may have changed.
+    pub conversations: BTreeSet<ConversationId>,
+    pub events: Vec<(ConversationId, StoredEvent)>,
     pub offline_messages: Vec<OfflineMessage>,
 }
 
+impl Changes {
+    pub fn is_empty(&self) -> bool {
+        *self == Changes::default()
+    }
+}
+
+/// Every session, conversation and left message.
+#[derive(Default)]
+pub struct Store {
+    pub(crate) sessions: HashMap<SessionToken, Session>,
+    pub(crate) conversations: HashMap<ConversationId, Conversation>,
+    /// Every conversation id in creation order, for listings.
+    pub(crate) order: Vec<ConversationId>,
+    offline_messages: Vec<OfflineMessage>,
+    changes: Changes,
+}
+
 impl Store {
-    fn blank_conversation(&mut self, token: &SessionToken) -> ConversationId {
-        let id = ConversationId::new(random_id()).expect("hex is a valid id");
-        self.conversations.insert(
-            id.clone(),
-            Conversation {
-                token: token.clone(),
-                events: Vec::new(),
-                client_ids: HashMap::new(),
-                phase: Phase::Bot,
-                answers: Answers::new(),
-                request: None,
-                message_request: None,
-                rating: None,
-                replies_said: 0,
-                visitor_typing: false,
+    /// What changed since the last call.
+    pub fn take_changes(&mut self) -> Changes {
+        std::mem::take(&mut self.changes)
+    }
+
+    /// Every message left, oldest first.
+    pub fn offline_messages(&self) -> &[OfflineMessage] {
+        &self.offline_messages
+    }
+
+    pub fn leave_message(&mut self, message: OfflineMessage) {
+        self.changes.offline_messages.push(message.clone());
+        self.offline_messages.push(message);
+    }
+
+    /// A session read back from storage.
+    pub(crate) fn restore_session(
+        &mut self,
+        token: SessionToken,
+        current: ConversationId,
+        past: Vec<ConversationId>,
+    ) {
+        self.sessions.insert(
+            token,
+            Session {
+                current,
+                past,
+                updates: broadcast::channel(WATCH_BUFFER).0,
             },
         );
+    }
+
+    /// A conversation read back from storage, with its events in seq order.
+    pub(crate) fn restore_conversation(&mut self, id: ConversationId, mut conv: Conversation) {
+        conv.client_ids = conv
+            .events
+            .iter()
+            .filter_map(|e| match &e.event {
+                ConversationEvent::MessageReceived { id: Some(id), .. } => {
+                    Some((id.clone(), e.seq))
+                }
+                _ => None,
+            })
+            .collect();
         self.order.push(id.clone());
+        self.conversations.insert(id, conv);
+    }
+
+    pub(crate) fn restore_offline_message(&mut self, message: OfflineMessage) {
+        self.offline_messages.push(message);
+    }
+
+    fn blank_conversation(&mut self, token: &SessionToken) -> ConversationId {
+        let id = ConversationId::new(random_id()).expect("hex is a valid id");
+        self.conversations
+            .insert(id.clone(), Conversation::blank(token.clone()));
+        self.order.push(id.clone());
+        self.changes.conversations.insert(id.clone());
         id
     }
 
@@ -233,6 +309,7 @@ impl Store {
     pub fn create_session(&mut self) -> (SessionToken, ConversationId) {
         let token = SessionToken::new(random_id()).expect("hex is a valid id");
         let conversation = self.blank_conversation(&token);
+        self.changes.sessions.insert(token.clone());
         self.sessions.insert(
             token.clone(),
             Session {
@@ -250,6 +327,7 @@ impl Store {
             return None;
         }
         let conversation = self.blank_conversation(token);
+        self.changes.sessions.insert(token.clone());
         let session = self.sessions.get_mut(token)?;
         let old = std::mem::replace(&mut session.current, conversation.clone());
         session.past.push(old);
@@ -262,6 +340,16 @@ impl Store {
     /// The current conversation of session `token`.
     pub fn session(&self, token: &SessionToken) -> Option<ConversationId> {
         self.sessions.get(token).map(|s| s.current.clone())
+    }
+
+    /// The session's current conversation and its earlier ones, oldest first.
+    pub fn session_parts(
+        &self,
+        token: &SessionToken,
+    ) -> Option<(ConversationId, Vec<ConversationId>)> {
+        self.sessions
+            .get(token)
+            .map(|s| (s.current.clone(), s.past.clone()))
     }
 
     /// The session's earlier conversations, newest first.
@@ -282,7 +370,9 @@ impl Store {
     }
 
     pub fn conversation_mut(&mut self, id: &ConversationId) -> Option<&mut Conversation> {
-        self.conversations.get_mut(id)
+        let conv = self.conversations.get_mut(id)?;
+        self.changes.conversations.insert(id.clone());
+        Some(conv)
     }
 
     /// Every conversation, oldest first.
@@ -314,6 +404,9 @@ impl Store {
             event,
         };
         conv.events.push(stored.clone());
+        self.changes
+            .events
+            .push((conversation.clone(), stored.clone()));
         let seq = stored.seq;
         self.notify(
             conversation,
@@ -350,6 +443,7 @@ impl Store {
         };
         let status = phase.status(now);
         conv.phase = phase;
+        self.changes.conversations.insert(conversation.clone());
         self.notify(
             conversation,
             Update::Status {

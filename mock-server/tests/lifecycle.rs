@@ -418,3 +418,60 @@ async fn visitor_typing_reaches_the_agent_only_in_a_live_chat() {
             .visitor_typing
     );
 }
+
+/// A fresh database path under the system's temp folder.
+fn temp_db(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir()
+        .join(format!(
+            "porchlight-lifecycle-{name}-{}",
+            porchlight_mock::store::random_id()
+        ))
+        .join("db.sqlite3")
+}
+
+#[tokio::test(start_paused = true)]
+async fn reopened_from_its_database_a_live_chat_keeps_its_agent_and_a_waiting_one_asks_again() {
+    let db = temp_db("reopen");
+    let desk = Desk::open(config(BROADCAST, MANUAL_AGENTS), &db).expect("open");
+    let (_, live) = requesting(&desk, "r1");
+    desk.accept(&agent("ann"), &live, Instant::now())
+        .expect("accept");
+    let (_, waiting) = requesting(&desk, "r2");
+    drop(desk);
+
+    let desk = Desk::open(config(BROADCAST, MANUAL_AGENTS), &db).expect("reopen");
+    assert_eq!(status(&desk, &live), "live");
+    let ann = desk
+        .state(Instant::now())
+        .routing
+        .agents
+        .into_iter()
+        .find(|a| a.id.as_str() == "ann")
+        .expect("ann");
+    assert_eq!(
+        ann.live,
+        vec![live.clone()],
+        "the chat still counts for Ann"
+    );
+    assert_eq!(status(&desk, &waiting), "queued");
+    let queue = desk.state(Instant::now()).routing.queue;
+    assert_eq!(queue.len(), 1);
+    assert_eq!(queue[0].conversation, waiting);
+    // The queue timer starts again: the request is missed after the full queue time.
+    sleep(Duration::from_secs(59)).await;
+    assert_eq!(status(&desk, &waiting), "queued");
+    sleep(Duration::from_secs(1)).await;
+    assert_eq!(status(&desk, &waiting), "missed");
+    // The replayed request id is still known: resending it changes nothing.
+    assert_eq!(
+        desk.request_agent(
+            &live,
+            &request("r1"),
+            &common::valid_answers(),
+            Instant::now()
+        ),
+        Ok(false)
+    );
+    drop(desk);
+    let _ = std::fs::remove_dir_all(db.parent().expect("folder"));
+}

@@ -116,6 +116,18 @@ fn demo(args: &[String]) -> Result<(), String> {
     step("Building the mock server", || {
         run(cargo().args(["build", "--release", "--locked", "-p", "porchlight-mock"]))
     })?;
+    // The demo keeps its conversations under target/, unless told otherwise.
+    let store = if extra.iter().any(|a| a == "--db" || a == "--memory") {
+        Vec::new()
+    } else {
+        vec![
+            "--db".to_string(),
+            root()
+                .join("target/porchlight-demo/porchlight.sqlite3")
+                .display()
+                .to_string(),
+        ]
+    };
     eprintln!("==> Serving the demo (Ctrl-C stops it)");
     run(cargo()
         .args([
@@ -129,6 +141,7 @@ fn demo(args: &[String]) -> Result<(), String> {
         ])
         .args(["--addr", &addr, "--widget-dir"])
         .arg(root().join("dist"))
+        .args(&store)
         .args(&extra))
 }
 

@@ -60,8 +60,16 @@ pub async fn connect_from(
     server: &Server,
     origin: &str,
 ) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
+    connect_at(server.addr, origin).await
+}
+
+/// Opens the chat socket of the server at `addr` with the given `Origin` header.
+pub async fn connect_at(
+    addr: SocketAddr,
+    origin: &str,
+) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-    let mut request = format!("ws://{}/api/v1/ws", server.addr).into_client_request()?;
+    let mut request = format!("ws://{addr}/api/v1/ws").into_client_request()?;
     request
         .headers_mut()
         .insert("Origin", origin.parse().expect("a valid header value"));

@@ -1,0 +1,510 @@
+//! Persistence in an embedded SQLite file: sessions, conversations with where each stands,
+//! their pre-chat answers and ratings, every event, and the messages visitors left.
+//!
+//! The store stays the working copy in memory; this layer reads it all back on start
+//! ([`Database::open`]) and writes what each desk operation changed, in one transaction,
+//! before the desk's lock is released ([`Database::write`]) — so whatever the server acked
+//! survives a `kill -9`. The journal is WAL with `synchronous=NORMAL`: a committed
+//! transaction survives the process dying (not the machine losing power).
+
+use crate::store::{Changes, Conversation, OfflineMessage, Phase, Rating, Store, StoredEvent};
+use porchlight_protocol::{AgentId, ConversationId, IdError, RequestId, Seq, SessionToken};
+use rusqlite::{Connection, params};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use tokio::time::Instant;
+
+/// Why the database could not be opened or read.
+#[derive(Debug, thiserror::Error)]
+pub enum PersistError {
+    #[error("cannot create the folder for {path}: {source}")]
+    Folder {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("database {path}: {source}")]
+    Sqlite {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("database {path} holds an invalid {what}: {detail}")]
+    Corrupt {
+        path: PathBuf,
+        what: &'static str,
+        detail: String,
+    },
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS sessions (
+    token TEXT PRIMARY KEY,
+    current TEXT NOT NULL,
+    past TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS conversations (
+    id TEXT PRIMARY KEY,
+    token TEXT NOT NULL,
+    phase TEXT NOT NULL,
+    agent TEXT,
+    agent_name TEXT,
+    answers TEXT NOT NULL,
+    request TEXT,
+    message_request TEXT,
+    rating TEXT,
+    replies_said INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+    conversation TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    at_ms INTEGER NOT NULL,
+    event TEXT NOT NULL,
+    PRIMARY KEY (conversation, seq)
+);
+CREATE TABLE IF NOT EXISTS offline_messages (
+    conversation TEXT NOT NULL,
+    answers TEXT NOT NULL,
+    text TEXT NOT NULL,
+    at_ms INTEGER NOT NULL
+);
+";
+
+/// One row of `conversations`, as read.
+struct ConversationRow {
+    id: String,
+    token: String,
+    phase: String,
+    agent: Option<String>,
+    agent_name: Option<String>,
+    answers: String,
+    request: Option<String>,
+    message_request: Option<String>,
+    rating: Option<String>,
+    replies_said: u64,
+}
+
+/// The open database.
+pub struct Database {
+    connection: Connection,
+    path: PathBuf,
+}
+
+/// A phase as stored: its name, the agent of a live chat, whether an ended chat is rated.
+fn phase_columns(phase: &Phase) -> (&'static str, Option<&str>, Option<&str>) {
+    match phase {
+        Phase::Live { agent, name } => ("live", Some(agent.as_str()), Some(name.as_str())),
+        Phase::Ended { rated: true } => ("ended_rated", None, None),
+        other => (other.name(), None, None),
+    }
+}
+
+/// The phase a stored row stands for. A chat that was waiting for an agent waits again
+/// from `now`: the desk asks for an agent anew once the store is read.
+fn phase_from(
+    name: &str,
+    agent: Option<String>,
+    agent_name: Option<String>,
+    now: Instant,
+) -> Option<Phase> {
+    Some(match name {
+        "bot" => Phase::Bot,
+        "queued" => Phase::Queued {
+            position: 0,
+            since: now,
+        },
+        "connecting" => Phase::Connecting { since: now },
+        "live" => Phase::Live {
+            agent: AgentId::new(agent?).ok()?,
+            name: agent_name?,
+        },
+        "missed" => Phase::Missed,
+        "message_left" => Phase::MessageLeft,
+        "ended" => Phase::Ended { rated: false },
+        "ended_rated" => Phase::Ended { rated: true },
+        _ => return None,
+    })
+}
+
+fn json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".into())
+}
+
+impl Database {
+    /// Opens (creating if needed) the database at `path` and reads the whole store back.
+    pub fn open(path: &Path) -> Result<(Database, Store), PersistError> {
+        if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(folder).map_err(|source| PersistError::Folder {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        }
+        let sqlite = |source| PersistError::Sqlite {
+            path: path.to_path_buf(),
+            source,
+        };
+        let connection = Connection::open(path).map_err(sqlite)?;
+        connection
+            .pragma_update(None, "journal_mode", "WAL")
+            .map_err(sqlite)?;
+        connection
+            .pragma_update(None, "synchronous", "NORMAL")
+            .map_err(sqlite)?;
+        connection.execute_batch(SCHEMA).map_err(sqlite)?;
+        let database = Database {
+            connection,
+            path: path.to_path_buf(),
+        };
+        let store = database.read()?;
+        Ok((database, store))
+    }
+
+    fn corrupt(&self, what: &'static str, detail: impl ToString) -> PersistError {
+        PersistError::Corrupt {
+            path: self.path.clone(),
+            what,
+            detail: detail.to_string(),
+        }
+    }
+
+    fn sqlite(&self, source: rusqlite::Error) -> PersistError {
+        PersistError::Sqlite {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// Every row `sql` selects, each read by `row`.
+    fn rows<T>(
+        &self,
+        sql: &str,
+        row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, PersistError> {
+        let mut statement = self.connection.prepare(sql).map_err(|e| self.sqlite(e))?;
+        statement
+            .query_map([], row)
+            .and_then(|rows| rows.collect())
+            .map_err(|e| self.sqlite(e))
+    }
+
+    fn read(&self) -> Result<Store, PersistError> {
+        let now = Instant::now();
+        let mut store = Store::default();
+        let id_error = |what| move |e: IdError| self.corrupt(what, e);
+        let json_error = |what| move |e: serde_json::Error| self.corrupt(what, e);
+
+        let mut by_conversation: HashMap<String, Vec<StoredEvent>> = HashMap::new();
+        let events = self.rows(
+            "SELECT conversation, seq, at_ms, event FROM events ORDER BY conversation, seq",
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            },
+        )?;
+        for (conversation, seq, at_ms, event) in events {
+            by_conversation
+                .entry(conversation)
+                .or_default()
+                .push(StoredEvent {
+                    seq: Seq(seq),
+                    at_ms,
+                    event: serde_json::from_str(&event).map_err(json_error("event"))?,
+                });
+        }
+
+        let conversations = self.rows(
+            "SELECT id, token, phase, agent, agent_name, answers, request, message_request, \
+             rating, replies_said FROM conversations ORDER BY rowid",
+            |r| {
+                Ok(ConversationRow {
+                    id: r.get(0)?,
+                    token: r.get(1)?,
+                    phase: r.get(2)?,
+                    agent: r.get(3)?,
+                    agent_name: r.get(4)?,
+                    answers: r.get(5)?,
+                    request: r.get(6)?,
+                    message_request: r.get(7)?,
+                    rating: r.get(8)?,
+                    replies_said: r.get(9)?,
+                })
+            },
+        )?;
+        for row in conversations {
+            let events = by_conversation.remove(&row.id).unwrap_or_default();
+            if events
+                .iter()
+                .enumerate()
+                .any(|(i, e)| e.seq.0 != i as u64 + 1)
+            {
+                return Err(self.corrupt("event sequence", format!("{} has a gap", row.id)));
+            }
+            let request_id = |r: Option<String>| r.map(RequestId::new).transpose();
+            let mut conv =
+                Conversation::blank(SessionToken::new(row.token).map_err(id_error("token"))?);
+            conv.events = events;
+            conv.phase = phase_from(&row.phase, row.agent, row.agent_name, now)
+                .ok_or_else(|| self.corrupt("phase", &row.phase))?;
+            conv.answers = serde_json::from_str(&row.answers).map_err(json_error("answers"))?;
+            conv.request = request_id(row.request).map_err(id_error("request id"))?;
+            conv.message_request =
+                request_id(row.message_request).map_err(id_error("request id"))?;
+            conv.rating = row
+                .rating
+                .map(|r| serde_json::from_str::<Rating>(&r))
+                .transpose()
+                .map_err(json_error("rating"))?;
+            conv.replies_said = usize::try_from(row.replies_said).unwrap_or(usize::MAX);
+            let id = ConversationId::new(row.id).map_err(id_error("conversation id"))?;
+            store.restore_conversation(id, conv);
+        }
+
+        let sessions = self.rows("SELECT token, current, past FROM sessions", |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
+        for (token, current, past) in sessions {
+            store.restore_session(
+                SessionToken::new(token).map_err(id_error("token"))?,
+                ConversationId::new(current).map_err(id_error("conversation id"))?,
+                serde_json::from_str(&past).map_err(json_error("session history"))?,
+            );
+        }
+
+        let offline = self.rows(
+            "SELECT conversation, answers, text, at_ms FROM offline_messages ORDER BY rowid",
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                ))
+            },
+        )?;
+        for (conversation, answers, text, at_ms) in offline {
+            store.restore_offline_message(OfflineMessage {
+                conversation: ConversationId::new(conversation)
+                    .map_err(id_error("conversation id"))?,
+                answers: serde_json::from_str(&answers).map_err(json_error("answers"))?,
+                text,
+                at_ms,
+            });
+        }
+        Ok(store)
+    }
+
+    /// Writes `changes` (read from `store`) in one transaction.
+    pub fn write(&mut self, store: &Store, changes: &Changes) -> Result<(), rusqlite::Error> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let tx = self.connection.transaction()?;
+        for id in &changes.conversations {
+            let Some(conv) = store.conversation(id) else {
+                continue;
+            };
+            let (phase, agent, agent_name) = phase_columns(&conv.phase);
+            tx.execute(
+                "INSERT INTO conversations (id, token, phase, agent, agent_name, answers, request, \
+                 message_request, rating, replies_said) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
+                 ON CONFLICT(id) DO UPDATE SET phase = ?3, agent = ?4, agent_name = ?5, \
+                 answers = ?6, request = ?7, message_request = ?8, rating = ?9, replies_said = ?10",
+                params![
+                    id.as_str(),
+                    conv.token.as_str(),
+                    phase,
+                    agent,
+                    agent_name,
+                    json(&conv.answers),
+                    conv.request.as_ref().map(|r| r.as_str()),
+                    conv.message_request.as_ref().map(|r| r.as_str()),
+                    conv.rating.as_ref().map(json),
+                    conv.replies_said as u64,
+                ],
+            )?;
+        }
+        for (conversation, event) in &changes.events {
+            tx.execute(
+                "INSERT OR IGNORE INTO events (conversation, seq, at_ms, event) VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    conversation.as_str(),
+                    event.seq.0,
+                    event.at_ms,
+                    json(&event.event)
+                ],
+            )?;
+        }
+        for token in &changes.sessions {
+            let Some((current, past)) = store.session_parts(token) else {
+                continue;
+            };
+            tx.execute(
+                "INSERT INTO sessions (token, current, past) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT(token) DO UPDATE SET current = ?2, past = ?3",
+                params![token.as_str(), current.as_str(), json(&past)],
+            )?;
+        }
+        for message in &changes.offline_messages {
+            tx.execute(
+                "INSERT INTO offline_messages (conversation, answers, text, at_ms) VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    message.conversation.as_str(),
+                    json(&message.answers),
+                    message.text,
+                    message.at_ms
+                ],
+            )?;
+        }
+        tx.commit()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Appended;
+    use porchlight_protocol::{
+        Answers, Author, AuthorKind, ConversationEvent, FieldName, MessageId,
+    };
+
+    /// A fresh database path under the system's temp folder.
+    fn temp_db(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "porchlight-persist-{}-{name}-{}",
+            std::process::id(),
+            crate::store::random_id()
+        ));
+        dir.join("db.sqlite3")
+    }
+
+    fn said(id: Option<&str>, text: &str) -> ConversationEvent {
+        ConversationEvent::MessageReceived {
+            id: id.map(|i| MessageId::new(i).expect("id")),
+            author: Author {
+                kind: AuthorKind::Visitor,
+                name: "You".into(),
+            },
+            text: text.into(),
+            choices: Vec::new(),
+        }
+    }
+
+    fn save(database: &mut Database, store: &mut Store) {
+        let changes = store.take_changes();
+        database.write(store, &changes).expect("write");
+    }
+
+    #[tokio::test]
+    async fn the_whole_store_survives_a_reopen() {
+        let path = temp_db("roundtrip");
+        let (mut database, mut store) = Database::open(&path).expect("open");
+        let (token, first) = store.create_session();
+        store.append(&first, said(None, "Hi!"));
+        store.append_visitor_message(
+            &first,
+            &MessageId::new("m1").expect("id"),
+            said(Some("m1"), "hello"),
+        );
+        if let Some(conv) = store.conversation_mut(&first) {
+            conv.answers = [(
+                FieldName::new("email").expect("name"),
+                "ada@example.com".to_string(),
+            )]
+            .into_iter()
+            .collect();
+            conv.request = Some(RequestId::new("r1").expect("id"));
+            conv.rating = Some(Rating {
+                stars: 4,
+                comment: Some("kind".into()),
+            });
+            conv.replies_said = 2;
+        }
+        store.set_phase(&first, Phase::Ended { rated: true }, Instant::now());
+        store.leave_message(OfflineMessage {
+            conversation: first.clone(),
+            answers: Answers::new(),
+            text: "call me".into(),
+            at_ms: 7,
+        });
+        save(&mut database, &mut store);
+        let second = store.start_new(&token).expect("session");
+        store.set_phase(
+            &second,
+            Phase::Live {
+                agent: AgentId::new("ann").expect("id"),
+                name: "Ann".into(),
+            },
+            Instant::now(),
+        );
+        save(&mut database, &mut store);
+        drop(database);
+
+        let (_, back) = Database::open(&path).expect("reopen");
+        assert_eq!(
+            back.session_parts(&token),
+            Some((second.clone(), vec![first.clone()]))
+        );
+        let old = back.conversation(&first).expect("first conversation");
+        let texts: Vec<_> = old
+            .events
+            .iter()
+            .map(|e| (e.seq, e.event.clone()))
+            .collect();
+        assert_eq!(
+            texts,
+            vec![
+                (Seq(1), said(None, "Hi!")),
+                (Seq(2), said(Some("m1"), "hello"))
+            ]
+        );
+        assert_eq!(old.phase, Phase::Ended { rated: true });
+        assert_eq!(old.answers.len(), 1);
+        assert_eq!(old.request, Some(RequestId::new("r1").expect("id")));
+        assert_eq!(old.rating.as_ref().map(|r| r.stars), Some(4));
+        assert_eq!(old.replies_said, 2);
+        assert_eq!(back.offline_messages().len(), 1);
+        assert_eq!(back.offline_messages()[0].text, "call me");
+        assert!(matches!(
+            back.conversation(&second).map(|c| &c.phase),
+            Some(Phase::Live { name, .. }) if name == "Ann"
+        ));
+        let _ = std::fs::remove_dir_all(path.parent().expect("folder"));
+    }
+
+    #[tokio::test]
+    async fn a_resent_message_id_is_still_known_after_a_reopen() {
+        let path = temp_db("resend");
+        let (mut database, mut store) = Database::open(&path).expect("open");
+        let (_, conv) = store.create_session();
+        let id = MessageId::new("m1").expect("id");
+        store.append_visitor_message(&conv, &id, said(Some("m1"), "once"));
+        save(&mut database, &mut store);
+        drop(database);
+        let (_, mut back) = Database::open(&path).expect("reopen");
+        assert_eq!(
+            back.append_visitor_message(&conv, &id, said(Some("m1"), "once")),
+            Some(Appended::Duplicate(Seq(1)))
+        );
+        let _ = std::fs::remove_dir_all(path.parent().expect("folder"));
+    }
+
+    #[test]
+    fn a_database_that_cannot_be_created_is_a_clear_error() {
+        let blocked = temp_db("blocked");
+        let folder = blocked.parent().expect("folder").to_path_buf();
+        std::fs::create_dir_all(folder.parent().expect("temp")).expect("temp");
+        std::fs::write(&folder, "a file where the folder should be").expect("file");
+        let err = Database::open(&blocked).err().expect("an error");
+        assert!(
+            err.to_string().contains("cannot create the folder"),
+            "{err}"
+        );
+        let _ = std::fs::remove_file(&folder);
+    }
+}
