@@ -32,14 +32,15 @@ fn config() -> MockConfig {
     config
 }
 
-/// The conversation the widget in this tab holds, as its outbox or the server's state says.
+/// The conversation the widget in this tab holds, as its saved outbox
+/// (`[conversation, [id, text], …]`) says.
 async fn conversation_of(frame: &Frame<'_>) -> String {
     frame
         .script("return sessionStorage.getItem('porchlight:demo:outbox')")
         .await
         .as_str()
         .and_then(|raw| serde_json::from_str::<Value>(raw).ok())
-        .and_then(|saved| saved["conversation"].as_str().map(String::from))
+        .and_then(|saved| saved[0].as_str().map(String::from))
         .expect("a saved outbox names its conversation")
 }
 
@@ -124,6 +125,28 @@ async fn wait_until_settled(frame: &Frame<'_>, control: &ControlClient, conversa
     }
 }
 
+/// From the bot's greeting to a live chat with Ann, who is told to accept through the
+/// control API. Returns the conversation.
+async fn chatting_with_ann(frame: &Frame<'_>, control: &ControlClient) -> String {
+    frame.wait_for_text(".pl-from-bot .pl-text", "Hi!").await;
+    frame.click("button.pl-talk-to-human").await;
+    let deadline = Instant::now() + SETTLE;
+    let conversation = loop {
+        let state = control.state().await.expect("state").json();
+        if let Some(c) = state["queue"][0]["conversation"].as_str() {
+            break c.to_string();
+        }
+        assert!(Instant::now() < deadline, "never queued: {state}");
+        sleep(Duration::from_millis(50)).await;
+    };
+    let accepted = control.accept("ann", &conversation).await.expect("accept");
+    assert_eq!(accepted.status, 200, "{}", accepted.text);
+    frame
+        .wait_for_text("li.pl-system", "Ann joined the chat")
+        .await;
+    conversation
+}
+
 /// Sends a visitor message through the composer, as typed.
 async fn type_message(frame: &Frame<'_>, text: &str) {
     frame.type_into(COMPOSER, &format!("{text}\u{E007}")).await;
@@ -158,26 +181,7 @@ async fn two_hundred_messages_each_way_through_cuts_and_stalls_arrive_once_in_or
     let control = chat.control();
     let browser = Browser::start().await;
     let frame = browser.open_chat(&proxy.url("/")).await;
-    frame.wait_for_text(".pl-from-bot .pl-text", "Hi!").await;
-    frame.click("button.pl-talk-to-human").await;
-    let conversation = loop {
-        let state = control.state().await.expect("state").json();
-        if let Some(c) = state["queue"][0]["conversation"].as_str() {
-            break c.to_string();
-        }
-        sleep(Duration::from_millis(50)).await;
-    };
-    assert_eq!(
-        control
-            .accept("ann", &conversation)
-            .await
-            .expect("accept")
-            .status,
-        200
-    );
-    frame
-        .wait_for_text("li.pl-system", "Ann joined the chat")
-        .await;
+    let conversation = chatting_with_ann(&frame, &control).await;
 
     let started = Instant::now();
     let visitor_done = std::cell::Cell::new(false);
@@ -431,4 +435,49 @@ async fn conversation_of_server(control: &ControlClient) -> String {
         .as_str()
         .map(String::from)
         .unwrap_or_else(|| panic!("no conversation in {state}"))
+}
+
+#[tokio::test]
+#[ignore = "needs the release widget and Chromium: run `cargo xtask test`"]
+async fn a_widget_too_far_behind_reads_the_gap_over_http_and_shows_each_event_once() {
+    const MISSED: usize = 12;
+    let mut config = config();
+    config.link.replay_window = 5;
+    let chat = Chat::start_with(config).await;
+    let proxy = FaultyProxy::start(chat.addr()).await;
+    let control = chat.control();
+    let browser = Browser::start().await;
+    let frame = browser.open_chat(&proxy.url("/")).await;
+    let conversation = chatting_with_ann(&frame, &control).await;
+    let held = frame.seqs().await.len();
+
+    // Ann writes while the visitor's link is down: more than the socket replays.
+    proxy.refuse_sockets(true);
+    proxy.cut();
+    frame.wait_for_text(".pl-notice", "Reconnecting…").await;
+    for i in 1..=MISSED {
+        let sent = control
+            .message("ann", &conversation, &format!("while away {i}"))
+            .await
+            .expect("agent message");
+        assert_eq!(sent.status, 200);
+    }
+    proxy.refuse_sockets(false);
+    wait_until_settled(&frame, &control, &conversation).await;
+    let shown = shown_messages(&frame).await;
+    let away: Vec<&str> = shown
+        .iter()
+        .filter_map(|(_, t)| t.strip_prefix("while away "))
+        .collect();
+    assert_eq!(
+        away,
+        (1..=MISSED).map(|i| i.to_string()).collect::<Vec<_>>(),
+        "each missed message once, in order"
+    );
+    println!(
+        "http re-read: held {held} events, missed {MISSED} (replay window 5); shown {} \
+         events, each once",
+        frame.seqs().await.len()
+    );
+    browser.quit().await;
 }
