@@ -9,7 +9,7 @@
 mod browser;
 
 use browser::proxy::{Direction, FaultyProxy};
-use browser::{Browser, Chat, Frame};
+use browser::{Browser, Chat, Frame, ServerProcess};
 use porchlight_mock::MockConfig;
 use porchlight_mock::client::ControlClient;
 use serde_json::Value;
@@ -480,4 +480,77 @@ async fn a_widget_too_far_behind_reads_the_gap_over_http_and_shows_each_event_on
         frame.seqs().await.len()
     );
     browser.quit().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the release widget, the server binary and Chromium: run `cargo xtask test`"]
+async fn a_server_killed_mid_conversation_comes_back_with_everything_it_acked() {
+    const BEFORE: usize = 8;
+    let db = std::env::temp_dir()
+        .join(format!(
+            "porchlight-e2e-kill9-{}-{}",
+            std::process::id(),
+            porchlight_mock::store::random_id()
+        ))
+        .join("db.sqlite3");
+    let db_arg = db.display().to_string();
+    let server = ServerProcess::start(&["--db", &db_arg]);
+    let proxy = FaultyProxy::start(server.addr()).await;
+    let browser = Browser::start().await;
+    let frame = browser.open_chat(&proxy.url("/")).await;
+    frame.wait_for_text(".pl-from-bot .pl-text", "Hi!").await;
+    for i in 1..=BEFORE {
+        type_message(&frame, &format!("before {i}")).await;
+        // Each is answered by the bot, so the transcript grows by two.
+        frame
+            .wait_for_count(".pl-log li[data-seq]", 1 + 2 * i)
+            .await;
+    }
+    frame.wait_for_count(".pl-pending", 0).await;
+
+    // SIGKILL mid-conversation; the visitor keeps writing while it is down.
+    server.kill_9();
+    frame.wait_for_text(".pl-notice", "Reconnecting…").await;
+    type_message(&frame, "while it was down").await;
+    frame
+        .wait_for_text(".pl-pending .pl-delivery", "Not sent yet, retrying…")
+        .await;
+    let server = ServerProcess::start(&["--db", &db_arg]);
+    proxy.set_upstream(server.addr());
+
+    let control = server.control();
+    let conversation = conversation_of_server(&control).await;
+    wait_until_settled(&frame, &control, &conversation).await;
+    let stored = server_messages(&server_view(&control, &conversation).await);
+    let stored_counts = counts(&stored);
+    let sent: Vec<String> = (1..=BEFORE)
+        .map(|i| format!("before {i}"))
+        .chain(["while it was down".to_string()])
+        .collect();
+    let lost = sent
+        .iter()
+        .filter(|t| !stored_counts.contains_key(*t))
+        .count();
+    let duplicated: usize = sent
+        .iter()
+        .filter_map(|t| stored_counts.get(t))
+        .map(|n| n - 1)
+        .sum();
+    assert_eq!(
+        stored_counts.get("while it was down"),
+        Some(&1),
+        "{stored:?}"
+    );
+    assert_eq!(counts(&shown_messages(&frame).await), stored_counts);
+    println!(
+        "kill -9 in the browser: {BEFORE} acked before the kill, 1 written while down; after \
+         the restart {} messages (visitor's and bot's) stored and shown; of the visitor's {}, \
+         lost {lost}, duplicated {duplicated}",
+        stored.len(),
+        sent.len()
+    );
+    assert_eq!((lost, duplicated), (0, 0));
+    browser.quit().await;
+    drop(server);
+    let _ = std::fs::remove_dir_all(db.parent().expect("folder"));
 }

@@ -123,6 +123,63 @@ impl Chat {
     }
 }
 
+/// The mock server as its own process (the binary `cargo xtask test` builds), so a test
+/// can kill it with SIGKILL. Killed on drop.
+pub struct ServerProcess {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl ServerProcess {
+    /// Starts the server on a free port with the built widget and `args`.
+    pub fn start(args: &[&str]) -> ServerProcess {
+        use std::io::{BufRead, BufReader};
+        let binary = std::env::var_os("PORCHLIGHT_MOCK_BIN")
+            .map(PathBuf::from)
+            .expect("PORCHLIGHT_MOCK_BIN is not set: run these tests with `cargo xtask test`");
+        let mut child = Command::new(&binary)
+            .args(["--addr", "127.0.0.1:0", "--widget-dir"])
+            .arg(widget_dir())
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
+        let mut line = String::new();
+        if let Some(stdout) = child.stdout.take() {
+            let _ = BufReader::new(stdout).read_line(&mut line);
+        }
+        let addr = line
+            .trim()
+            .strip_prefix("Porchlight demo: http://")
+            .and_then(|rest| rest.strip_suffix('/'))
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| panic!("the server said {line:?}"));
+        ServerProcess { child, addr }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn control(&self) -> ControlClient {
+        ControlClient::new(self.addr)
+    }
+
+    /// SIGKILL: no shutdown, nothing flushed on the way out.
+    pub fn kill_9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// ChromeDriver and one headless Chromium session.
 pub struct Browser {
     driver: Child,

@@ -41,6 +41,20 @@ fn main() -> ExitCode {
 
 const USAGE: &str = "usage: cargo xtask <setup [--browser] | build | demo [--addr HOST:PORT] [-- SERVER ARGS] | test | size>";
 
+/// Where cargo puts what it builds.
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|dir| {
+            if dir.is_absolute() {
+                dir
+            } else {
+                root().join(dir)
+            }
+        })
+        .unwrap_or_else(|| root().join("target"))
+}
+
 /// The workspace root.
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -182,12 +196,18 @@ fn test() -> Result<(), String> {
             "warnings",
         ]))
     })?;
+    // The end-to-end tests also run the server as its own process, to kill it with SIGKILL.
+    step("Building the mock server for the tests", || {
+        run(cargo().args(["build", "--locked", "-p", "porchlight-mock"]))
+    })?;
+    let mock_bin = target_dir().join("debug").join("porchlight-mock");
     step(
         "Running every test (unit, integration, end-to-end in Chromium)",
         || {
             run(cargo()
                 .args(["test", "--workspace", "--locked", "--", "--include-ignored"])
                 .env("PORCHLIGHT_WIDGET_DIR", root().join("dist"))
+                .env("PORCHLIGHT_MOCK_BIN", &mock_bin)
                 .env("CHROMEDRIVER", tools::CHROMEDRIVER))
         },
     )?;
