@@ -145,6 +145,10 @@ struct World {
     sent: Vec<MessageId>,
     next_id: u32,
     cuts: u32,
+    /// Frames dropped, duplicated or swapped in flight.
+    mangled: u32,
+    /// HTTP transcript reads answered (failed ones included).
+    reads: u32,
 }
 
 impl World {
@@ -164,6 +168,8 @@ impl World {
             sent: Vec::new(),
             next_id: 0,
             cuts: 0,
+            mangled: 0,
+            reads: 0,
         };
         world.input(Input::Open);
         world
@@ -245,23 +251,27 @@ impl World {
             Op::DropToServer(i) => {
                 if !self.to_server.is_empty() {
                     self.to_server.remove(i % self.to_server.len());
+                    self.mangled += 1;
                 }
             }
             Op::DropToClient(i) => {
                 if !self.to_client.is_empty() {
                     self.to_client.remove(i % self.to_client.len());
+                    self.mangled += 1;
                 }
             }
             Op::DuplicateToClient(i) => {
                 if !self.to_client.is_empty() {
                     let frame = self.to_client[i % self.to_client.len()].clone();
                     self.to_client.insert(i % self.to_client.len(), frame);
+                    self.mangled += 1;
                 }
             }
             Op::SwapToClient(i) => {
                 if self.to_client.len() >= 2 {
                     let at = i % (self.to_client.len() - 1);
                     self.to_client.swap(at, at + 1);
+                    self.mangled += 1;
                 }
             }
             Op::Cut => self.cut(),
@@ -275,6 +285,7 @@ impl World {
                     return;
                 }
                 let after = self.fetches.remove(0);
+                self.reads += 1;
                 let result = if fail {
                     Err("network error".into())
                 } else {
@@ -378,7 +389,7 @@ fn a_long_faulty_run_delivers_everything() {
     use proptest::strategy::ValueTree;
     use proptest::test_runner::TestRunner;
     let mut runner = TestRunner::deterministic();
-    let mut totals = (0usize, 0usize, 0u32);
+    let mut totals = (0usize, 0usize, 0u32, 0u32, 0u32);
     for _ in 0..20 {
         let ops = prop::collection::vec(op(), 1000)
             .new_tree(&mut runner)
@@ -388,10 +399,13 @@ fn a_long_faulty_run_delivers_everything() {
         totals.0 += world.sent.len();
         totals.1 += world.server.events.len() - world.sent.len();
         totals.2 += world.cuts;
+        totals.3 += world.mangled;
+        totals.4 += world.reads;
     }
     println!(
-        "20 runs of 1000 steps: {} visitor messages, {} agent messages, {} cuts; 0 lost, 0 shown twice",
-        totals.0, totals.1, totals.2
+        "20 runs of 1000 steps: {} visitor messages, {} agent messages, {} cuts, {} frames \
+         dropped, duplicated or swapped, {} HTTP reads; 0 lost, 0 shown twice",
+        totals.0, totals.1, totals.2, totals.3, totals.4
     );
     assert!(totals.0 > 1000 && totals.2 > 100, "{totals:?}");
 }

@@ -3,15 +3,19 @@
 //! [`Widget::update`] is the one place where the widget's state changes. The runtime feeds
 //! it user actions, link events and server frames (with the local time where time matters)
 //! and carries out the [`Effect`]s it returns (open a socket, send a frame, store the token,
-//! schedule a reconnect, fetch history, tell the host page); the view only renders
+//! schedule a reconnect, fetch history or a missed transcript, tell the host page); the
+//! view only renders
 //! [`Widget`]. This keeps every rule here unit-testable natively.
 //!
 //! Delivery rules kept here: server events are taken in `seq` order exactly once (an event
 //! already held is dropped; a gap means the link is unsound and is reopened, so the server
 //! replays); visitor messages and quick replies wait in the outbox until the server's event
-//! for their id arrives, and a request for an agent or a left message waits until the
-//! server's status moves on; every `welcome` resends what is still waiting, with the same
-//! ids.
+//! for their id arrives, at most [`IN_FLIGHT_LIMIT`] unacked at a time, and a request for an
+//! agent or a left message waits until the server's status moves on; every `welcome`
+//! resends what is still waiting, with the same ids. A `welcome` may say the gap is to be
+//! read over HTTP (live events meanwhile wait in order), or that the server lost the
+//! session (what was shown is dropped, and every waiting message goes to the new one). The
+//! runtime keeps the outbox in browser storage ([`SavedOutbox`]) so a reload loses none.
 //!
 //! The lifecycle as the visitor sees it is [`Phase`]: the server's latest [`ChatStatus`]
 //! plus the one client-only phase, the pre-chat form.
