@@ -7,6 +7,7 @@ use crate::socket::serve_connection;
 use crate::state::AppState;
 use axum::Json;
 use axum::Router;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -151,10 +152,17 @@ struct After {
 async fn transcript(
     State(state): State<AppState>,
     Path((site, conversation)): Path<(String, String)>,
-    Query(After { after }): Query<After>,
+    after: Result<Query<After>, QueryRejection>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     check_site(&state, &site)?;
+    let Query(After { after }) = after.map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("`after` must be a seq: {e}"),
+        )
+    })?;
     let token = bearer_token(&headers)?;
     let not_found = || {
         ApiError::new(
