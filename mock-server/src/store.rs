@@ -144,7 +144,7 @@ pub struct Conversation {
     /// Every event, in seq order; `events[i].seq == i + 1`.
     pub events: Vec<StoredEvent>,
     /// Client message id → the seq it was stored as, so a resend is acked, not stored.
-    pub(crate) client_ids: HashMap<MessageId, Seq>,
+    client_ids: HashMap<MessageId, Seq>,
     pub phase: Phase,
     /// The pre-chat answers given with the request for a human.
     pub answers: Answers,
@@ -177,10 +177,10 @@ impl Conversation {
     }
 }
 
-pub(crate) struct Session {
-    pub(crate) current: ConversationId,
+struct Session {
+    current: ConversationId,
     /// Earlier conversations, oldest first.
-    pub(crate) past: Vec<ConversationId>,
+    past: Vec<ConversationId>,
     /// Fan-out to every connection (tab) of this session.
     updates: broadcast::Sender<Update>,
 }
@@ -235,10 +235,10 @@ impl Changes {
 /// Every session, conversation and left message.
 #[derive(Default)]
 pub struct Store {
-    pub(crate) sessions: HashMap<SessionToken, Session>,
-    pub(crate) conversations: HashMap<ConversationId, Conversation>,
+    sessions: HashMap<SessionToken, Session>,
+    conversations: HashMap<ConversationId, Conversation>,
     /// Every conversation id in creation order, for listings.
-    pub(crate) order: Vec<ConversationId>,
+    order: Vec<ConversationId>,
     offline_messages: Vec<OfflineMessage>,
     changes: Changes,
 }
