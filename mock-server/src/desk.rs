@@ -100,11 +100,15 @@ impl std::ops::DerefMut for WorldGuard<'_> {
 impl Drop for WorldGuard<'_> {
     fn drop(&mut self) {
         let world = &mut *self.0;
-        let changes = world.store.take_changes();
-        if let Some(database) = &mut world.database
-            && let Err(err) = database.write(&world.store, &changes)
-        {
-            tracing::error!("cannot write to the database: {err}");
+        match &mut world.database {
+            Some(database) => {
+                if let Err(err) = database.save(&mut world.store) {
+                    tracing::error!("cannot write to the database (tried again next time): {err}");
+                }
+            }
+            None => {
+                world.store.take_changes();
+            }
         }
     }
 }
@@ -147,7 +151,12 @@ impl Desk {
         let mut waiting = Vec::new();
         for (id, conv) in store.all() {
             match &conv.phase {
-                Phase::Live { agent, .. } => router.restore_live(id.clone(), agent.clone()),
+                Phase::Live { agent, .. } => {
+                    if let Err(err) = router.restore_live(id.clone(), agent.clone()) {
+                        tracing::warn!("live chat {id} asks for an agent again: {err}");
+                        waiting.push(id.clone());
+                    }
+                }
                 Phase::Queued { .. } | Phase::Connecting { .. } => waiting.push(id.clone()),
                 _ => {}
             }

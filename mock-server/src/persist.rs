@@ -299,8 +299,19 @@ impl Database {
         Ok(store)
     }
 
+    /// Writes what `store` changed since the last save, in one transaction. When that
+    /// fails the changes stay noted in the store, so the next save writes them too.
+    pub fn save(&mut self, store: &mut Store) -> Result<(), rusqlite::Error> {
+        let changes = store.take_changes();
+        let written = self.write(store, &changes);
+        if written.is_err() {
+            store.keep_changes(changes);
+        }
+        written
+    }
+
     /// Writes `changes` (read from `store`) in one transaction.
-    pub fn write(&mut self, store: &Store, changes: &Changes) -> Result<(), rusqlite::Error> {
+    fn write(&mut self, store: &Store, changes: &Changes) -> Result<(), rusqlite::Error> {
         if changes.is_empty() {
             return Ok(());
         }
@@ -396,8 +407,7 @@ mod tests {
     }
 
     fn save(database: &mut Database, store: &mut Store) {
-        let changes = store.take_changes();
-        database.write(store, &changes).expect("write");
+        database.save(store).expect("write");
     }
 
     #[tokio::test]
@@ -490,6 +500,86 @@ mod tests {
         assert_eq!(
             back.append_visitor_message(&conv, &id, said(Some("m1"), "once")),
             Some(Appended::Duplicate(Seq(1)))
+        );
+        let _ = std::fs::remove_dir_all(path.parent().expect("folder"));
+    }
+
+    #[tokio::test]
+    async fn every_phase_is_read_back_and_waiting_ones_wait_from_the_reopen() {
+        let path = temp_db("phases");
+        let (mut database, mut store) = Database::open(&path).expect("open");
+        let earlier = Instant::now();
+        let phases = [
+            Phase::Bot,
+            Phase::Queued {
+                position: 3,
+                since: earlier,
+            },
+            Phase::Connecting { since: earlier },
+            Phase::Live {
+                agent: AgentId::new("ann").expect("id"),
+                name: "Ann".into(),
+            },
+            Phase::Missed,
+            Phase::MessageLeft,
+            Phase::Ended { rated: false },
+            Phase::Ended { rated: true },
+        ];
+        let mut ids = Vec::new();
+        for phase in &phases {
+            let (_, conv) = store.create_session();
+            store.set_phase(&conv, phase.clone(), earlier);
+            ids.push(conv);
+        }
+        save(&mut database, &mut store);
+        drop(database);
+
+        let reopened = Instant::now();
+        let (_, back) = Database::open(&path).expect("reopen");
+        let read: Vec<Phase> = ids
+            .iter()
+            .filter_map(|id| back.conversation(id).map(|c| c.phase.clone()))
+            .collect();
+        assert_eq!(read.len(), phases.len());
+        for (before, after) in phases.iter().zip(&read) {
+            match (before, after) {
+                (Phase::Queued { .. }, Phase::Queued { since, .. })
+                | (Phase::Connecting { .. }, Phase::Connecting { since }) => {
+                    assert!(*since >= reopened, "a waiting chat waits afresh");
+                }
+                _ => assert_eq!(before, after),
+            }
+        }
+        let _ = std::fs::remove_dir_all(path.parent().expect("folder"));
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_is_written_with_the_next_one() {
+        let path = temp_db("retry");
+        let (mut database, mut store) = Database::open(&path).expect("open");
+        let (token, conv) = store.create_session();
+        store.append(&conv, said(None, "Hi!"));
+        database
+            .connection
+            .pragma_update(None, "query_only", true)
+            .expect("pragma");
+        assert!(database.save(&mut store).is_err());
+        database
+            .connection
+            .pragma_update(None, "query_only", false)
+            .expect("pragma");
+        store.append(&conv, said(None, "still here?"));
+        save(&mut database, &mut store);
+        drop(database);
+
+        let (_, back) = Database::open(&path).expect("reopen");
+        assert_eq!(back.session(&token), Some(conv.clone()));
+        assert_eq!(
+            back.events_after(&conv, Seq(0))
+                .into_iter()
+                .map(|e| e.event)
+                .collect::<Vec<_>>(),
+            vec![said(None, "Hi!"), said(None, "still here?")]
         );
         let _ = std::fs::remove_dir_all(path.parent().expect("folder"));
     }

@@ -189,9 +189,16 @@ impl Router {
     }
 
     /// A live chat read back from storage: `agent` has it, and it counts toward their
-    /// limit. Only for a router that has routed nothing yet.
-    pub fn restore_live(&mut self, conversation: ConversationId, agent: AgentId) {
+    /// limit. Only for a router that has routed nothing yet. An agent the configuration no
+    /// longer has is refused, so the caller can ask for another.
+    pub fn restore_live(
+        &mut self,
+        conversation: ConversationId,
+        agent: AgentId,
+    ) -> Result<(), RouteError> {
+        self.agent(&agent)?;
         self.live.insert(conversation, agent);
+        Ok(())
     }
 
     /// A visitor asks for a human.
@@ -631,6 +638,38 @@ mod tests {
                 queued("c2", 1)
             ])
         );
+    }
+
+    #[test]
+    fn a_restored_live_chat_belongs_to_its_agent_and_fills_a_slot() {
+        let t0 = Instant::now();
+        let mut r = router(RoutingMode::Broadcast, vec![agent("ann", true, 1)]);
+        r.restore_live(conv("c1"), agent_id("ann"))
+            .expect("ann is configured");
+        assert_eq!(
+            r.live().collect::<Vec<_>>(),
+            vec![(&conv("c1"), &agent_id("ann"))]
+        );
+        assert!(not_allowed(r.request(conv("c1"), t0)));
+        r.request(conv("c2"), t0).expect("request");
+        assert!(not_allowed(r.accept(&agent_id("ann"), &conv("c2"))));
+        assert_eq!(
+            r.close(&agent_id("ann"), &conv("c1"), t0),
+            Ok(vec![Routed::Closed {
+                conversation: conv("c1"),
+                agent: Some(agent_id("ann"))
+            }])
+        );
+    }
+
+    #[test]
+    fn a_live_chat_of_an_agent_no_longer_configured_is_not_restored() {
+        let mut r = router(RoutingMode::Broadcast, vec![agent("ann", true, 1)]);
+        assert_eq!(
+            r.restore_live(conv("c1"), agent_id("zed")),
+            Err(RouteError::UnknownAgent(agent_id("zed")))
+        );
+        assert_eq!(r.live().count(), 0);
     }
 
     #[test]

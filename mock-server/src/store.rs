@@ -249,6 +249,16 @@ impl Store {
         std::mem::take(&mut self.changes)
     }
 
+    /// Notes `earlier` changes again, ahead of those made since: how a failed write is
+    /// tried again with the next one.
+    pub fn keep_changes(&mut self, earlier: Changes) {
+        let later = std::mem::replace(&mut self.changes, earlier);
+        self.changes.sessions.extend(later.sessions);
+        self.changes.conversations.extend(later.conversations);
+        self.changes.events.extend(later.events);
+        self.changes.offline_messages.extend(later.offline_messages);
+    }
+
     /// Every message left, oldest first.
     pub fn offline_messages(&self) -> &[OfflineMessage] {
         &self.offline_messages
