@@ -1,19 +1,23 @@
 //! The real `porchlight-mock` binary, killed with SIGKILL mid-conversation and started
 //! again: with its SQLite database nothing it acked is lost and the visitor resumes; with
-//! `--memory` the visitor is told its session is gone.
+//! `--memory` the old session is gone. Also the desk reopened on its database: live chats
+//! stay with their agents, waiting requests ask again with fresh timers.
 
 mod common;
 
-use common::{Socket, connect_at, recv, send};
+use common::{BROADCAST, MANUAL_AGENTS, Socket, TIME_BASED, config, connect_at, recv, send};
+use porchlight_mock::desk::Desk;
 use porchlight_protocol::{
-    ClientFrame, ConversationEvent, ConversationId, MessageId, PROTOCOL_VERSION, Replay, Seq,
-    ServerFrame, SessionToken, SiteId,
+    AgentId, ClientFrame, ConversationEvent, ConversationId, MessageId, PROTOCOL_VERSION,
+    RequestId, Seq, ServerFrame, SessionToken, SiteId,
 };
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+use tokio::time::Instant;
 
 /// The server process, killed on drop.
 struct Process {
@@ -83,8 +87,8 @@ fn hello(token: Option<SessionToken>, conversation: Option<ConversationId>) -> C
     }
 }
 
-/// Says hello; returns the welcome's token, conversation, newest seq and replay, and every
-/// event replayed before the status.
+/// Says hello; returns the welcome's token, conversation and newest seq, and every event
+/// replayed before the status.
 async fn welcome(
     socket: &mut Socket,
     token: Option<SessionToken>,
@@ -93,7 +97,6 @@ async fn welcome(
     SessionToken,
     ConversationId,
     Seq,
-    Replay,
     Vec<(Seq, ConversationEvent)>,
 ) {
     send(socket, hello(token, conversation)).await;
@@ -101,7 +104,6 @@ async fn welcome(
         token,
         conversation,
         last_seq,
-        replay,
         ..
     } = recv(socket).await
     else {
@@ -115,7 +117,7 @@ async fn welcome(
             other => panic!("unexpected {other:?}"),
         }
     }
-    (token, conversation, last_seq, replay, events)
+    (token, conversation, last_seq, events)
 }
 
 /// Sends a visitor message and waits for its ack; returns the seq it was stored as.
@@ -189,13 +191,12 @@ async fn after_kill_9_every_acked_message_is_there_once_and_the_visitor_resumes(
 
     let server = Process::start(&args);
     let mut socket = server.connect().await;
-    let (same_token, same_conversation, last_seq, replay, events) =
+    let (same_token, same_conversation, last_seq, events) =
         welcome(&mut socket, Some(token.clone()), Some(conversation.clone())).await;
     assert_eq!(
         (same_token, same_conversation),
         (token.clone(), conversation)
     );
-    assert_eq!(replay, Replay::Socket);
     let seqs: Vec<u64> = events.iter().map(|(s, _)| s.0).collect();
     assert_eq!(seqs, (1..=last_seq.0).collect::<Vec<_>>(), "gap-free");
     let stored = visitor_ids(&events);
@@ -228,14 +229,14 @@ async fn after_kill_9_every_acked_message_is_there_once_and_the_visitor_resumes(
     let (first_id, first_seq) = acked[0].clone();
     assert_eq!(send_acked(&mut socket, first_id.as_str()).await, first_seq);
     let mut again = server.connect().await;
-    let (_, _, newest, _, _) = welcome(&mut again, Some(token), None).await;
+    let (_, _, newest, _) = welcome(&mut again, Some(token), None).await;
     assert_eq!(newest, last_seq);
     drop(server);
     let _ = std::fs::remove_dir_all(db.parent().expect("folder"));
 }
 
 #[tokio::test]
-async fn with_memory_only_a_restart_tells_the_visitor_its_session_is_gone() {
+async fn with_memory_only_a_restart_welcomes_the_old_token_as_a_new_session() {
     let server = Process::start(&["--memory"]);
     let mut socket = server.connect().await;
     let (token, conversation, ..) = welcome(&mut socket, None, None).await;
@@ -244,11 +245,157 @@ async fn with_memory_only_a_restart_tells_the_visitor_its_session_is_gone() {
 
     let server = Process::start(&["--memory"]);
     let mut socket = server.connect().await;
-    let (new_token, new_conversation, last_seq, replay, events) =
+    let (new_token, new_conversation, last_seq, events) =
         welcome(&mut socket, Some(token.clone()), Some(conversation.clone())).await;
-    assert_eq!(replay, Replay::Lost);
     assert_ne!(new_token, token);
     assert_ne!(new_conversation, conversation);
     assert_eq!(last_seq, Seq(1), "only the new greeting");
     assert_eq!(events.len(), 1);
+}
+
+#[test]
+fn a_database_that_cannot_be_opened_stops_the_binary_with_a_clear_error() {
+    let db = temp_db();
+    let folder = db.parent().expect("folder").to_path_buf();
+    std::fs::create_dir_all(folder.parent().expect("temp")).expect("temp");
+    std::fs::write(&folder, "a file where the folder should be").expect("file");
+    let output = Command::new(env!("CARGO_BIN_EXE_porchlight-mock"))
+        .args([
+            "--addr",
+            "127.0.0.1:0",
+            "--widget-dir",
+            "no-widget-here",
+            "--db",
+        ])
+        .arg(&db)
+        .output()
+        .expect("run porchlight-mock");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(output.stdout.is_empty(), "nothing on stdout");
+    assert!(
+        stderr.lines().any(|l| l.starts_with("error: ")),
+        "stderr: {stderr}"
+    );
+    let _ = std::fs::remove_file(&folder);
+}
+
+// ----- the desk reopened on its database -----
+
+/// A new visitor's session and conversation on `desk`.
+fn new_visitor(desk: &Desk, now: Instant) -> ConversationId {
+    desk.hello(None, None, Seq(0), now).0.conversation
+}
+
+fn ask_for_agent(desk: &std::sync::Arc<Desk>, conversation: &ConversationId, now: Instant) {
+    desk.request_agent(
+        conversation,
+        &RequestId::new("r1").expect("id"),
+        &common::valid_answers(),
+        now,
+    )
+    .expect("request");
+}
+
+fn ann() -> AgentId {
+    AgentId::new("ann").expect("id")
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_reopened_desk_keeps_live_chats_with_their_agents() {
+    let db = temp_db();
+    let desk = Desk::open(config(BROADCAST, MANUAL_AGENTS), &db).expect("open");
+    let now = Instant::now();
+    let live = new_visitor(&desk, now);
+    ask_for_agent(&desk, &live, now);
+    desk.accept(&ann(), &live, now).expect("accept");
+    let queued = new_visitor(&desk, now);
+    ask_for_agent(&desk, &queued, now);
+    drop(desk);
+
+    let desk = Desk::open(config(BROADCAST, MANUAL_AGENTS), &db).expect("reopen");
+    let now = Instant::now();
+    let state = desk.state(now);
+    assert_eq!(
+        state
+            .live
+            .iter()
+            .map(|l| (&l.conversation, &l.agent))
+            .collect::<Vec<_>>(),
+        vec![(&live, &ann())]
+    );
+    let view = desk.conversation(&live).expect("live chat");
+    assert_eq!((view.status, view.agent), ("live", Some(ann())));
+    assert_eq!(view.prechat, common::valid_answers());
+    // Ann's one slot is still taken by the restored chat.
+    assert!(desk.accept(&ann(), &queued, now).is_err());
+    desk.agent_message(&ann(), &live, "Still here.")
+        .expect("the agent writes on");
+    desk.close(&ann(), &live, now).expect("the agent closes");
+    assert_eq!(desk.conversation(&live).expect("chat").status, "ended");
+    desk.accept(&ann(), &queued, now)
+        .expect("the freed slot takes the waiting chat");
+    let _ = std::fs::remove_dir_all(db.parent().expect("folder"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_reopened_desk_queues_waiting_requests_again_with_fresh_timers() {
+    let db = temp_db();
+    let queue_time = Duration::from_secs(60);
+    let desk = Desk::open(config(BROADCAST, MANUAL_AGENTS), &db).expect("open");
+    let asked = Instant::now();
+    let first = new_visitor(&desk, asked);
+    ask_for_agent(&desk, &first, asked);
+    let second = new_visitor(&desk, asked);
+    ask_for_agent(&desk, &second, asked);
+    drop(desk);
+
+    tokio::time::advance(Duration::from_secs(50)).await;
+    let desk = Desk::open(config(BROADCAST, MANUAL_AGENTS), &db).expect("reopen");
+    let reopened = Instant::now();
+    let queue: Vec<_> = desk
+        .state(reopened)
+        .routing
+        .queue
+        .iter()
+        .map(|q| (q.conversation.clone(), q.position, q.waited_ms))
+        .collect();
+    assert_eq!(queue, vec![(first.clone(), 1, 0), (second.clone(), 2, 0)]);
+    assert_eq!(
+        desk.conversation(&first).expect("chat").prechat,
+        common::valid_answers()
+    );
+
+    desk.expire(asked + queue_time);
+    assert_eq!(desk.conversation(&first).expect("chat").status, "queued");
+    desk.expire(reopened + queue_time);
+    assert_eq!(desk.conversation(&first).expect("chat").status, "missed");
+    assert_eq!(desk.conversation(&second).expect("chat").status, "missed");
+    let _ = std::fs::remove_dir_all(db.parent().expect("folder"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_reopened_desk_assigns_a_connecting_request_again() {
+    let db = temp_db();
+    let desk = Desk::open(config(TIME_BASED, MANUAL_AGENTS), &db).expect("open");
+    let now = Instant::now();
+    let waiting = new_visitor(&desk, now);
+    ask_for_agent(&desk, &waiting, now);
+    assert_eq!(
+        desk.conversation(&waiting).expect("chat").status,
+        "connecting"
+    );
+    drop(desk);
+
+    let desk = Desk::open(config(TIME_BASED, MANUAL_AGENTS), &db).expect("reopen");
+    let now = Instant::now();
+    assert_eq!(
+        desk.conversation(&waiting).expect("chat").status,
+        "connecting"
+    );
+    let engaged: Vec<_> = desk.state(now).engaged.into_values().flatten().collect();
+    assert_eq!(engaged, vec![waiting.clone()]);
+    desk.accept(&ann(), &waiting, now).expect("ann accepts");
+    assert_eq!(desk.conversation(&waiting).expect("chat").status, "live");
+    let _ = std::fs::remove_dir_all(db.parent().expect("folder"));
 }
