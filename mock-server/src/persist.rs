@@ -554,6 +554,25 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_journal_is_wal_with_normal_sync() {
+        let path = temp_db("journal");
+        let (database, _) = Database::open(&path).expect("open");
+        let pragma = |name: &str| -> String {
+            database
+                .connection
+                .query_row(&format!("PRAGMA {name}"), [], |r| {
+                    r.get::<_, rusqlite::types::Value>(0)
+                })
+                .map(|v| format!("{v:?}"))
+                .expect("pragma")
+        };
+        assert_eq!(pragma("journal_mode"), "Text(\"wal\")");
+        assert_eq!(pragma("synchronous"), "Integer(1)", "1 is NORMAL");
+        drop(database);
+        let _ = std::fs::remove_dir_all(path.parent().expect("folder"));
+    }
+
+    #[tokio::test]
     async fn a_failed_write_is_written_with_the_next_one() {
         let path = temp_db("retry");
         let (mut database, mut store) = Database::open(&path).expect("open");
