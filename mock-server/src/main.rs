@@ -23,7 +23,7 @@ struct Args {
     widget_dir: PathBuf,
     /// The SQLite database that keeps sessions, conversations, ratings and left messages
     /// across restarts (created if missing, with its folders).
-    #[arg(long, default_value = "target/porchlight-demo/porchlight.sqlite3")]
+    #[arg(long, default_value = "porchlight-mock.sqlite3")]
     db: PathBuf,
     /// Keep everything in memory only: a restart forgets every conversation.
     #[arg(long, conflicts_with = "db")]
