@@ -9,7 +9,7 @@
 mod browser;
 
 use browser::proxy::{Direction, FaultyProxy};
-use browser::{Browser, Chat, Frame, ServerProcess};
+use browser::{Browser, Chat, Frame, start_server_process};
 use porchlight_mock::MockConfig;
 use porchlight_mock::client::ControlClient;
 use serde_json::Value;
@@ -125,10 +125,9 @@ async fn wait_until_settled(frame: &Frame<'_>, control: &ControlClient, conversa
     }
 }
 
-/// From the bot's greeting to a live chat with Ann, who is told to accept through the
+/// From the greeted chat to a live one with Ann, who is told to accept through the
 /// control API. Returns the conversation.
 async fn chatting_with_ann(frame: &Frame<'_>, control: &ControlClient) -> String {
-    frame.wait_for_text(".pl-from-bot .pl-text", "Hi!").await;
     frame.click("button.pl-talk-to-human").await;
     let deadline = Instant::now() + SETTLE;
     let conversation = loop {
@@ -180,7 +179,7 @@ async fn two_hundred_messages_each_way_through_cuts_and_stalls_arrive_once_in_or
     let proxy = FaultyProxy::start(chat.addr()).await;
     let control = chat.control();
     let browser = Browser::start().await;
-    let frame = browser.open_chat(&proxy.url("/")).await;
+    let frame = browser.open_greeted_chat(&proxy.url("/")).await;
     let conversation = chatting_with_ann(&frame, &control).await;
 
     let started = Instant::now();
@@ -297,8 +296,7 @@ async fn while_the_link_is_down_the_widget_says_reconnecting_and_the_message_wai
     let chat = Chat::start().await;
     let proxy = FaultyProxy::start(chat.addr()).await;
     let browser = Browser::start().await;
-    let frame = browser.open_chat(&proxy.url("/")).await;
-    frame.wait_for_text(".pl-from-bot .pl-text", "Hi!").await;
+    let frame = browser.open_greeted_chat(&proxy.url("/")).await;
 
     proxy.refuse_sockets(true);
     proxy.cut();
@@ -328,8 +326,7 @@ async fn a_reload_with_unacked_messages_delivers_each_exactly_once() {
     let proxy = FaultyProxy::start(chat.addr()).await;
     let control = chat.control();
     let browser = Browser::start().await;
-    let frame = browser.open_chat(&proxy.url("/")).await;
-    frame.wait_for_text(".pl-from-bot .pl-text", "Hi!").await;
+    let frame = browser.open_greeted_chat(&proxy.url("/")).await;
 
     // r1 and r2 reach the server, but its acks and events are held back...
     proxy.stall(Direction::Down, true);
@@ -389,8 +386,7 @@ async fn a_server_that_lost_its_store_starts_over_without_duplicates() {
     let first = Chat::start().await;
     let proxy = FaultyProxy::start(first.addr()).await;
     let browser = Browser::start().await;
-    let frame = browser.open_chat(&proxy.url("/")).await;
-    frame.wait_for_text(".pl-from-bot .pl-text", "Hi!").await;
+    let frame = browser.open_greeted_chat(&proxy.url("/")).await;
     type_message(&frame, "before the restart").await;
     frame.wait_for_count(".pl-log li[data-seq]", 3).await;
 
@@ -447,7 +443,7 @@ async fn a_widget_too_far_behind_reads_the_gap_over_http_and_shows_each_event_on
     let proxy = FaultyProxy::start(chat.addr()).await;
     let control = chat.control();
     let browser = Browser::start().await;
-    let frame = browser.open_chat(&proxy.url("/")).await;
+    let frame = browser.open_greeted_chat(&proxy.url("/")).await;
     let conversation = chatting_with_ann(&frame, &control).await;
     let held = frame.seqs().await.len();
 
@@ -494,11 +490,10 @@ async fn a_server_killed_mid_conversation_comes_back_with_everything_it_acked() 
         ))
         .join("db.sqlite3");
     let db_arg = db.display().to_string();
-    let server = ServerProcess::start(&["--db", &db_arg]);
+    let server = start_server_process(&["--db", &db_arg]);
     let proxy = FaultyProxy::start(server.addr()).await;
     let browser = Browser::start().await;
-    let frame = browser.open_chat(&proxy.url("/")).await;
-    frame.wait_for_text(".pl-from-bot .pl-text", "Hi!").await;
+    let frame = browser.open_greeted_chat(&proxy.url("/")).await;
     for i in 1..=BEFORE {
         type_message(&frame, &format!("before {i}")).await;
         // Each is answered by the bot, so the transcript grows by two.
@@ -515,10 +510,10 @@ async fn a_server_killed_mid_conversation_comes_back_with_everything_it_acked() 
     frame
         .wait_for_text(".pl-pending .pl-delivery", "Not sent yet, retrying…")
         .await;
-    let server = ServerProcess::start(&["--db", &db_arg]);
+    let server = start_server_process(&["--db", &db_arg]);
     proxy.set_upstream(server.addr());
 
-    let control = server.control();
+    let control = ControlClient::new(server.addr());
     let conversation = conversation_of_server(&control).await;
     wait_until_settled(&frame, &control, &conversation).await;
     let stored = server_messages(&server_view(&control, &conversation).await);

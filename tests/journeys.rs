@@ -49,9 +49,7 @@ fn engaged_with(agent: &'static str) -> impl Fn(&serde_json::Value) -> Option<St
 
 /// Opens the widget on the demo page and returns the entered frame.
 async fn open_widget<'a>(chat: &Chat, browser: &'a Browser) -> Frame<'a> {
-    let frame = browser.open_chat(&chat.url("/")).await;
-    frame.wait_for_text(".pl-from-bot .pl-text", "Hi!").await;
-    frame
+    browser.open_greeted_chat(&chat.url("/")).await
 }
 
 /// Starts the server with `routing`, opens the widget and asks for a person with a valid

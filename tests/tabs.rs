@@ -24,8 +24,7 @@ async fn tabs_share_one_conversation(tabs: usize) {
                 .expect("switch");
             handles.push(new.handle);
         }
-        let frame = browser.open_chat(&chat.url("/")).await;
-        frame.wait_for_text(".pl-from-bot .pl-text", "Hi!").await;
+        let frame = browser.open_greeted_chat(&chat.url("/")).await;
         // What the earlier tabs sent is here already.
         for earlier in 1..tab {
             frame

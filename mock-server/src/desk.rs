@@ -353,9 +353,7 @@ impl Desk {
                             .append(conversation, self.bot_says(&answer, &[]));
                     }
                     Phase::Live { agent, .. } => {
-                        if let Some(conv) = world.store.conversation_mut(conversation) {
-                            conv.visitor_typing = false;
-                        }
+                        world.store.set_visitor_typing(conversation, false);
                         plans.extend(agents::reply_plan(&self.config, &agent, conversation));
                     }
                     _ => {}
@@ -434,10 +432,8 @@ impl Desk {
     /// The visitor is typing (shown to agents in the control API).
     pub fn visitor_typing(&self, conversation: &ConversationId, typing: bool) {
         let mut world = self.lock();
-        if let Some(conv) = world.store.conversation_mut(conversation)
-            && matches!(conv.phase, Phase::Live { .. })
-        {
-            conv.visitor_typing = typing;
+        if matches!(Self::phase(&world, conversation), Ok(Phase::Live { .. })) {
+            world.store.set_visitor_typing(conversation, typing);
         }
     }
 

@@ -6,6 +6,7 @@
 //! - [`store`]: sessions and conversations with gap-free event numbers, idempotent
 //!   visitor messages, and fan-out to every tab of a session.
 //! - [`persist`]: the store in an embedded SQLite file, written before each ack.
+//! - [`process`]: the server as a child process, for tests that kill it.
 //! - [`desk`]: every operation on conversations — visitors', agents' and the clock's —
 //!   under one lock; turns routing outcomes into events and statuses.
 //! - [`agents`]: simulated agents that accept and answer on tokio's clock.
@@ -29,6 +30,7 @@ pub mod desk;
 pub mod http;
 pub mod limiter;
 pub mod persist;
+pub mod process;
 pub mod routing;
 pub mod socket;
 pub mod state;

@@ -75,7 +75,7 @@ async fn main() -> ExitCode {
         }
     };
     let addr = listener.local_addr().unwrap_or(args.addr);
-    println!("Porchlight demo: http://{addr}/");
+    println!("{}", porchlight_mock::process::announcement(addr));
     if let Err(err) = serve(listener, state, shutdown_signal()).await {
         eprintln!("error: {err}");
         return ExitCode::FAILURE;

@@ -401,6 +401,14 @@ impl Store {
         }
     }
 
+    /// Notes whether the visitor is typing. It is not kept across restarts, so it is not
+    /// noted as a change to write.
+    pub fn set_visitor_typing(&mut self, conversation: &ConversationId, typing: bool) {
+        if let Some(conv) = self.conversations.get_mut(conversation) {
+            conv.visitor_typing = typing;
+        }
+    }
+
     /// Appends an event and returns its seq; `None` for an unknown conversation.
     pub fn append(
         &mut self,

@@ -5,6 +5,8 @@
 
 mod common;
 
+use porchlight_mock::process::ServerProcess;
+
 use common::{BROADCAST, MANUAL_AGENTS, Socket, TIME_BASED, config, connect_at, recv, send};
 use porchlight_mock::desk::Desk;
 use porchlight_protocol::{
@@ -12,59 +14,24 @@ use porchlight_protocol::{
     RequestId, Seq, ServerFrame, SessionToken, SiteId,
 };
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// The server process, killed on drop.
-struct Process {
-    child: Child,
-    addr: SocketAddr,
+/// Starts the real binary with `store_args`.
+fn start(store_args: &[&str]) -> ServerProcess {
+    let args = ["--widget-dir", "no-widget-here"].iter().chain(store_args);
+    ServerProcess::start(Path::new(env!("CARGO_BIN_EXE_porchlight-mock")), args)
+        .expect("start porchlight-mock")
 }
 
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Process {
-    /// Starts the binary on a free port with `store_args`; waits for its one stdout line.
-    fn start(store_args: &[&str]) -> Process {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_porchlight-mock"))
-            .args(["--addr", "127.0.0.1:0", "--widget-dir", "no-widget-here"])
-            .args(store_args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start porchlight-mock");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("read");
-        let addr = line
-            .trim()
-            .strip_prefix("Porchlight demo: http://")
-            .and_then(|rest| rest.strip_suffix('/'))
-            .and_then(|a| a.parse().ok())
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
-        Process { child, addr }
-    }
-
-    /// SIGKILL: no shutdown, no flush, nothing.
-    fn kill_9(mut self) {
-        self.child.kill().expect("kill");
-        self.child.wait().expect("wait");
-    }
-
-    async fn connect(&self) -> Socket {
-        connect_at(self.addr, &format!("http://{}", self.addr))
-            .await
-            .expect("connect")
-    }
+/// Opens the chat socket of `server` as its widget would.
+async fn connect(server: &ServerProcess) -> Socket {
+    let addr = server.addr();
+    connect_at(addr, &format!("http://{addr}"))
+        .await
+        .expect("connect")
 }
 
 fn temp_db() -> PathBuf {
@@ -160,14 +127,14 @@ async fn after_kill_9_every_acked_message_is_there_once_and_the_visitor_resumes(
     let db = temp_db();
     let args = db_args(&db);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let server = Process::start(&args);
-    let mut socket = server.connect().await;
+    let server = start(&args);
+    let mut socket = connect(&server).await;
     let (token, conversation, ..) = welcome(&mut socket, None, None).await;
     let mut acked = Vec::new();
     for i in 0..ACKED {
         // A new connection every 15 messages keeps each within its burst allowance.
         if i > 0 && i % 15 == 0 {
-            socket = server.connect().await;
+            socket = connect(&server).await;
             welcome(&mut socket, Some(token.clone()), Some(conversation.clone())).await;
         }
         let id = format!("m{i}");
@@ -189,8 +156,8 @@ async fn after_kill_9_every_acked_message_is_there_once_and_the_visitor_resumes(
     }
     server.kill_9();
 
-    let server = Process::start(&args);
-    let mut socket = server.connect().await;
+    let server = start(&args);
+    let mut socket = connect(&server).await;
     let (same_token, same_conversation, last_seq, events) =
         welcome(&mut socket, Some(token.clone()), Some(conversation.clone())).await;
     assert_eq!(
@@ -228,7 +195,7 @@ async fn after_kill_9_every_acked_message_is_there_once_and_the_visitor_resumes(
     // Resending an acked id is acked with the same seq and stores nothing new.
     let (first_id, first_seq) = acked[0].clone();
     assert_eq!(send_acked(&mut socket, first_id.as_str()).await, first_seq);
-    let mut again = server.connect().await;
+    let mut again = connect(&server).await;
     let (_, _, newest, _) = welcome(&mut again, Some(token), None).await;
     assert_eq!(newest, last_seq);
     drop(server);
@@ -237,14 +204,14 @@ async fn after_kill_9_every_acked_message_is_there_once_and_the_visitor_resumes(
 
 #[tokio::test]
 async fn with_memory_only_a_restart_welcomes_the_old_token_as_a_new_session() {
-    let server = Process::start(&["--memory"]);
-    let mut socket = server.connect().await;
+    let server = start(&["--memory"]);
+    let mut socket = connect(&server).await;
     let (token, conversation, ..) = welcome(&mut socket, None, None).await;
     send_acked(&mut socket, "m1").await;
     server.kill_9();
 
-    let server = Process::start(&["--memory"]);
-    let mut socket = server.connect().await;
+    let server = start(&["--memory"]);
+    let mut socket = connect(&server).await;
     let (new_token, new_conversation, last_seq, events) =
         welcome(&mut socket, Some(token.clone()), Some(conversation.clone())).await;
     assert_ne!(new_token, token);

@@ -76,17 +76,11 @@ fn ping_and_pong() {
 
 #[test]
 fn welcome() {
-    assert_server(
-        ServerFrame::Welcome {
-            version: 1,
-            token: id::<SessionToken>("tok_1"),
-            conversation: id::<ConversationId>("c1"),
-            last_seq: Seq(3),
-            replay: Replay::Socket,
-        },
-        r#"{"type":"welcome","version":1,"token":"tok_1","conversation":"c1","last_seq":3,"replay":"socket"}"#,
-    );
-    for (replay, name) in [(Replay::Http, "http"), (Replay::Lost, "lost")] {
+    for (replay, name) in [
+        (Replay::Socket, "socket"),
+        (Replay::Http, "http"),
+        (Replay::Lost, "lost"),
+    ] {
         assert_server(
             ServerFrame::Welcome {
                 version: 1,

@@ -138,6 +138,15 @@ pub struct SavedOutbox {
 }
 
 impl Outgoing {
+    /// The message as if never sent: not acked, not in flight.
+    fn unsent(self) -> Outgoing {
+        Outgoing {
+            acked: None,
+            in_flight: false,
+            ..self
+        }
+    }
+
     /// The frame that sends (or resends) this message.
     fn frame(&self) -> ClientFrame {
         match &self.sending {
@@ -412,12 +421,15 @@ impl Widget {
         }
     }
 
-    /// The outbox to keep in browser storage: `None` when nothing waits.
+    /// The outbox to keep in browser storage, `None` when nothing waits. It holds only what
+    /// storage keeps, so an ack or a send alone does not change it.
     pub fn saved_outbox(&self) -> Option<SavedOutbox> {
-        let conversation = self.conversation.clone()?;
-        (!self.outbox.is_empty()).then(|| SavedOutbox {
-            conversation,
-            messages: self.outbox.clone(),
+        if self.outbox.is_empty() {
+            return None;
+        }
+        Some(SavedOutbox {
+            conversation: self.conversation.clone()?,
+            messages: self.outbox.iter().cloned().map(Outgoing::unsent).collect(),
         })
     }
 
@@ -557,16 +569,8 @@ impl Widget {
                 last_seq: self.last_seq,
             })],
             Input::LinkClosed => self.link_lost(),
-            Input::RetryNow => {
-                if self.link == LinkState::Reconnecting {
-                    self.link = LinkState::Connecting;
-                    vec![Effect::Connect]
-                } else {
-                    Vec::new()
-                }
-            }
             Input::Heartbeat { now_ms } => self.heartbeat(now_ms),
-            Input::ReconnectDue => {
+            Input::ReconnectDue | Input::RetryNow => {
                 if self.link == LinkState::Reconnecting {
                     self.link = LinkState::Connecting;
                     vec![Effect::Connect]
@@ -593,11 +597,7 @@ impl Widget {
         self.conversation = Some(saved.conversation);
         for out in saved.messages {
             if !self.outbox.iter().any(|o| o.id == out.id) {
-                self.outbox.push(Outgoing {
-                    acked: None,
-                    in_flight: false,
-                    ..out
-                });
+                self.outbox.push(out.unsent());
             }
         }
         Vec::new()
@@ -1014,14 +1014,7 @@ impl Widget {
             // still waiting goes out again into the new conversation.
             let outbox = std::mem::take(&mut self.outbox);
             self.forget_conversation();
-            self.outbox = outbox
-                .into_iter()
-                .map(|o| Outgoing {
-                    acked: None,
-                    in_flight: false,
-                    ..o
-                })
-                .collect();
+            self.outbox = outbox.into_iter().map(Outgoing::unsent).collect();
             self.session_lost = true;
         } else if self
             .conversation

@@ -26,13 +26,42 @@ fn frame(frame: ServerFrame) -> Input {
 fn frame_at(frame: ServerFrame, now_ms: u64) -> Input {
     Input::Frame { frame, now_ms }
 }
-fn welcome_to(t: &str, conversation: &str) -> Input {
+fn welcome_with(t: &str, conversation: &str, last_seq: u64, replay: Replay) -> Input {
     frame(ServerFrame::Welcome {
         version: 1,
         token: token(t),
         conversation: ConversationId::new(conversation).expect("id"),
-        last_seq: Seq(0),
-        replay: Replay::Socket,
+        last_seq: Seq(last_seq),
+        replay,
+    })
+}
+fn record(seq: u64, text: &str) -> EventRecord {
+    let Input::Frame {
+        frame: ServerFrame::Event { seq, at_ms, event },
+        ..
+    } = event(seq, None, text)
+    else {
+        unreachable!("event() makes an event frame")
+    };
+    EventRecord { seq, at_ms, event }
+}
+fn c1() -> ConversationId {
+    ConversationId::new("c1").expect("id")
+}
+fn welcome_to(t: &str, conversation: &str) -> Input {
+    welcome_with(t, conversation, 0, Replay::Socket)
+}
+fn ack(id: &str, seq: u64) -> Input {
+    frame(ServerFrame::Ack {
+        id: mid(id),
+        seq: Seq(seq),
+    })
+}
+/// The frame that sends visitor message `id`.
+fn text_frame(id: &str, text: &str) -> Effect {
+    Effect::Transmit(ClientFrame::SendText {
+        id: mid(id),
+        text: text.into(),
     })
 }
 fn welcome(t: &str) -> Input {
@@ -285,29 +314,6 @@ fn a_gap_reopens_the_link_and_keeps_nothing_past_it() {
     assert_eq!(texts(&w), vec!["a"]);
 }
 
-fn welcome_with(t: &str, conversation: &str, last_seq: u64, replay: Replay) -> Input {
-    frame(ServerFrame::Welcome {
-        version: 1,
-        token: token(t),
-        conversation: ConversationId::new(conversation).expect("id"),
-        last_seq: Seq(last_seq),
-        replay,
-    })
-}
-fn record(seq: u64, text: &str) -> EventRecord {
-    let Input::Frame {
-        frame: ServerFrame::Event { seq, at_ms, event },
-        ..
-    } = event(seq, None, text)
-    else {
-        unreachable!("event() makes an event frame")
-    };
-    EventRecord { seq, at_ms, event }
-}
-fn c1() -> ConversationId {
-    ConversationId::new("c1").expect("id")
-}
-
 #[test]
 fn a_welcome_that_replays_over_http_fetches_after_what_is_held() {
     let mut w = online();
@@ -383,10 +389,7 @@ fn a_lost_session_starts_over_and_resends_every_waiting_message() {
     let mut w = online();
     w.update(event(1, None, "old"));
     send(&mut w, "m1", "acked");
-    w.update(frame(ServerFrame::Ack {
-        id: mid("m1"),
-        seq: Seq(2),
-    }));
+    w.update(ack("m1", 2));
     w.update(Input::LinkClosed);
     send(&mut w, "m2", "unsent");
     let effects = w.update(welcome_with("t2", "c2", 1, Replay::Lost));
@@ -400,14 +403,8 @@ fn a_lost_session_starts_over_and_resends_every_waiting_message() {
         effects,
         vec![
             Effect::SaveToken(token("t2")),
-            Effect::Transmit(ClientFrame::SendText {
-                id: mid("m1"),
-                text: "acked".into()
-            }),
-            Effect::Transmit(ClientFrame::SendText {
-                id: mid("m2"),
-                text: "unsent".into()
-            }),
+            text_frame("m1", "acked"),
+            text_frame("m2", "unsent"),
         ]
     );
     assert!(w.outbox.iter().all(|o| o.acked.is_none()));
@@ -425,28 +422,13 @@ fn at_most_ten_messages_are_on_their_way_and_each_ack_lets_the_next_go() {
         .map(|i| send(&mut w, &format!("m{i}"), "hi").len())
         .sum();
     assert_eq!(sent, IN_FLIGHT_LIMIT, "two wait for room");
-    let next = w.update(frame(ServerFrame::Ack {
-        id: mid("m0"),
-        seq: Seq(1),
-    }));
-    assert_eq!(
-        next,
-        vec![Effect::Transmit(ClientFrame::SendText {
-            id: mid("m10"),
-            text: "hi".into()
-        })]
-    );
+    let next = w.update(ack("m0", 1));
+    assert_eq!(next, vec![text_frame("m10", "hi")]);
     // A reconnect sends the unacked, oldest first, ten at most.
     w.update(Input::LinkClosed);
     let resent = w.update(welcome("t1"));
     assert_eq!(resent.len(), IN_FLIGHT_LIMIT);
-    assert_eq!(
-        resent[0],
-        Effect::Transmit(ClientFrame::SendText {
-            id: mid("m1"),
-            text: "hi".into()
-        })
-    );
+    assert_eq!(resent[0], text_frame("m1", "hi"));
 }
 
 #[test]
@@ -454,10 +436,7 @@ fn refused_for_rate_the_unacked_go_again_at_the_next_heartbeat() {
     let mut w = in_bot_phase();
     send(&mut w, "m1", "one");
     send(&mut w, "m2", "two");
-    w.update(frame(ServerFrame::Ack {
-        id: mid("m1"),
-        seq: Seq(1),
-    }));
+    w.update(ack("m1", 1));
     assert_eq!(w.update(Input::Heartbeat { now_ms: 1 }), vec![]);
     w.update(frame(ServerFrame::error(
         ErrorCode::RateLimited,
@@ -465,10 +444,7 @@ fn refused_for_rate_the_unacked_go_again_at_the_next_heartbeat() {
     )));
     assert_eq!(
         w.update(Input::Heartbeat { now_ms: 2 }),
-        vec![Effect::Transmit(ClientFrame::SendText {
-            id: mid("m2"),
-            text: "two".into()
-        })]
+        vec![text_frame("m2", "two")]
     );
 }
 
@@ -477,10 +453,7 @@ fn each_waiting_message_shows_how_far_it_got() {
     let mut w = in_bot_phase();
     send(&mut w, "m1", "one");
     send(&mut w, "m2", "two");
-    w.update(frame(ServerFrame::Ack {
-        id: mid("m1"),
-        seq: Seq(1),
-    }));
+    w.update(ack("m1", 1));
     let states = |w: &Widget| -> Vec<Delivery> { w.outbox.iter().map(|o| w.delivery(o)).collect() };
     assert_eq!(states(&w), vec![Delivery::Sent, Delivery::Sending]);
     w.update(Input::LinkClosed);
@@ -571,13 +544,7 @@ fn lifecycle_events_are_kept_in_the_transcript_in_order() {
 fn sending_online_transmits_and_waits_in_the_outbox() {
     let mut w = online();
     let effects = send(&mut w, "m1", "  hi  ");
-    assert_eq!(
-        effects,
-        vec![Effect::Transmit(ClientFrame::SendText {
-            id: mid("m1"),
-            text: "hi".into()
-        })]
-    );
+    assert_eq!(effects, vec![text_frame("m1", "hi")]);
     assert_eq!(w.outbox.len(), 1);
 }
 
@@ -600,10 +567,7 @@ fn the_same_id_is_queued_once() {
 fn ack_marks_the_message_and_its_event_moves_it_to_the_transcript() {
     let mut w = online();
     send(&mut w, "m1", "hi");
-    w.update(frame(ServerFrame::Ack {
-        id: mid("m1"),
-        seq: Seq(1),
-    }));
+    w.update(ack("m1", 1));
     assert_eq!(w.outbox[0].acked, Some(Seq(1)));
     w.update(event(1, Some("m1"), "hi"));
     assert!(w.outbox.is_empty());
@@ -618,13 +582,7 @@ fn sending_while_offline_connects_and_welcome_resends_the_outbox() {
     let effects = w.update(welcome("t1"));
     assert_eq!(
         effects,
-        vec![
-            Effect::SaveToken(token("t1")),
-            Effect::Transmit(ClientFrame::SendText {
-                id: mid("m1"),
-                text: "hi".into()
-            })
-        ]
+        vec![Effect::SaveToken(token("t1")), text_frame("m1", "hi")]
     );
 }
 
@@ -1084,10 +1042,7 @@ fn sending_a_message_stops_the_visitors_typing() {
     assert_eq!(
         effects,
         vec![
-            Effect::Transmit(ClientFrame::SendText {
-                id: mid("m1"),
-                text: "hi".into()
-            }),
+            text_frame("m1", "hi"),
             Effect::Transmit(ClientFrame::Typing { typing: false }),
         ]
     );

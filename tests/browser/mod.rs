@@ -7,7 +7,9 @@ pub mod proxy;
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use porchlight_mock::client::ControlClient;
+use porchlight_mock::process::ServerProcess;
 use porchlight_mock::{MockConfig, Shared, serve};
+use std::ffi::OsStr;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -123,61 +125,19 @@ impl Chat {
     }
 }
 
-/// The mock server as its own process (the binary `cargo xtask test` builds), so a test
-/// can kill it with SIGKILL. Killed on drop.
-pub struct ServerProcess {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl ServerProcess {
-    /// Starts the server on a free port with the built widget and `args`.
-    pub fn start(args: &[&str]) -> ServerProcess {
-        use std::io::{BufRead, BufReader};
-        let binary = std::env::var_os("PORCHLIGHT_MOCK_BIN")
-            .map(PathBuf::from)
-            .expect("PORCHLIGHT_MOCK_BIN is not set: run these tests with `cargo xtask test`");
-        let mut child = Command::new(&binary)
-            .args(["--addr", "127.0.0.1:0", "--widget-dir"])
-            .arg(widget_dir())
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
-        let mut line = String::new();
-        if let Some(stdout) = child.stdout.take() {
-            let _ = BufReader::new(stdout).read_line(&mut line);
-        }
-        let addr = line
-            .trim()
-            .strip_prefix("Porchlight demo: http://")
-            .and_then(|rest| rest.strip_suffix('/'))
-            .and_then(|a| a.parse().ok())
-            .unwrap_or_else(|| panic!("the server said {line:?}"));
-        ServerProcess { child, addr }
-    }
-
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    pub fn control(&self) -> ControlClient {
-        ControlClient::new(self.addr)
-    }
-
-    /// SIGKILL: no shutdown, nothing flushed on the way out.
-    pub fn kill_9(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Starts the mock server as its own process (the binary `cargo xtask test` builds), with
+/// the built widget and `args`, so a test can kill it with SIGKILL.
+pub fn start_server_process(args: &[&str]) -> ServerProcess {
+    let binary = std::env::var_os("PORCHLIGHT_MOCK_BIN")
+        .map(PathBuf::from)
+        .expect("PORCHLIGHT_MOCK_BIN is not set: run these tests with `cargo xtask test`");
+    let widget = widget_dir();
+    let widget_args = [OsStr::new("--widget-dir"), widget.as_os_str()];
+    ServerProcess::start(
+        &binary,
+        widget_args.into_iter().chain(args.iter().map(OsStr::new)),
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// ChromeDriver and one headless Chromium session.
@@ -281,6 +241,13 @@ impl Browser {
         self.client.goto(url).await.expect("host page");
         let frame = self.enter_widget().await;
         frame.click("button[aria-label='Open chat']").await;
+        frame
+    }
+
+    /// Like [`Browser::open_chat`], then waits for the built-in bot's greeting.
+    pub async fn open_greeted_chat(&self, url: &str) -> Frame<'_> {
+        let frame = self.open_chat(url).await;
+        frame.wait_for_text(".pl-from-bot .pl-text", "Hi!").await;
         frame
     }
 
