@@ -14,18 +14,12 @@
 //! - Only a live (accepted) chat can be closed by an agent, and only by its own agent.
 
 use porchlight_protocol::{AgentId, ConversationId};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// How requests reach agents.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum RoutingMode {
-    Broadcast,
-    TimeBased,
-}
+pub use porchlight_protocol::console::RoutingMode;
 
 /// The routing timers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -120,12 +120,7 @@ pub enum Update {
     Switched { conversation: ConversationId },
 }
 
-/// A visitor's rating of a closed chat.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Rating {
-    pub stars: u8,
-    pub comment: Option<String>,
-}
+pub use porchlight_protocol::console::Rating;
 
 /// A message left when nobody could take the chat.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

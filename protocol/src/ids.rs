@@ -113,6 +113,16 @@ string_id!(
     AgentId
 );
 string_id!(
+    /// Where a conversation came from: a channel of the site's team, as configured
+    /// (`web` is the widget; social channels are named by their configuration).
+    ChannelId
+);
+string_id!(
+    /// The mock server's admin secret: it opens the control API and the agent console.
+    /// Random at each start unless given with `--admin-token`.
+    AdminToken
+);
+string_id!(
     /// A visitor message's id, made by the client before sending. The server acks it and
     /// treats a resent id as the same message, so resending is always safe.
     MessageId

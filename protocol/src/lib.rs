@@ -4,6 +4,8 @@
 //! - [`limits`]: sizes and counts both sides enforce.
 //! - [`wire`]: the WebSocket frames — requests go up ([`ClientFrame`]), facts come down
 //!   ([`ServerFrame`]) — and their decoding with typed errors.
+//! - [`console`]: the agent console's WebSocket frames — requests up ([`ConsoleFrame`]),
+//!   the desk's facts down ([`DeskFrame`]) — and the folder rows they carry.
 //! - [`text`]: validation of visitor-written text.
 //! - [`form`]: the pre-chat form's fields and their validation.
 //! - [`config`]: the public site configuration the widget fetches at start.
@@ -11,6 +13,7 @@
 //! The crate does no I/O and builds for wasm32 and native alike.
 
 pub mod config;
+pub mod console;
 pub mod form;
 pub mod ids;
 pub mod limits;
@@ -18,10 +21,11 @@ pub mod text;
 pub mod wire;
 
 pub use config::{Color, ColorError, Position, SiteConfig, Texts};
+pub use console::{ConsoleFrame, DeskFrame};
 pub use form::{Answers, FieldError, FieldKind, FieldProblem, FormField};
 pub use ids::{
-    AgentId, ChoiceId, ConversationId, FieldName, IdError, MessageId, RequestId, Seq, SessionToken,
-    SiteId,
+    AdminToken, AgentId, ChannelId, ChoiceId, ConversationId, FieldName, IdError, MessageId,
+    RequestId, Seq, SessionToken, SiteId,
 };
 pub use text::TextError;
 pub use wire::{
