@@ -513,7 +513,7 @@ async fn a_server_killed_mid_conversation_comes_back_with_everything_it_acked() 
     let server = start_server_process(&["--db", &db_arg]);
     proxy.set_upstream(server.addr());
 
-    let control = ControlClient::new(server.addr());
+    let control = ControlClient::new(server.addr(), server.token().clone());
     let conversation = conversation_of_server(&control).await;
     wait_until_settled(&frame, &control, &conversation).await;
     let stored = server_messages(&server_view(&control, &conversation).await);

@@ -1,18 +1,16 @@
 //! Simulated agents: agents with an `accept_delay_secs` in the config accept requests they
-//! may take after that delay and answer the visitor from their scripted replies, "typing"
-//! for `reply_delay_secs` first. Agents without it act only through the control API.
+//! may take after that delay, answer the visitor from their scripted replies ("typing" for
+//! `reply_delay_secs` first), and close a chat the visitor has left idle for
+//! `idle_close_secs` with their closing line. Agents without it act only through the
+//! console or the control API.
 //!
-//! The desk decides *what* a simulated agent will do ([`Plan`]s, made under its lock);
-//! [`run`] carries the plans out later on tokio's clock, through the same desk operations
-//! the control API uses.
+//! This module is pure: it decides *what* a simulated agent will do ([`Plan`]s, made under
+//! the desk's lock); the desk's runner carries them out later on tokio's clock.
 
 use crate::config::MockConfig;
-use crate::desk::{Desk, DeskError};
-use crate::routing::Router;
 use porchlight_protocol::{AgentId, ConversationId};
-use std::sync::Arc;
+use std::collections::BTreeSet;
 use std::time::Duration;
-use tokio::time::Instant;
 
 /// Something a simulated agent will do after a delay.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +24,14 @@ pub enum Plan {
         agent: AgentId,
         conversation: ConversationId,
         delay: Duration,
+    },
+    /// Close the chat `after` this long unless the visitor writes again (their activity
+    /// count is no longer `activity`).
+    CloseIfIdle {
+        agent: AgentId,
+        conversation: ConversationId,
+        after: Duration,
+        activity: u64,
     },
 }
 
@@ -63,60 +69,32 @@ pub fn reply_plan(
     })
 }
 
+/// The simulated agent will close the chat if the visitor stays silent; `None` for an
+/// agent driven by hand.
+pub fn idle_plan(
+    config: &MockConfig,
+    agent: &AgentId,
+    conversation: &ConversationId,
+    activity: u64,
+) -> Option<Plan> {
+    let agent_config = config.agent(agent)?;
+    agent_config.accept_delay()?;
+    Some(Plan::CloseIfIdle {
+        agent: agent.clone(),
+        conversation: conversation.clone(),
+        after: agent_config.idle_close()?,
+        activity,
+    })
+}
+
 /// Broadcasting: every online simulated agent will try to take the new request.
-pub fn on_queued(config: &MockConfig, router: &Router, conversation: &ConversationId) -> Vec<Plan> {
-    router
-        .online_agents()
+pub fn on_queued(
+    config: &MockConfig,
+    online: &BTreeSet<AgentId>,
+    conversation: &ConversationId,
+) -> Vec<Plan> {
+    online
         .iter()
         .filter_map(|agent| accept_plan(config, agent, conversation))
         .collect()
-}
-
-/// Carries the plans out, each in its own task on tokio's clock.
-pub fn run(desk: &Arc<Desk>, plans: Vec<Plan>) {
-    for plan in plans {
-        let desk = Arc::clone(desk);
-        tokio::spawn(async move {
-            match plan {
-                Plan::Accept {
-                    agent,
-                    conversation,
-                    delay,
-                } => accept(&desk, &agent, &conversation, delay).await,
-                Plan::Reply {
-                    agent,
-                    conversation,
-                    delay,
-                } => reply(&desk, &agent, &conversation, delay).await,
-            }
-        });
-    }
-}
-
-async fn accept(desk: &Arc<Desk>, agent: &AgentId, conversation: &ConversationId, delay: Duration) {
-    loop {
-        tokio::time::sleep(delay).await;
-        match desk.accept(agent, conversation, Instant::now()) {
-            // Broadcasting: at the concurrency limit now, maybe not later.
-            Err(DeskError::NotAllowed(_))
-                if delay > Duration::ZERO && desk.is_queued(conversation) =>
-            {
-                continue;
-            }
-            // Taken by someone else, reassigned, missed or withdrawn: nothing to do.
-            _ => return,
-        }
-    }
-}
-
-async fn reply(desk: &Arc<Desk>, agent: &AgentId, conversation: &ConversationId, delay: Duration) {
-    if desk.agent_typing(agent, conversation, true).is_err() {
-        return;
-    }
-    tokio::time::sleep(delay).await;
-    if let Some(line) = desk.next_scripted_reply(agent, conversation) {
-        let _ = desk.agent_message(agent, conversation, &line);
-    } else {
-        let _ = desk.agent_typing(agent, conversation, false);
-    }
 }

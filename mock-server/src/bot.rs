@@ -1,7 +1,9 @@
 //! The chatbot: answers a visitor message from the configured keyword table, with a
-//! fallback. Pure: text in, text out.
+//! fallback, and says its greeting and quick-reply answers as conversation events. Pure:
+//! text in, events out.
 
 use crate::config::BotConfig;
+use porchlight_protocol::{Author, AuthorKind, Choice, ChoiceId, ConversationEvent};
 
 impl BotConfig {
     /// The answer to `message`: the first table row with a keyword that appears in the
@@ -20,6 +22,36 @@ impl BotConfig {
                     .any(|k| words.iter().any(|w| *w == k.to_lowercase()))
             })
             .map_or(self.fallback.as_str(), |row| row.answer.as_str())
+    }
+
+    /// The bot as an author.
+    pub fn author(&self) -> Author {
+        Author {
+            kind: AuthorKind::Bot,
+            name: self.name.clone(),
+        }
+    }
+
+    /// The bot saying `text`, offering the quick replies `choices` (ids of its nodes).
+    pub fn says(&self, text: &str, choices: &[ChoiceId]) -> ConversationEvent {
+        ConversationEvent::MessageReceived {
+            id: None,
+            author: self.author(),
+            text: text.to_string(),
+            choices: choices
+                .iter()
+                .filter_map(|id| self.node(id))
+                .map(|node| Choice {
+                    id: node.id.clone(),
+                    label: node.label.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// The greeting that opens every conversation when the site has its bot on.
+    pub fn greeting(&self) -> ConversationEvent {
+        self.says(&self.greeting, &self.choices)
     }
 }
 

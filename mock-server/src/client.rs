@@ -2,6 +2,7 @@
 //! mock server (ours use it; so can a site owner's). Plain HTTP/1.1 over one connection per
 //! call, no TLS: the mock server is meant for loopback.
 
+use porchlight_protocol::AdminToken;
 use serde_json::Value;
 use std::net::SocketAddr;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -40,18 +41,20 @@ impl Answer {
     }
 }
 
-/// The control API of the mock server at `addr`.
-#[derive(Debug, Clone, Copy)]
+/// The control API of the mock server at `addr`, opened with its admin token.
+#[derive(Debug, Clone)]
 pub struct ControlClient {
     pub addr: SocketAddr,
+    token: AdminToken,
 }
 
 impl ControlClient {
-    pub fn new(addr: SocketAddr) -> Self {
-        ControlClient { addr }
+    pub fn new(addr: SocketAddr, token: AdminToken) -> Self {
+        ControlClient { addr, token }
     }
 
-    /// Sends one request with optional extra headers and returns the answer.
+    /// Sends one request with optional extra headers, and the admin token unless they
+    /// carry an `Authorization` of their own.
     pub async fn call(
         &self,
         method: &str,
@@ -59,35 +62,15 @@ impl ControlClient {
         headers: &[(&str, &str)],
         body: &str,
     ) -> Result<Answer, ClientError> {
-        let mut stream = TcpStream::connect(self.addr).await?;
-        let mut request = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\
-             Content-Type: application/json\r\nContent-Length: {}\r\n",
-            self.addr,
-            body.len()
-        );
-        for (name, value) in headers {
-            request.push_str(&format!("{name}: {value}\r\n"));
+        let bearer = format!("Bearer {}", self.token);
+        let mut all = headers.to_vec();
+        if !headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("Authorization"))
+        {
+            all.push(("Authorization", bearer.as_str()));
         }
-        request.push_str("\r\n");
-        request.push_str(body);
-        stream.write_all(request.as_bytes()).await?;
-        let mut raw = Vec::new();
-        stream.read_to_end(&mut raw).await?;
-        let text = String::from_utf8_lossy(&raw);
-        let (head, body) = text
-            .split_once("\r\n\r\n")
-            .ok_or_else(|| ClientError::BadResponse("no header end".into()))?;
-        let status = head
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| ClientError::BadResponse(head.to_string()))?;
-        Ok(Answer {
-            status,
-            head: head.to_string(),
-            text: body.to_string(),
-        })
+        raw_call(self.addr, method, path, &all, body).await
     }
 
     pub async fn get(&self, path: &str) -> Result<Answer, ClientError> {
@@ -152,4 +135,47 @@ impl ControlClient {
         self.post(&format!("/mock/agents/{agent}/online"), &body)
             .await
     }
+}
+
+/// Sends one request to the server at `addr` with `headers` (a `Host` naming `addr` and a
+/// JSON content type unless given) and returns the answer.
+pub async fn raw_call(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Result<Answer, ClientError> {
+    let given = |name: &str| headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
+    let mut stream = TcpStream::connect(addr).await?;
+    let mut request = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
+    if !given("Host") {
+        request.push_str(&format!("Host: {addr}\r\n"));
+    }
+    if !given("Content-Type") {
+        request.push_str("Content-Type: application/json\r\n");
+    }
+    request.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes()).await?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await?;
+    let text = String::from_utf8_lossy(&raw);
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| ClientError::BadResponse("no header end".into()))?;
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| ClientError::BadResponse(head.to_string()))?;
+    Ok(Answer {
+        status,
+        head: head.to_string(),
+        text: body.to_string(),
+    })
 }

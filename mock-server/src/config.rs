@@ -166,6 +166,13 @@ pub struct AgentConfig {
     /// messages in turn (the last one repeats).
     #[serde(default)]
     pub replies: Vec<String>,
+    /// Seconds of the visitor's silence after which the simulated agent closes the chat
+    /// with `closing_line`; 0 never does.
+    #[serde(default = "five_minutes")]
+    pub idle_close_secs: f64,
+    /// What the simulated agent says before closing an idle chat.
+    #[serde(default = "goodbye")]
+    pub closing_line: String,
 }
 
 fn yes() -> bool {
@@ -176,6 +183,12 @@ fn two() -> usize {
 }
 fn one_and_a_half() -> f64 {
     1.5
+}
+fn five_minutes() -> f64 {
+    300.0
+}
+fn goodbye() -> String {
+    "It looks like you have stepped away, so I am closing this chat. Write again any time!".into()
 }
 
 /// Why a configuration could not be loaded.
@@ -251,12 +264,19 @@ impl MockConfig {
             if self.agents[..i].iter().any(|a| a.id == agent.id) {
                 return Err(format!("agent {} is defined twice", agent.id));
             }
-            let delays = [Some(agent.reply_delay_secs), agent.accept_delay_secs];
+            let delays = [
+                Some(agent.reply_delay_secs),
+                agent.accept_delay_secs,
+                Some(agent.idle_close_secs),
+            ];
             if delays.into_iter().flatten().any(|d| seconds(d).is_none()) {
                 return Err(format!(
                     "agent {} has a delay outside 0 to 86400 seconds",
                     agent.id
                 ));
+            }
+            if let Err(err) = porchlight_protocol::text::message_text(&agent.closing_line) {
+                return Err(format!("agent {}: closing_line: {err}", agent.id));
             }
         }
         if let Some(bad) = self
@@ -328,6 +348,12 @@ impl AgentConfig {
 
     pub fn reply_delay(&self) -> Duration {
         seconds(self.reply_delay_secs).unwrap_or_default()
+    }
+
+    /// How long the visitor may stay silent before the simulated agent closes the chat;
+    /// `None` when it never does.
+    pub fn idle_close(&self) -> Option<Duration> {
+        seconds(self.idle_close_secs).filter(|d| !d.is_zero())
     }
 }
 

@@ -49,7 +49,7 @@ impl From<DeskError> for ApiError {
         let (status, code) = match &err {
             DeskError::UnknownAgent(_) => (StatusCode::NOT_FOUND, "unknown_agent"),
             DeskError::UnknownConversation(_) => (StatusCode::NOT_FOUND, "unknown_conversation"),
-            DeskError::NotAllowed(_) => (StatusCode::CONFLICT, "not_allowed"),
+            DeskError::NotAllowed(_) | DeskError::Taken(_) => (StatusCode::CONFLICT, "not_allowed"),
             DeskError::InvalidText(_) => (StatusCode::BAD_REQUEST, "invalid_text"),
             DeskError::InvalidRating | DeskError::Form(_) | DeskError::UnknownChoice(_) => {
                 (StatusCode::BAD_REQUEST, "bad_request")
@@ -181,7 +181,7 @@ async fn message(
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
     agent_call(&state, agent, &bytes, |desk, agent, b: MessageBody, _| {
-        desk.agent_message(agent, &b.conversation, &b.text)?;
+        desk.agent_message(agent, &b.conversation, None, &b.text)?;
         Ok(b.conversation)
     })
 }

@@ -2,7 +2,9 @@
 //! configuration and history API, the control API and the WebSocket upgrade, all in one [`app`] router so tests can
 //! serve it on port 0.
 
+use crate::console_socket::serve_console;
 use crate::control::{self, ApiError};
+use crate::guard;
 use crate::socket::serve_connection;
 use crate::state::AppState;
 use axum::Json;
@@ -13,6 +15,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use futures_util::StreamExt;
+use porchlight_protocol::console::CONSOLE_SOCKET_PATH;
 use porchlight_protocol::limits::MAX_FRAME_BYTES;
 use porchlight_protocol::{ConversationId, Seq, SessionToken};
 use tower_http::services::ServeDir;
@@ -29,6 +32,11 @@ const DEMO_CSS: &str = include_str!("../assets/demo.css");
 const DEMO_CSP: &str =
     "default-src 'none'; script-src 'self'; style-src 'self'; frame-src 'self'; img-src 'self'";
 
+/// The agent console's page policy.
+const CONSOLE_CSP: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; \
+     style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; \
+     form-action 'none'; frame-ancestors 'none'";
+
 /// The whole router.
 pub fn app(state: AppState) -> Router {
     let widget = ServeDir::new(&state.widget_dir).append_index_html_on_directories(true);
@@ -41,6 +49,23 @@ pub fn app(state: AppState) -> Router {
             widget_csp,
         ))
         .service(widget);
+    // The console: its own scripts and WebAssembly only, framed by nobody, and no
+    // Referer leaves it (its address may still carry the admin token).
+    let console = ServeDir::new(&state.console_dir).append_index_html_on_directories(true);
+    let console = tower::ServiceBuilder::new()
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONSOLE_CSP),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .service(console);
+    let control = control::routes().route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        guard::require_admin,
+    ));
     Router::new()
         .route("/", get(demo_page))
         .route("/demo.css", get(demo_css))
@@ -52,8 +77,10 @@ pub fn app(state: AppState) -> Router {
             get(transcript),
         )
         .route("/api/v1/ws", get(websocket))
-        .merge(control::routes())
+        .route(CONSOLE_SOCKET_PATH, get(console_websocket))
+        .merge(control)
         .nest_service("/widget", widget)
+        .nest_service("/console", console)
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -218,6 +245,36 @@ async fn websocket(
         .on_upgrade(move |socket| {
             let (sink, stream) = socket.split();
             serve_connection(sink, stream, state)
+        })
+}
+
+/// The agent console's socket: only from a page of this server, named by one of its own
+/// Host names; the admin secret comes in the first frame.
+async fn console_websocket(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let header = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
+    let host = header(header::HOST);
+    if !state.admin.is_own_host(host) || !is_own_origin(header(header::ORIGIN), host) {
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "foreign_origin",
+            "the console socket accepts only the console's own origin and host",
+        )
+        .into_response();
+    }
+    upgrade
+        .max_message_size(2 * MAX_FRAME_BYTES)
+        .max_frame_size(2 * MAX_FRAME_BYTES)
+        .on_upgrade(move |socket| {
+            let (sink, stream) = socket.split();
+            serve_console(sink, stream, state)
         })
 }
 

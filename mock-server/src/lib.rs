@@ -7,11 +7,19 @@
 //!   visitor messages, and fan-out to every tab of a session.
 //! - [`persist`]: the store in an embedded SQLite file, written before each ack.
 //! - [`process`]: the server as a child process, for tests that kill it.
-//! - [`desk`]: every operation on conversations — visitors', agents' and the clock's —
-//!   under one lock; turns routing outcomes into events and statuses.
-//! - [`agents`]: simulated agents that accept and answer on tokio's clock.
+//! - [`desk`]: every operation on conversations under one lock — the visitor's side
+//!   (`desk/visitor.rs`), the agent's side (`desk/agent.rs`: accept, write, type, close,
+//!   online) and the clock's (`desk/timers.rs`); turns routing outcomes into events and
+//!   statuses, and tells every change on a desk-wide stream.
+//! - [`agents`]: what simulated agents will do, as pure plans; the desk runs them.
+//! - [`folders`]: the desk as agent consoles see it (folder rows, agents, search).
+//! - [`console_socket`]: one agent console's WebSocket. An agent action from the console
+//!   goes console_socket → `desk/agent.rs`; from the control API, control → the same.
+//! - [`views`]: what the control API shows.
 //! - [`control`]: the JSON control API (`/mock/…`) that tests and site owners drive;
 //!   [`client`] is a small Rust client for it.
+//! - [`guard`]: the admin secret, the `Host` check and JSON-only bodies for everything
+//!   agents and admins use.
 //! - [`routing`]: broadcast and time-based routing of chat requests, timers as data.
 //! - [`limiter`]: the per-connection token bucket.
 //! - [`socket`]: one widget's WebSocket, from `hello` to the end.
@@ -25,8 +33,11 @@ pub mod agents;
 pub mod bot;
 pub mod client;
 pub mod config;
+pub mod console_socket;
 pub mod control;
 pub mod desk;
+pub mod folders;
+pub mod guard;
 pub mod http;
 pub mod limiter;
 pub mod persist;
@@ -35,10 +46,11 @@ pub mod routing;
 pub mod socket;
 pub mod state;
 pub mod store;
+pub mod views;
 
 pub use config::MockConfig;
 pub use http::app;
-pub use state::{AppState, Shared};
+pub use state::{AppState, Options, Shared};
 
 use std::future::Future;
 use tokio::net::TcpListener;
@@ -49,6 +61,9 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    if let Ok(addr) = listener.local_addr() {
+        state.admin.listening_on(addr);
+    }
     axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)
         .await

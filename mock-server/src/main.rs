@@ -1,7 +1,9 @@
 //! `porchlight-mock`: parses arguments, sets up logging, binds and serves.
 
 use clap::Parser;
-use porchlight_mock::{MockConfig, Shared, serve};
+use porchlight_mock::desk::Desk;
+use porchlight_mock::{MockConfig, Options, Shared, serve};
+use porchlight_protocol::AdminToken;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -21,6 +23,18 @@ struct Args {
     /// The built widget (Trunk's output folder), served under /widget/.
     #[arg(long, default_value = "dist")]
     widget_dir: PathBuf,
+    /// The built agent console, served under /console/.
+    #[arg(long, default_value = "console/dist")]
+    console_dir: PathBuf,
+    /// The secret that opens the agent console and the control API (letters, digits, - and
+    /// _, at most 64). Random at each start when not given.
+    #[arg(long, value_parser = |s: &str| AdminToken::new(s))]
+    admin_token: Option<AdminToken>,
+    /// A name the server is reached by (e.g. chat.example or chat.example:8443), besides
+    /// its listen address and localhost; requests to the agent side naming any other Host
+    /// are refused. Repeatable.
+    #[arg(long = "public-host")]
+    public_hosts: Vec<String>,
     /// The SQLite database that keeps sessions, conversations, ratings and left messages
     /// across restarts (created if missing, with its folders).
     #[arg(long, default_value = "porchlight-mock.sqlite3")]
@@ -63,19 +77,31 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let state = if args.memory {
-        Shared::new(config, args.widget_dir)
+    let desk = if args.memory {
+        Desk::new(config)
     } else {
-        match Shared::open(config, args.widget_dir, &args.db) {
-            Ok(state) => state,
+        match Desk::open(config, &args.db) {
+            Ok(desk) => desk,
             Err(err) => {
                 eprintln!("error: {err}");
                 return ExitCode::FAILURE;
             }
         }
     };
+    let state = Shared::with(
+        desk,
+        Options {
+            widget_dir: args.widget_dir,
+            console_dir: args.console_dir,
+            admin_token: args.admin_token,
+            public_hosts: args.public_hosts,
+        },
+    );
     let addr = listener.local_addr().unwrap_or(args.addr);
-    println!("{}", porchlight_mock::process::announcement(addr));
+    println!(
+        "{}",
+        porchlight_mock::process::announcement(addr, state.admin.token())
+    );
     if let Err(err) = serve(listener, state, shutdown_signal()).await {
         eprintln!("error: {err}");
         return ExitCode::FAILURE;

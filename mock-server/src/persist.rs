@@ -8,7 +8,9 @@
 //! transaction survives the process dying (not the machine losing power).
 
 use crate::store::{Changes, Conversation, OfflineMessage, Phase, Rating, Store, StoredEvent};
-use porchlight_protocol::{AgentId, ConversationId, IdError, RequestId, Seq, SessionToken};
+use porchlight_protocol::{
+    AgentId, ChannelId, ConversationId, IdError, RequestId, Seq, SessionToken,
+};
 use rusqlite::{Connection, params};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -51,7 +53,9 @@ CREATE TABLE IF NOT EXISTS conversations (
     request TEXT,
     message_request TEXT,
     rating TEXT,
-    replies_said INTEGER NOT NULL
+    replies_said INTEGER NOT NULL,
+    channel TEXT NOT NULL DEFAULT 'web',
+    handled_by TEXT
 );
 CREATE TABLE IF NOT EXISTS events (
     conversation TEXT NOT NULL,
@@ -68,6 +72,29 @@ CREATE TABLE IF NOT EXISTS offline_messages (
 );
 ";
 
+/// Columns added since the first schema, with their definitions: a database written by an
+/// older server gains them when opened.
+const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
+    ("conversations", "channel", "TEXT NOT NULL DEFAULT 'web'"),
+    ("conversations", "handled_by", "TEXT"),
+];
+
+/// Adds the [`ADDED_COLUMNS`] a database lacks.
+fn add_missing_columns(connection: &Connection) -> rusqlite::Result<()> {
+    for (table, column, definition) in ADDED_COLUMNS {
+        let mut statement = connection.prepare(&format!("PRAGMA table_info({table})"))?;
+        let present = statement
+            .query_map([], |r| r.get::<_, String>(1))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        if !present.iter().any(|c| c == column) {
+            connection.execute_batch(&format!(
+                "ALTER TABLE {table} ADD COLUMN {column} {definition}"
+            ))?;
+        }
+    }
+    Ok(())
+}
+
 /// One row of `conversations`, as read.
 struct ConversationRow {
     id: String,
@@ -80,6 +107,8 @@ struct ConversationRow {
     message_request: Option<String>,
     rating: Option<String>,
     replies_said: u64,
+    channel: String,
+    handled_by: Option<String>,
 }
 
 /// The open database.
@@ -149,6 +178,7 @@ impl Database {
             .pragma_update(None, "synchronous", "NORMAL")
             .map_err(sqlite)?;
         connection.execute_batch(SCHEMA).map_err(sqlite)?;
+        add_missing_columns(&connection).map_err(sqlite)?;
         let database = Database {
             connection,
             path: path.to_path_buf(),
@@ -216,7 +246,7 @@ impl Database {
 
         let conversations = self.rows(
             "SELECT id, token, phase, agent, agent_name, answers, request, message_request, \
-             rating, replies_said FROM conversations ORDER BY rowid",
+             rating, replies_said, channel, handled_by FROM conversations ORDER BY rowid",
             |r| {
                 Ok(ConversationRow {
                     id: r.get(0)?,
@@ -229,6 +259,8 @@ impl Database {
                     message_request: r.get(7)?,
                     rating: r.get(8)?,
                     replies_said: r.get(9)?,
+                    channel: r.get(10)?,
+                    handled_by: r.get(11)?,
                 })
             },
         )?;
@@ -257,6 +289,12 @@ impl Database {
                 .transpose()
                 .map_err(json_error("rating"))?;
             conv.replies_said = usize::try_from(row.replies_said).unwrap_or(usize::MAX);
+            conv.channel = ChannelId::new(row.channel).map_err(id_error("channel id"))?;
+            conv.handled_by = row
+                .handled_by
+                .map(AgentId::new)
+                .transpose()
+                .map_err(id_error("agent id"))?;
             let id = ConversationId::new(row.id).map_err(id_error("conversation id"))?;
             store.restore_conversation(id, conv);
         }
@@ -323,9 +361,11 @@ impl Database {
             let (phase, agent, agent_name) = phase_columns(&conv.phase);
             tx.execute(
                 "INSERT INTO conversations (id, token, phase, agent, agent_name, answers, request, \
-                 message_request, rating, replies_said) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
+                 message_request, rating, replies_said, channel, handled_by) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
                  ON CONFLICT(id) DO UPDATE SET phase = ?3, agent = ?4, agent_name = ?5, \
-                 answers = ?6, request = ?7, message_request = ?8, rating = ?9, replies_said = ?10",
+                 answers = ?6, request = ?7, message_request = ?8, rating = ?9, \
+                 replies_said = ?10, channel = ?11, handled_by = ?12",
                 params![
                     id.as_str(),
                     conv.token.as_str(),
@@ -337,6 +377,8 @@ impl Database {
                     conv.message_request.as_ref().map(|r| r.as_str()),
                     conv.rating.as_ref().map(json),
                     conv.replies_said as u64,
+                    conv.channel.as_str(),
+                    conv.handled_by.as_ref().map(|a| a.as_str()),
                 ],
             )?;
         }
@@ -416,7 +458,7 @@ mod tests {
         let (mut database, mut store) = Database::open(&path).expect("open");
         let (token, first) = store.create_session();
         store.append(&first, said(None, "Hi!"));
-        store.append_visitor_message(
+        store.append_once(
             &first,
             &MessageId::new("m1").expect("id"),
             said(Some("m1"), "hello"),
@@ -493,12 +535,12 @@ mod tests {
         let (mut database, mut store) = Database::open(&path).expect("open");
         let (_, conv) = store.create_session();
         let id = MessageId::new("m1").expect("id");
-        store.append_visitor_message(&conv, &id, said(Some("m1"), "once"));
+        store.append_once(&conv, &id, said(Some("m1"), "once"));
         save(&mut database, &mut store);
         drop(database);
         let (_, mut back) = Database::open(&path).expect("reopen");
         assert_eq!(
-            back.append_visitor_message(&conv, &id, said(Some("m1"), "once")),
+            back.append_once(&conv, &id, said(Some("m1"), "once")),
             Some(Appended::Duplicate(Seq(1)))
         );
         let _ = std::fs::remove_dir_all(path.parent().expect("folder"));

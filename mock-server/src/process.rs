@@ -1,16 +1,25 @@
 //! The server as a child process, for tests that must kill it outright: start the binary
-//! on a free port, read the one line it announces on stdout, SIGKILL it. The line's format
-//! is defined here once, for `main` to print and the tests to read.
+//! on a free port, read the two lines it announces on stdout (the demo and the agent
+//! console with its admin token), SIGKILL it. The lines' format is defined here once, for
+//! `main` to print and the tests to read.
 
+use porchlight_protocol::AdminToken;
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-/// The one line the server prints on stdout once it listens.
-pub fn announcement(addr: SocketAddr) -> String {
-    format!("Porchlight demo: http://{addr}/")
+/// The two lines the server prints on stdout once it listens: the demo page, and the
+/// agent console with the admin secret in its fragment (never sent to the server).
+pub fn announcement(addr: SocketAddr, token: &AdminToken) -> String {
+    format!("Porchlight demo: http://{addr}/\nAgent console: http://{addr}/console/#token={token}")
+}
+
+/// The admin token in the console line of an [`announcement`].
+pub fn announced_token(line: &str) -> Option<AdminToken> {
+    let (_, token) = line.trim().split_once("/console/#token=")?;
+    AdminToken::new(token).ok()
 }
 
 /// The address in an [`announcement`] line.
@@ -26,6 +35,7 @@ pub fn announced_addr(line: &str) -> Option<SocketAddr> {
 pub struct ServerProcess {
     child: Child,
     addr: SocketAddr,
+    token: AdminToken,
 }
 
 impl Drop for ServerProcess {
@@ -48,22 +58,29 @@ impl ServerProcess {
             .stderr(Stdio::null())
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
-        let mut line = String::new();
+        let (mut line, mut console) = (String::new(), String::new());
         if let Some(stdout) = child.stdout.take() {
-            let _ = BufReader::new(stdout).read_line(&mut line);
+            let mut stdout = BufReader::new(stdout);
+            let _ = stdout.read_line(&mut line);
+            let _ = stdout.read_line(&mut console);
         }
-        match announced_addr(&line) {
-            Some(addr) => Ok(ServerProcess { child, addr }),
-            None => {
+        match (announced_addr(&line), announced_token(&console)) {
+            (Some(addr), Some(token)) => Ok(ServerProcess { child, addr, token }),
+            _ => {
                 let _ = child.kill();
                 let _ = child.wait();
-                Err(format!("the server said {line:?}"))
+                Err(format!("the server said {line:?} {console:?}"))
             }
         }
     }
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The admin secret it announced.
+    pub fn token(&self) -> &AdminToken {
+        &self.token
     }
 
     /// SIGKILL: no shutdown, nothing flushed on the way out.
@@ -78,12 +95,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_announced_address_reads_back() {
+    fn the_announced_address_and_token_read_back() {
         let addr: SocketAddr = "127.0.0.1:4242".parse().expect("addr");
-        assert_eq!(
-            announced_addr(&format!("{}\n", announcement(addr))),
-            Some(addr)
-        );
+        let token = AdminToken::new("abc123").expect("token");
+        let text = announcement(addr, &token);
+        let mut lines = text.lines();
+        assert_eq!(lines.next().and_then(announced_addr), Some(addr));
+        assert_eq!(lines.next().and_then(announced_token), Some(token));
         assert_eq!(announced_addr("error: cannot listen"), None);
     }
 }

@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
 use tokio::time::Instant;
 
-pub use porchlight_protocol::console::RoutingMode;
+pub use porchlight_protocol::console::{DeadlineKind, RoutingMode};
 
 /// The routing timers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +76,9 @@ pub enum RouteError {
     UnknownConversation(ConversationId),
     #[error("{0}")]
     NotAllowed(String),
+    /// Another agent accepted the request first.
+    #[error("{0} already accepted this request")]
+    Taken(AgentId),
 }
 
 #[derive(Debug, Clone)]
@@ -154,8 +157,37 @@ impl Router {
         self.agents.get(agent).map(|a| a.name.as_str())
     }
 
+    /// Every agent, by id.
+    pub fn agents(&self) -> impl Iterator<Item = &Agent> {
+        self.agents.values()
+    }
+
+    /// The agent a time-based request is offered to, waiting for them to start it.
+    pub fn assignee(&self, conversation: &ConversationId) -> Option<&AgentId> {
+        self.assigned
+            .iter()
+            .find(|a| &a.conversation == conversation)
+            .map(|a| &a.agent)
+    }
+
+    /// When the wait of `conversation` runs out: its acceptance time when offered to an
+    /// agent, else its queue time.
+    pub fn deadline(&self, conversation: &ConversationId) -> Option<(DeadlineKind, Instant)> {
+        if let Some(a) = self
+            .assigned
+            .iter()
+            .find(|a| &a.conversation == conversation)
+        {
+            return Some((DeadlineKind::Acceptance, a.deadline));
+        }
+        self.queue
+            .iter()
+            .find(|w| &w.conversation == conversation)
+            .map(|w| (DeadlineKind::Queue, w.deadline))
+    }
+
     /// Live plus assigned chats of `agent`.
-    fn load(&self, agent: &AgentId) -> usize {
+    pub fn load(&self, agent: &AgentId) -> usize {
         self.live.values().filter(|a| *a == agent).count()
             + self.assigned.iter().filter(|a| &a.agent == agent).count()
     }
@@ -317,9 +349,7 @@ impl Router {
             )));
         }
         if let Some(owner) = self.live.get(conversation) {
-            return Err(RouteError::NotAllowed(format!(
-                "conversation {conversation} was already accepted by {owner}"
-            )));
+            return Err(RouteError::Taken(owner.clone()));
         }
         let accepted = Routed::Accepted {
             conversation: conversation.clone(),
@@ -709,7 +739,10 @@ mod tests {
         );
         r.request(conv("c1"), t0).expect("request");
         r.accept(&agent_id("ann"), &conv("c1")).expect("accept");
-        assert!(not_allowed(r.accept(&agent_id("bob"), &conv("c1"))));
+        assert_eq!(
+            r.accept(&agent_id("bob"), &conv("c1")),
+            Err(RouteError::Taken(agent_id("ann")))
+        );
     }
 
     #[test]

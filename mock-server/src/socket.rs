@@ -97,6 +97,7 @@ fn error_frame(err: &DeskError) -> ServerFrame {
         DeskError::UnknownAgent(_)
         | DeskError::UnknownConversation(_)
         | DeskError::NotAllowed(_)
+        | DeskError::Taken(_)
         | DeskError::Form(_) => ErrorCode::NotNow,
     };
     ServerFrame::error(code, err.to_string())

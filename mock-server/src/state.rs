@@ -1,9 +1,11 @@
-//! The state every request handler shares: the desk (configuration, store, routing) and
-//! where the built widget lies.
+//! The state every request handler shares: the desk (configuration, store, routing), the
+//! admin guard, and where the built widget and console lie.
 
 use crate::config::MockConfig;
 use crate::desk::Desk;
+use crate::guard::Admin;
 use crate::persist::PersistError;
+use porchlight_protocol::AdminToken;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -15,17 +17,40 @@ pub struct Shared {
     pub desk: Arc<Desk>,
     /// Where the built widget (Trunk's `dist/`) lies; served under `/widget/`.
     pub widget_dir: PathBuf,
+    /// Where the built agent console lies; served under `/console/`.
+    pub console_dir: PathBuf,
+    /// The admin secret and the server's own names.
+    pub admin: Admin,
+}
+
+/// How the server is set up, beyond its configuration.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub widget_dir: PathBuf,
+    pub console_dir: PathBuf,
+    /// The admin secret; a random one when `None`.
+    pub admin_token: Option<AdminToken>,
+    /// Names the server is reached by besides its listen address and loopback.
+    pub public_hosts: Vec<String>,
+}
+
+impl Options {
+    /// The widget from `widget_dir`, the console from `console/dist`, a random secret.
+    pub fn serving(widget_dir: PathBuf) -> Options {
+        Options {
+            widget_dir,
+            console_dir: PathBuf::from("console/dist"),
+            ..Options::default()
+        }
+    }
 }
 
 impl Shared {
     /// State for `config`, serving the widget from `widget_dir`, with an empty store kept in
-    /// memory only.
+    /// memory only and a random admin secret.
     /// Starts the routing timers, so it needs a tokio runtime.
     pub fn new(config: MockConfig, widget_dir: PathBuf) -> AppState {
-        Arc::new(Shared {
-            desk: Desk::new(config),
-            widget_dir,
-        })
+        Shared::with(Desk::new(config), Options::serving(widget_dir))
     }
 
     /// Like [`Shared::new`], but the store lives in the SQLite database at `db` and what it
@@ -35,9 +60,19 @@ impl Shared {
         widget_dir: PathBuf,
         db: &Path,
     ) -> Result<AppState, PersistError> {
-        Ok(Arc::new(Shared {
-            desk: Desk::open(config, db)?,
-            widget_dir,
-        }))
+        Ok(Shared::with(
+            Desk::open(config, db)?,
+            Options::serving(widget_dir),
+        ))
+    }
+
+    /// State around `desk`, set up by `options`.
+    pub fn with(desk: Arc<Desk>, options: Options) -> AppState {
+        Arc::new(Shared {
+            desk,
+            widget_dir: options.widget_dir,
+            console_dir: options.console_dir,
+            admin: Admin::new(options.admin_token, options.public_hosts),
+        })
     }
 }

@@ -2,14 +2,15 @@
 //! each stands, and the messages visitors left — plain data, owned by the
 //! [`Desk`](crate::desk::Desk) under its lock.
 //!
-//! It assigns every event the next gap-free `seq`, makes visitor messages idempotent by
-//! their client id, and fans every change out to the connections of the conversation's
-//! session (all of a visitor's tabs). It also notes what changed, so the
-//! [`persist`](crate::persist) layer can write exactly that.
+//! It assigns every event the next gap-free `seq`, makes messages idempotent by their
+//! client id, and fans every change out to the connections of the conversation's session
+//! (all of a visitor's tabs) and to the desk-wide stream that agent consoles watch. It also
+//! notes what changed, so the [`persist`](crate::persist) layer can write exactly that.
 
+use porchlight_protocol::console::WEB_CHANNEL;
 use porchlight_protocol::{
-    AgentId, Answers, ChatStatus, ConversationEvent, ConversationId, EventRecord, MessageId,
-    RequestId, Seq, ServerFrame, SessionToken,
+    AgentId, Answers, ChannelId, ChatStatus, ConversationEvent, ConversationId, EventRecord,
+    MessageId, RequestId, Seq, ServerFrame, SessionToken,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
@@ -19,6 +20,9 @@ use tokio::time::Instant;
 
 /// How many updates a slow connection may fall behind before it must re-read the store.
 const WATCH_BUFFER: usize = 256;
+
+/// How many changes an agent console may fall behind before it must take a new snapshot.
+const DESK_WATCH_BUFFER: usize = 1024;
 
 /// One event as stored: its place in the conversation, when, and what.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,6 +122,13 @@ pub enum Update {
     },
     /// The session moved on to a new conversation.
     Switched { conversation: ConversationId },
+    /// The visitor started or stopped typing (told to agent consoles only).
+    VisitorTyping {
+        conversation: ConversationId,
+        typing: bool,
+    },
+    /// Agents' presence or load may have changed (told to agent consoles only).
+    Agents,
 }
 
 pub use porchlight_protocol::console::Rating;
@@ -136,6 +147,8 @@ pub struct OfflineMessage {
 pub struct Conversation {
     /// The session it belongs to.
     pub token: SessionToken,
+    /// Where it came from: `web` for the widget.
+    pub channel: ChannelId,
     /// Every event, in seq order; `events[i].seq == i + 1`.
     pub events: Vec<StoredEvent>,
     /// Client message id → the seq it was stored as, so a resend is acked, not stored.
@@ -152,6 +165,11 @@ pub struct Conversation {
     pub replies_said: usize,
     /// Whether the visitor is typing (shown to agents through the control API).
     pub visitor_typing: bool,
+    /// The agent who accepted it, kept after it ends (for history).
+    pub handled_by: Option<AgentId>,
+    /// Counts the visitor's messages in the live chat, so a simulated agent can tell
+    /// whether the visitor wrote since it last looked (not kept across restarts).
+    pub visitor_activity: u64,
 }
 
 impl Conversation {
@@ -159,6 +177,7 @@ impl Conversation {
     pub fn blank(token: SessionToken) -> Conversation {
         Conversation {
             token,
+            channel: ChannelId::new(WEB_CHANNEL).expect("web is a valid channel id"),
             events: Vec::new(),
             client_ids: HashMap::new(),
             phase: Phase::Bot,
@@ -168,6 +187,8 @@ impl Conversation {
             rating: None,
             replies_said: 0,
             visitor_typing: false,
+            handled_by: None,
+            visitor_activity: 0,
         }
     }
 }
@@ -228,7 +249,6 @@ impl Changes {
 }
 
 /// Every session, conversation and left message.
-#[derive(Default)]
 pub struct Store {
     sessions: HashMap<SessionToken, Session>,
     conversations: HashMap<ConversationId, Conversation>,
@@ -236,9 +256,35 @@ pub struct Store {
     order: Vec<ConversationId>,
     offline_messages: Vec<OfflineMessage>,
     changes: Changes,
+    /// Every change of every conversation, for agent consoles.
+    desk_watch: broadcast::Sender<Update>,
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Store {
+            sessions: HashMap::new(),
+            conversations: HashMap::new(),
+            order: Vec::new(),
+            offline_messages: Vec::new(),
+            changes: Changes::default(),
+            desk_watch: broadcast::channel(DESK_WATCH_BUFFER).0,
+        }
+    }
 }
 
 impl Store {
+    /// A receiver for every later change of every conversation.
+    pub fn watch(&self) -> broadcast::Receiver<Update> {
+        self.desk_watch.subscribe()
+    }
+
+    /// Tells agent consoles only.
+    pub fn tell(&self, update: Update) {
+        // Nobody watching is fine.
+        let _ = self.desk_watch.send(update);
+    }
+
     /// What changed since the last call.
     pub fn take_changes(&mut self) -> Changes {
         std::mem::take(&mut self.changes)
@@ -387,20 +433,28 @@ impl Store {
             .filter_map(|id| self.conversations.get(id).map(|c| (id, c)))
     }
 
+    /// Tells the conversation's session (every tab) and agent consoles.
     fn notify(&self, conversation: &ConversationId, update: Update) {
         if let Some(conv) = self.conversations.get(conversation)
             && let Some(session) = self.sessions.get(&conv.token)
         {
             // Nobody connected is fine: the change is stored and replayed.
-            let _ = session.updates.send(update);
+            let _ = session.updates.send(update.clone());
         }
+        self.tell(update);
     }
 
-    /// Notes whether the visitor is typing. It is not kept across restarts, so it is not
-    /// noted as a change to write.
+    /// Notes whether the visitor is typing, and tells agent consoles. It is not kept
+    /// across restarts, so it is not noted as a change to write.
     pub fn set_visitor_typing(&mut self, conversation: &ConversationId, typing: bool) {
-        if let Some(conv) = self.conversations.get_mut(conversation) {
+        if let Some(conv) = self.conversations.get_mut(conversation)
+            && conv.visitor_typing != typing
+        {
             conv.visitor_typing = typing;
+            self.tell(Update::VisitorTyping {
+                conversation: conversation.clone(),
+                typing,
+            });
         }
     }
 
@@ -431,8 +485,8 @@ impl Store {
         Some(seq)
     }
 
-    /// Appends a visitor message unless its client `id` was stored before.
-    pub fn append_visitor_message(
+    /// Appends a message unless its client `id` was stored before.
+    pub fn append_once(
         &mut self,
         conversation: &ConversationId,
         id: &MessageId,
@@ -529,8 +583,8 @@ mod tests {
         let mut store = Store::default();
         let (_, conv) = store.create_session();
         let id = MessageId::new("m1").expect("id");
-        let first = store.append_visitor_message(&conv, &id, message("hi"));
-        let again = store.append_visitor_message(&conv, &id, message("hi"));
+        let first = store.append_once(&conv, &id, message("hi"));
+        let again = store.append_once(&conv, &id, message("hi"));
         assert_eq!(first, Some(Appended::New(Seq(1))));
         assert_eq!(again, Some(Appended::Duplicate(Seq(1))));
         assert_eq!(store.events_after(&conv, Seq(0)).len(), 1);

@@ -212,7 +212,7 @@ async fn only_an_accepted_chat_can_be_closed_by_its_agent_then_rated_once() {
     ));
     desk.accept(&agent("ann"), &conversation, now)
         .expect("accept");
-    desk.agent_message(&agent("ann"), &conversation, "Hello!")
+    desk.agent_message(&agent("ann"), &conversation, None, "Hello!")
         .expect("message");
     assert!(matches!(
         desk.close(&agent("ben"), &conversation, now),
@@ -222,7 +222,7 @@ async fn only_an_accepted_chat_can_be_closed_by_its_agent_then_rated_once() {
         .expect("close");
     assert_eq!(status(&desk, &conversation), "ended");
     assert!(matches!(
-        desk.agent_message(&agent("ann"), &conversation, "Still there?"),
+        desk.agent_message(&agent("ann"), &conversation, None, "Still there?"),
         Err(DeskError::NotAllowed(_))
     ));
     assert_eq!(

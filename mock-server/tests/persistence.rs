@@ -296,7 +296,7 @@ async fn a_reopened_desk_keeps_live_chats_with_their_agents() {
     assert_eq!(view.prechat, common::valid_answers());
     // Ann's one slot is still taken by the restored chat.
     assert!(desk.accept(&ann(), &queued, now).is_err());
-    desk.agent_message(&ann(), &live, "Still here.")
+    desk.agent_message(&ann(), &live, None, "Still here.")
         .expect("the agent writes on");
     desk.close(&ann(), &live, now).expect("the agent closes");
     assert_eq!(desk.conversation(&live).expect("chat").status, "ended");

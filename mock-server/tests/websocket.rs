@@ -251,7 +251,7 @@ async fn a_client_too_far_behind_is_told_to_read_over_http_and_can() {
     let other = format!("Bearer {stranger}");
     let answer = common::http(&server, "GET", &path, &[("Authorization", &other)], "").await;
     assert_eq!(answer.status, 404);
-    let answer = common::http(&server, "GET", &path, &[], "").await;
+    let answer = common::anonymous_http(&server, "GET", &path, &[], "").await;
     assert_eq!(answer.status, 401);
     let bad = path.replace("after=1", "after=minus-one");
     let answer = common::http(&server, "GET", &bad, &[("Authorization", &bearer)], "").await;

@@ -16,6 +16,9 @@ use crate::limits::MAX_FRAME_BYTES;
 use crate::wire::{ConversationEvent, EventRecord, FrameError};
 use serde::{Deserialize, Serialize};
 
+/// The channel of conversations that come from the web widget.
+pub const WEB_CHANNEL: &str = "web";
+
 /// The path of the console's WebSocket on the mock server.
 pub const CONSOLE_SOCKET_PATH: &str = "/api/v1/console/ws";
 

@@ -22,6 +22,7 @@ const PATIENCE: Duration = Duration::from_secs(20);
 /// The mock chat server, stopped on drop.
 pub struct Chat {
     addr: SocketAddr,
+    token: porchlight_protocol::AdminToken,
     stops: Vec<oneshot::Sender<()>>,
 }
 
@@ -45,6 +46,13 @@ fn widget_dir() -> PathBuf {
     dir
 }
 
+/// The built agent console (`cargo xtask build` puts it in console/dist).
+fn console_dir() -> PathBuf {
+    std::env::var_os("PORCHLIGHT_CONSOLE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("console/dist"))
+}
+
 impl Chat {
     /// Starts the mock server with the built-in config on 127.0.0.1, port 0.
     pub async fn start() -> Chat {
@@ -58,12 +66,21 @@ impl Chat {
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (stop, stopped) = oneshot::channel::<()>();
-        let state = Shared::new(config, widget_dir());
+        let state = Shared::with(
+            porchlight_mock::desk::Desk::new(config),
+            porchlight_mock::Options {
+                widget_dir: widget_dir(),
+                console_dir: console_dir(),
+                ..porchlight_mock::Options::default()
+            },
+        );
+        let token = state.admin.token().clone();
         tokio::spawn(serve(listener, state, async {
             let _ = stopped.await;
         }));
         Chat {
             addr,
+            token,
             stops: vec![stop],
         }
     }
@@ -75,7 +92,12 @@ impl Chat {
 
     /// The control API, to drive agents by hand.
     pub fn control(&self) -> ControlClient {
-        ControlClient::new(self.addr)
+        ControlClient::new(self.addr, self.token.clone())
+    }
+
+    /// The agent console's URL, with the admin token in its fragment.
+    pub fn console_url(&self) -> String {
+        format!("http://{}/console/#token={}", self.addr, self.token)
     }
 
     /// A URL on the chat server.

@@ -16,6 +16,8 @@ pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 /// The server, stopped on drop.
 pub struct Server {
     pub addr: SocketAddr,
+    /// The admin secret of the control API and the console socket.
+    pub token: porchlight_protocol::AdminToken,
     stop: Option<oneshot::Sender<()>>,
 }
 
@@ -39,11 +41,13 @@ pub async fn start_with(config: MockConfig) -> Server {
     let addr = listener.local_addr().expect("addr");
     let (stop, stopped) = oneshot::channel::<()>();
     let state = Shared::new(config, "no-widget-here".into());
+    let token = state.admin.token().clone();
     tokio::spawn(serve(listener, state, async {
         let _ = stopped.await;
     }));
     Server {
         addr,
+        token,
         stop: Some(stop),
     }
 }
@@ -105,7 +109,20 @@ pub async fn recv_until(socket: &mut Socket, wanted: impl Fn(&ServerFrame) -> bo
     }
 }
 
-/// One HTTP/1.1 request through the control client.
+/// One HTTP/1.1 request with no credential but the headers given (the visitor APIs).
+pub async fn anonymous_http(
+    server: &Server,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> porchlight_mock::client::Answer {
+    porchlight_mock::client::raw_call(server.addr, method, path, headers, body)
+        .await
+        .expect("an HTTP answer")
+}
+
+/// One HTTP/1.1 request through the control client, with the admin token.
 pub async fn http(
     server: &Server,
     method: &str,
@@ -113,7 +130,7 @@ pub async fn http(
     headers: &[(&str, &str)],
     body: &str,
 ) -> porchlight_mock::client::Answer {
-    porchlight_mock::client::ControlClient::new(server.addr)
+    porchlight_mock::client::ControlClient::new(server.addr, server.token.clone())
         .call(method, path, headers, body)
         .await
         .expect("an HTTP answer")

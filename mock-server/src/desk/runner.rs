@@ -1,0 +1,69 @@
+//! Carries out simulated agents' plans ([`crate::agents`] decides them, purely): each in
+//! its own task on tokio's clock, through the same desk operations the console and the
+//! control API use.
+
+use super::{Desk, DeskError};
+use crate::agents::Plan;
+use porchlight_protocol::{AgentId, ConversationId};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
+
+impl Desk {
+    pub(super) fn run(self: &Arc<Self>, plans: Vec<Plan>) {
+        for plan in plans {
+            let desk = Arc::clone(self);
+            tokio::spawn(async move {
+                match plan {
+                    Plan::Accept {
+                        agent,
+                        conversation,
+                        delay,
+                    } => accept(&desk, &agent, &conversation, delay).await,
+                    Plan::Reply {
+                        agent,
+                        conversation,
+                        delay,
+                    } => reply(&desk, &agent, &conversation, delay).await,
+                    Plan::CloseIfIdle {
+                        agent,
+                        conversation,
+                        after,
+                        activity,
+                    } => {
+                        tokio::time::sleep(after).await;
+                        desk.close_if_idle(&agent, &conversation, activity, Instant::now());
+                    }
+                }
+            });
+        }
+    }
+}
+
+async fn accept(desk: &Arc<Desk>, agent: &AgentId, conversation: &ConversationId, delay: Duration) {
+    loop {
+        tokio::time::sleep(delay).await;
+        match desk.accept(agent, conversation, Instant::now()) {
+            // Broadcasting: at the concurrency limit now, maybe not later.
+            Err(DeskError::NotAllowed(_))
+                if delay > Duration::ZERO && desk.is_queued(conversation) =>
+            {
+                continue;
+            }
+            // Taken by someone else, reassigned, missed or withdrawn: nothing to do.
+            _ => return,
+        }
+    }
+}
+
+async fn reply(desk: &Arc<Desk>, agent: &AgentId, conversation: &ConversationId, delay: Duration) {
+    if desk.agent_typing(agent, conversation, true).is_err() {
+        return;
+    }
+    tokio::time::sleep(delay).await;
+    if let Some(line) = desk.next_scripted_reply(agent, conversation) {
+        let _ = desk.agent_message(agent, conversation, None, &line);
+    } else {
+        let _ = desk.agent_typing(agent, conversation, false);
+    }
+}

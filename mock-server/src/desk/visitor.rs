@@ -1,0 +1,416 @@
+//! The visitor's side of the desk: what the widget's socket and the visitor API ask —
+//! hello and resume, messages and quick replies, asking for a person, typing, ending,
+//! rating, leaving a message, starting anew, and reading earlier conversations.
+
+use super::{Desk, DeskError, not_now};
+use crate::agents;
+use crate::store::{Appended, OfflineMessage, Phase, Rating, Store, StoredEvent, Update, now_ms};
+use porchlight_protocol::form::{self, Answers};
+use porchlight_protocol::limits::MAX_MESSAGE_CHARS;
+use porchlight_protocol::text;
+use porchlight_protocol::{
+    Author, AuthorKind, ChatStatus, ChoiceId, ConversationEvent, ConversationId, EventRecord,
+    MessageId, PastConversation, Replay, RequestId, Seq, SessionToken,
+};
+use std::sync::Arc;
+use tokio::sync::broadcast;
+use tokio::time::Instant;
+
+/// What a connection needs to (re)attach to its session's current conversation: taken
+/// under one lock, so no update falls between the read and the subscription.
+pub struct Attached {
+    pub token: SessionToken,
+    pub conversation: ConversationId,
+    /// Events after the seq the client holds, to send on the socket.
+    pub missed: Vec<StoredEvent>,
+    pub last_seq: Seq,
+    pub status: ChatStatus,
+    /// How the client gets what it lacks.
+    pub replay: Replay,
+}
+
+impl Desk {
+    /// Greets a fresh conversation, when the site has its bot on.
+    fn greet(&self, store: &mut Store, conversation: &ConversationId) {
+        if self.config.site.bot_enabled {
+            store.append(conversation, self.config.bot.greeting());
+        }
+    }
+
+    /// Resumes session `token` (or opens a new one) for a connection holding events up to
+    /// `last_seq` of conversation `held`.
+    pub fn hello(
+        &self,
+        token: Option<&SessionToken>,
+        held: Option<&ConversationId>,
+        last_seq: Seq,
+        now: Instant,
+    ) -> (Attached, broadcast::Receiver<Update>) {
+        let mut world = self.lock();
+        let resumed = token.and_then(|t| world.store.session(t).map(|c| (t.clone(), c)));
+        let lost = token.is_some() && resumed.is_none();
+        let (token, conversation, from) = match resumed {
+            Some((token, conversation)) => {
+                let from = if held.is_some_and(|h| *h != conversation) {
+                    Seq(0) // events of another conversation say nothing about this one
+                } else {
+                    last_seq
+                };
+                (token, conversation, from)
+            }
+            None => {
+                let (token, conversation) = world.store.create_session();
+                self.greet(&mut world.store, &conversation);
+                (token, conversation, Seq(0))
+            }
+        };
+        let updates = world
+            .store
+            .subscribe(&token)
+            .expect("the session was just found or made");
+        let mut attached = attach(&world.store, &token, &conversation, from, now);
+        if lost {
+            attached.replay = Replay::Lost;
+        } else if attached.missed.len() as u64 > self.config.link.replay_window {
+            attached.missed.clear();
+            attached.replay = Replay::Http;
+        }
+        (attached, updates)
+    }
+
+    /// Re-reads session `token`'s current conversation after `from`.
+    pub fn attach(&self, token: &SessionToken, from: Seq, now: Instant) -> Option<Attached> {
+        let world = self.lock();
+        let conversation = world.store.session(token)?;
+        Some(attach(&world.store, token, &conversation, from, now))
+    }
+
+    /// The current status of `conversation`.
+    pub fn status(&self, conversation: &ConversationId, now: Instant) -> Option<ChatStatus> {
+        let world = self.lock();
+        world
+            .store
+            .conversation(conversation)
+            .map(|c| c.phase.status(now))
+    }
+
+    fn visitor_author() -> Author {
+        Author {
+            kind: AuthorKind::Visitor,
+            name: "You".into(),
+        }
+    }
+
+    /// A visitor message. The bot answers it in the bot phase; a simulated agent in a
+    /// live chat answers it too.
+    pub fn visitor_text(
+        self: &Arc<Self>,
+        conversation: &ConversationId,
+        id: &MessageId,
+        raw: &str,
+    ) -> Result<Appended, DeskError> {
+        let text = text::message_text(raw).map_err(DeskError::InvalidText)?;
+        let mut plans = Vec::new();
+        let appended = {
+            let mut world = self.lock();
+            let phase = world.phase(conversation)?;
+            if matches!(
+                phase,
+                Phase::Missed | Phase::MessageLeft | Phase::Ended { .. }
+            ) {
+                return Err(not_now("this chat is over; start a new conversation"));
+            }
+            let event = ConversationEvent::MessageReceived {
+                id: Some(id.clone()),
+                author: Self::visitor_author(),
+                text: text.to_string(),
+                choices: Vec::new(),
+            };
+            let appended = world
+                .store
+                .append_once(conversation, id, event)
+                .ok_or_else(|| DeskError::UnknownConversation(conversation.clone()))?;
+            if let Appended::New(_) = appended {
+                match phase {
+                    Phase::Bot => {
+                        let answer = self.config.bot.answer(text).to_string();
+                        world
+                            .store
+                            .append(conversation, self.config.bot.says(&answer, &[]));
+                    }
+                    Phase::Live { agent, .. } => {
+                        world.store.set_visitor_typing(conversation, false);
+                        plans.extend(agents::reply_plan(&self.config, &agent, conversation));
+                        if let Some(conv) = world.store.conversation_mut(conversation) {
+                            conv.visitor_activity += 1;
+                            let activity = conv.visitor_activity;
+                            plans.extend(agents::idle_plan(
+                                &self.config,
+                                &agent,
+                                conversation,
+                                activity,
+                            ));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            appended
+        };
+        self.run(plans);
+        Ok(appended)
+    }
+
+    /// A quick reply: stored as the visitor's message, answered by its bot node.
+    pub fn choose(
+        &self,
+        conversation: &ConversationId,
+        id: &MessageId,
+        choice: &ChoiceId,
+    ) -> Result<Appended, DeskError> {
+        let node = self
+            .config
+            .bot
+            .node(choice)
+            .ok_or_else(|| DeskError::UnknownChoice(choice.clone()))?;
+        let mut world = self.lock();
+        if world.phase(conversation)? != Phase::Bot {
+            return Err(not_now("quick replies are for the bot"));
+        }
+        let event = ConversationEvent::MessageReceived {
+            id: Some(id.clone()),
+            author: Self::visitor_author(),
+            text: node.label.clone(),
+            choices: Vec::new(),
+        };
+        let appended = world
+            .store
+            .append_once(conversation, id, event)
+            .ok_or_else(|| DeskError::UnknownConversation(conversation.clone()))?;
+        if let Appended::New(_) = appended {
+            world.store.append(
+                conversation,
+                self.config.bot.says(&node.answer, &node.choices),
+            );
+        }
+        Ok(appended)
+    }
+
+    /// The visitor asks for a human with the pre-chat answers. A resent `request` is
+    /// accepted and changes nothing: then the result is `false`.
+    pub fn request_agent(
+        self: &Arc<Self>,
+        conversation: &ConversationId,
+        request: &RequestId,
+        answers: &Answers,
+        now: Instant,
+    ) -> Result<bool, DeskError> {
+        self.route(now, |world| {
+            let conv = world.conversation(conversation)?;
+            if conv.request.as_ref() == Some(request) {
+                return Ok((false, Vec::new()));
+            }
+            if conv.phase != Phase::Bot {
+                return Err(not_now("a person has already been asked for"));
+            }
+            let cleaned =
+                form::validate(&self.config.site.prechat, answers).map_err(DeskError::Form)?;
+            if let Some(conv) = world.store.conversation_mut(conversation) {
+                conv.request = Some(request.clone());
+                conv.answers = cleaned;
+            }
+            world
+                .store
+                .append(conversation, ConversationEvent::AgentRequested {});
+            let routed = world
+                .router
+                .request(conversation.clone(), now)
+                .map_err(|e| world.route_error(e))?;
+            Ok((true, routed))
+        })
+    }
+
+    /// The visitor is typing (shown to agents in the control API).
+    pub fn visitor_typing(&self, conversation: &ConversationId, typing: bool) {
+        let mut world = self.lock();
+        if matches!(world.phase(conversation), Ok(Phase::Live { .. })) {
+            world.store.set_visitor_typing(conversation, typing);
+        }
+    }
+
+    /// The visitor ends the chat or withdraws the waiting request.
+    pub fn end_chat(
+        self: &Arc<Self>,
+        conversation: &ConversationId,
+        now: Instant,
+    ) -> Result<(), DeskError> {
+        self.route(now, |world| {
+            match world.phase(conversation)? {
+                Phase::Queued { .. } | Phase::Connecting { .. } | Phase::Live { .. } => {}
+                _ => return Err(not_now("there is no chat with a person to end")),
+            }
+            Ok(((), world.router.visitor_left(conversation, now)))
+        })
+    }
+
+    /// The visitor rates the ended chat.
+    pub fn rate(
+        &self,
+        conversation: &ConversationId,
+        stars: u8,
+        comment: Option<&str>,
+        now: Instant,
+    ) -> Result<(), DeskError> {
+        let comment = comment.map(str::trim).filter(|c| !c.is_empty());
+        if !(1..=5).contains(&stars)
+            || comment.is_some_and(|c| c.chars().count() > MAX_MESSAGE_CHARS)
+        {
+            return Err(DeskError::InvalidRating);
+        }
+        let mut world = self.lock();
+        if world.phase(conversation)? != (Phase::Ended { rated: false }) {
+            return Err(not_now("only an ended chat can be rated, once"));
+        }
+        let comment = comment.map(str::to_string);
+        if let Some(conv) = world.store.conversation_mut(conversation) {
+            conv.rating = Some(Rating {
+                stars,
+                comment: comment.clone(),
+            });
+        }
+        world
+            .store
+            .append(conversation, ConversationEvent::Rated { stars, comment });
+        world
+            .store
+            .set_phase(conversation, Phase::Ended { rated: true }, now);
+        Ok(())
+    }
+
+    /// The visitor leaves a message after a missed chat. A resent `request` changes
+    /// nothing: then the result is `false`.
+    pub fn leave_message(
+        &self,
+        conversation: &ConversationId,
+        request: &RequestId,
+        answers: &Answers,
+        raw: &str,
+        now: Instant,
+    ) -> Result<bool, DeskError> {
+        let mut world = self.lock();
+        let conv = world.conversation(conversation)?;
+        if conv.message_request.as_ref() == Some(request) {
+            return Ok(false);
+        }
+        if conv.phase != Phase::Missed {
+            return Err(not_now(
+                "a message can be left only when nobody took the chat",
+            ));
+        }
+        let cleaned =
+            form::validate(&self.config.site.prechat, answers).map_err(DeskError::Form)?;
+        let text = text::message_text(raw)
+            .map_err(DeskError::InvalidText)?
+            .to_string();
+        if let Some(conv) = world.store.conversation_mut(conversation) {
+            conv.message_request = Some(request.clone());
+            conv.answers = cleaned.clone();
+        }
+        world.store.leave_message(OfflineMessage {
+            conversation: conversation.clone(),
+            answers: cleaned,
+            text: text.clone(),
+            at_ms: now_ms(),
+        });
+        world
+            .store
+            .append(conversation, ConversationEvent::MessageLeft { text });
+        world.store.set_phase(conversation, Phase::MessageLeft, now);
+        Ok(true)
+    }
+
+    /// Starts a new conversation in session `token` once the current one is over.
+    pub fn start_new(&self, token: &SessionToken) -> Result<ConversationId, DeskError> {
+        let mut world = self.lock();
+        let current = world
+            .store
+            .session(token)
+            .ok_or_else(|| not_now("no such session"))?;
+        let phase = world.phase(&current)?;
+        if !(phase.is_closed() || phase == Phase::Missed) {
+            return Err(not_now("end the current chat first"));
+        }
+        let conversation = world
+            .store
+            .start_new(token)
+            .ok_or_else(|| not_now("no such session"))?;
+        self.greet(&mut world.store, &conversation);
+        Ok(conversation)
+    }
+
+    /// The session's earlier conversations, newest first.
+    pub fn history(&self, token: &SessionToken) -> Option<Vec<PastConversation>> {
+        let world = self.lock();
+        world.store.session(token)?;
+        Some(
+            world
+                .store
+                .past(token)
+                .into_iter()
+                .filter_map(|id| {
+                    let conv = world.store.conversation(&id)?;
+                    Some(PastConversation {
+                        started_ms: conv.events.first().map_or(0, |e| e.at_ms),
+                        events: conv.events.iter().map(StoredEvent::to_record).collect(),
+                        conversation: id,
+                    })
+                })
+                .collect(),
+        )
+    }
+
+    /// The events of `conversation` after `after`, when it belongs to session `token`: how
+    /// a widget told to replay over HTTP reads what it missed.
+    pub fn transcript(
+        &self,
+        token: &SessionToken,
+        conversation: &ConversationId,
+        after: Seq,
+    ) -> Option<Vec<EventRecord>> {
+        let world = self.lock();
+        let conv = world.store.conversation(conversation)?;
+        if conv.token != *token {
+            return None;
+        }
+        Some(
+            world
+                .store
+                .events_after(conversation, after)
+                .iter()
+                .map(StoredEvent::to_record)
+                .collect(),
+        )
+    }
+}
+
+fn attach(
+    store: &Store,
+    token: &SessionToken,
+    conversation: &ConversationId,
+    from: Seq,
+    now: Instant,
+) -> Attached {
+    let newest = store.last_seq(conversation);
+    // A client claiming more than exists gets everything again rather than nothing.
+    let from = if from > newest { Seq(0) } else { from };
+    Attached {
+        token: token.clone(),
+        conversation: conversation.clone(),
+        missed: store.events_after(conversation, from),
+        last_seq: newest,
+        status: store
+            .conversation(conversation)
+            .map_or(ChatStatus::Bot {}, |c| c.phase.status(now)),
+        replay: Replay::Socket,
+    }
+}

@@ -1,0 +1,142 @@
+//! Read-only views of the desk for the control API (`GET /mock/state`,
+//! `GET /mock/conversations/{id}`). Built from the world under the desk's lock; nothing
+//! here changes anything.
+
+use crate::desk::{Desk, World};
+use crate::routing::RoutingSnapshot;
+use crate::store::{Conversation, OfflineMessage, Phase, Rating, StoredEvent};
+use porchlight_protocol::form::Answers;
+use porchlight_protocol::{AgentId, AuthorKind, ConversationEvent, ConversationId, Seq};
+use serde::Serialize;
+use tokio::time::Instant;
+
+impl Desk {
+    /// Routing's view plus the store's, for `GET /mock/state`.
+    pub fn state(&self, now: Instant) -> MockState {
+        self.read(|world| mock_state(world, now))
+    }
+
+    /// One conversation in full, for `GET /mock/conversations/{id}`.
+    pub fn conversation(&self, id: &ConversationId) -> Option<ConversationView> {
+        self.read(|world| conversation_view(world, id))
+    }
+}
+
+fn mock_state(world: &World, now: Instant) -> MockState {
+    let routing = world.router.snapshot(now);
+    let live = world
+        .router
+        .live()
+        .map(|(conversation, agent)| LiveChat {
+            conversation: conversation.clone(),
+            agent: agent.clone(),
+        })
+        .collect();
+    let entry = |(id, c): (&ConversationId, &Conversation)| HistoryEntry {
+        conversation: id.clone(),
+        status: c.phase.name(),
+        rating: c.rating.clone(),
+    };
+    let conversations = world.store.all().map(entry).collect();
+    let history = world
+        .store
+        .all()
+        .filter(|(_, c)| c.phase.is_closed())
+        .map(entry)
+        .collect();
+    let engaged = routing
+        .agents
+        .iter()
+        .map(|a| (a.id.clone(), a.engaged.clone()))
+        .collect();
+    MockState {
+        routing,
+        engaged,
+        live,
+        conversations,
+        history,
+        offline_messages: world.store.offline_messages().to_vec(),
+    }
+}
+
+fn conversation_view(world: &World, id: &ConversationId) -> Option<ConversationView> {
+    let conv = world.store.conversation(id)?;
+    let agent = match &conv.phase {
+        Phase::Live { agent, .. } => Some(agent.clone()),
+        _ => None,
+    };
+    Some(ConversationView {
+        id: id.clone(),
+        status: conv.phase.name(),
+        agent,
+        prechat: conv.answers.clone(),
+        rating: conv.rating.clone(),
+        visitor_typing: conv.visitor_typing,
+        transcript: conv
+            .events
+            .iter()
+            .filter_map(|e| match &e.event {
+                ConversationEvent::MessageReceived { author, text, .. } => Some(TranscriptLine {
+                    seq: e.seq,
+                    author_kind: author.kind,
+                    author_name: author.name.clone(),
+                    text: text.clone(),
+                    at_ms: e.at_ms,
+                }),
+                _ => None,
+            })
+            .collect(),
+        events: conv.events.iter().map(StoredEvent::to_record).collect(),
+    })
+}
+
+/// `GET /mock/state`.
+#[derive(Debug, Clone, Serialize)]
+pub struct MockState {
+    /// Mode, agents (with their engaged and live chats) and the queue.
+    #[serde(flatten)]
+    pub routing: RoutingSnapshot,
+    /// Requests waiting for each agent's acceptance (time-based routing).
+    pub engaged: std::collections::BTreeMap<AgentId, Vec<ConversationId>>,
+    pub live: Vec<LiveChat>,
+    /// Every conversation, oldest first, with where it stands.
+    pub conversations: Vec<HistoryEntry>,
+    /// The closed ones.
+    pub history: Vec<HistoryEntry>,
+    pub offline_messages: Vec<OfflineMessage>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LiveChat {
+    pub conversation: ConversationId,
+    pub agent: AgentId,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryEntry {
+    pub conversation: ConversationId,
+    pub status: &'static str,
+    pub rating: Option<Rating>,
+}
+
+/// `GET /mock/conversations/{id}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConversationView {
+    pub id: ConversationId,
+    pub status: &'static str,
+    pub agent: Option<AgentId>,
+    pub prechat: Answers,
+    pub rating: Option<Rating>,
+    pub visitor_typing: bool,
+    pub transcript: Vec<TranscriptLine>,
+    pub events: Vec<porchlight_protocol::EventRecord>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TranscriptLine {
+    pub seq: Seq,
+    pub author_kind: AuthorKind,
+    pub author_name: String,
+    pub text: String,
+    pub at_ms: u64,
+}
