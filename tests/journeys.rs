@@ -319,17 +319,26 @@ async fn a_queue_timeout_ends_in_the_leave_a_message_form() {
 #[tokio::test]
 #[ignore = "needs the release widget and Chromium: run `cargo xtask test`"]
 async fn in_the_demo_a_simulated_agent_takes_the_chat_and_answers() {
-    let chat = Chat::start().await;
+    // The built-in demo, with Ben taking untaken requests after 2 s rather than 20 s.
+    let mut config = MockConfig::default();
+    let ben = config
+        .agents
+        .iter_mut()
+        .find(|a| a.id.as_str() == "ben")
+        .expect("the demo has Ben");
+    assert_eq!(ben.accept_delay_secs, Some(20.0));
+    ben.accept_delay_secs = Some(2.0);
+    let chat = Chat::start_with(config).await;
     let browser = Browser::start().await;
     let frame = open_widget(&chat, &browser).await;
     frame.click("button.pl-talk-to-human").await;
     fill_prechat(&frame).await;
-    // The built-in Ann accepts after 4 s and greets after 1.5 s of typing.
+    // Ben greets after 1.5 s of typing.
     frame
-        .wait_for_text("li.pl-system", "Ann joined the chat")
+        .wait_for_text("li.pl-system", "Ben joined the chat")
         .await;
     frame
-        .wait_for_text(".pl-from-agent .pl-text", "Hi, I'm Ann")
+        .wait_for_text(".pl-from-agent .pl-text", "Hello, Ben here")
         .await;
     frame
         .type_into(

@@ -71,7 +71,7 @@ impl Admin {
         if self
             .public_hosts
             .iter()
-            .any(|p| host == *p || host.strip_prefix(p.as_str()).is_some_and(|r| is_port(r)))
+            .any(|p| host == *p || host.strip_prefix(p.as_str()).is_some_and(is_port))
         {
             return true;
         }
@@ -95,7 +95,7 @@ fn is_port(rest: &str) -> bool {
         .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
-fn header<'h>(headers: &'h HeaderMap, name: header::HeaderName) -> Option<&'h str> {
+fn header(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 

@@ -4,52 +4,14 @@
 
 mod common;
 
-use common::{BROADCAST, MANUAL_AGENTS, TIME_BASED, config};
+use common::{
+    BROADCAST, MANUAL_AGENTS, TIME_BASED, agent, config, request, requesting, sleep, visitor,
+};
 use porchlight_mock::MockConfig;
 use porchlight_mock::desk::{Desk, DeskError};
-use porchlight_protocol::{
-    AgentId, AuthorKind, ConversationEvent, ConversationId, FieldName, MessageId, RequestId, Seq,
-    SessionToken,
-};
-use std::sync::Arc;
+use porchlight_protocol::{AuthorKind, ConversationEvent, ConversationId, FieldName, MessageId};
 use std::time::Duration;
 use tokio::time::Instant;
-
-/// Advances the paused clock by `d`, then lets every task woken at that instant run (the
-/// timer driver, simulated agents) before the test looks.
-async fn sleep(d: Duration) {
-    tokio::time::sleep(d).await;
-    for _ in 0..16 {
-        tokio::task::yield_now().await;
-    }
-}
-
-fn agent(id: &str) -> AgentId {
-    AgentId::new(id).expect("id")
-}
-
-fn request(id: &str) -> RequestId {
-    RequestId::new(id).expect("id")
-}
-
-/// A new visitor's session and conversation.
-fn visitor(desk: &Arc<Desk>) -> (SessionToken, ConversationId) {
-    let (attached, _) = desk.hello(None, None, Seq(0), Instant::now());
-    (attached.token, attached.conversation)
-}
-
-/// A visitor who has asked for a human.
-fn requesting(desk: &Arc<Desk>, id: &str) -> (SessionToken, ConversationId) {
-    let (token, conversation) = visitor(desk);
-    desk.request_agent(
-        &conversation,
-        &request(id),
-        &common::valid_answers(),
-        Instant::now(),
-    )
-    .expect("request");
-    (token, conversation)
-}
 
 fn status(desk: &Desk, conversation: &ConversationId) -> &'static str {
     desk.conversation(conversation)

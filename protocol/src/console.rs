@@ -260,6 +260,21 @@ pub struct Rating {
     pub comment: Option<String>,
 }
 
+impl ConversationSummary {
+    /// The folder this row shows in for `viewer` — an agent, or `None` for an admin. The
+    /// queue and history are the team's, so everyone sees them; a request offered to an
+    /// agent shows in that agent's Engaged only, a live chat in its agent's My chats only.
+    /// Admins see every row.
+    pub fn folder_for(&self, viewer: Option<&AgentId>) -> Option<Folder> {
+        let folder = self.stage.folder()?;
+        let mine = || viewer.is_none() || self.agent.as_ref() == viewer;
+        match folder {
+            Folder::Queue | Folder::History => Some(folder),
+            Folder::Engaged | Folder::Live => mine().then_some(folder),
+        }
+    }
+}
+
 /// One pre-chat answer, with the field's label.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -251,3 +251,71 @@ fn unknown_console_frames_and_fields_are_malformed() {
         Err(porchlight_protocol::FrameError::TooLarge { .. })
     ));
 }
+
+#[test]
+fn each_role_sees_its_own_folders() {
+    use porchlight_protocol::AgentId;
+    use porchlight_protocol::console::Folder;
+    let ann: AgentId = id("ann");
+    let ben: AgentId = id("ben");
+    let row = |stage, agent: Option<&AgentId>| ConversationSummary {
+        stage,
+        agent: agent.cloned(),
+        ..summary()
+    };
+    let cases = [
+        (Stage::Bot, None, [None, None, None]),
+        (
+            Stage::Queued,
+            None,
+            [
+                Some(Folder::Queue),
+                Some(Folder::Queue),
+                Some(Folder::Queue),
+            ],
+        ),
+        (
+            Stage::Connecting,
+            Some(&ann),
+            [Some(Folder::Engaged), None, Some(Folder::Engaged)],
+        ),
+        (
+            Stage::Live,
+            Some(&ann),
+            [Some(Folder::Live), None, Some(Folder::Live)],
+        ),
+        (
+            Stage::Ended,
+            Some(&ann),
+            [
+                Some(Folder::History),
+                Some(Folder::History),
+                Some(Folder::History),
+            ],
+        ),
+        (
+            Stage::Missed,
+            None,
+            [
+                Some(Folder::History),
+                Some(Folder::History),
+                Some(Folder::History),
+            ],
+        ),
+        (
+            Stage::MessageLeft,
+            None,
+            [
+                Some(Folder::History),
+                Some(Folder::History),
+                Some(Folder::History),
+            ],
+        ),
+    ];
+    for (stage, agent, [for_ann, for_ben, for_admin]) in cases {
+        let row = row(stage, agent);
+        assert_eq!(row.folder_for(Some(&ann)), for_ann, "{stage:?} for Ann");
+        assert_eq!(row.folder_for(Some(&ben)), for_ben, "{stage:?} for Ben");
+        assert_eq!(row.folder_for(None), for_admin, "{stage:?} for an admin");
+    }
+}

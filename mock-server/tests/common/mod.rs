@@ -174,3 +174,57 @@ pub fn valid_answers() -> porchlight_protocol::Answers {
     })
     .collect()
 }
+
+// ----- the desk on tokio's paused clock -----
+
+/// Advances the paused clock by `d`, then lets every task woken at that instant run (the
+/// timer driver, simulated agents) before the test looks.
+pub async fn sleep(d: std::time::Duration) {
+    tokio::time::sleep(d).await;
+    for _ in 0..16 {
+        tokio::task::yield_now().await;
+    }
+}
+
+pub fn agent(id: &str) -> porchlight_protocol::AgentId {
+    porchlight_protocol::AgentId::new(id).expect("id")
+}
+
+pub fn request(id: &str) -> porchlight_protocol::RequestId {
+    porchlight_protocol::RequestId::new(id).expect("id")
+}
+
+/// A new visitor's session and conversation.
+pub fn visitor(
+    desk: &std::sync::Arc<porchlight_mock::desk::Desk>,
+) -> (
+    porchlight_protocol::SessionToken,
+    porchlight_protocol::ConversationId,
+) {
+    let (attached, _) = desk.hello(
+        None,
+        None,
+        porchlight_protocol::Seq(0),
+        tokio::time::Instant::now(),
+    );
+    (attached.token, attached.conversation)
+}
+
+/// A visitor who has asked for a human.
+pub fn requesting(
+    desk: &std::sync::Arc<porchlight_mock::desk::Desk>,
+    id: &str,
+) -> (
+    porchlight_protocol::SessionToken,
+    porchlight_protocol::ConversationId,
+) {
+    let (token, conversation) = visitor(desk);
+    desk.request_agent(
+        &conversation,
+        &request(id),
+        &valid_answers(),
+        tokio::time::Instant::now(),
+    )
+    .expect("request");
+    (token, conversation)
+}
