@@ -258,6 +258,14 @@ impl Browser {
         }
     }
 
+    /// Loads `url` as the top-level page (the agent console, say) and returns it.
+    pub async fn open_page(&self, url: &str) -> Frame<'_> {
+        self.client.goto(url).await.expect("page");
+        Frame {
+            client: &self.client,
+        }
+    }
+
     /// Loads the host page at `url`, enters the widget and clicks its launcher.
     pub async fn open_chat(&self, url: &str) -> Frame<'_> {
         self.client.goto(url).await.expect("host page");
@@ -345,6 +353,15 @@ impl Frame<'_> {
     pub async fn script(&self, js: &str) -> serde_json::Value {
         self.client
             .execute(js, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("script failed: {e}"))
+    }
+
+    /// Runs asynchronous `js` (it calls its last argument with the result) and returns
+    /// what it passes.
+    pub async fn async_script(&self, js: &str) -> serde_json::Value {
+        self.client
+            .execute_async(js, vec![])
             .await
             .unwrap_or_else(|e| panic!("script failed: {e}"))
     }
