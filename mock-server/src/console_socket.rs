@@ -293,7 +293,22 @@ where
                 }
             }
             ConsoleFrame::Search { query } => {
-                let conversations = desk.read(|world| folders::search(world, &query));
+                let (conversations, rows) = desk.read(|world| {
+                    let found = folders::search(world, &query);
+                    let rows: Vec<_> = found
+                        .iter()
+                        .filter_map(|id| folders::summary(world, &desk.config, id, now))
+                        .collect();
+                    (found, rows)
+                });
+                // Rows first: a hit older than the snapshot's history is new to the console.
+                for summary in rows {
+                    self.send(DeskFrame::Conversation {
+                        now_ms: now_ms(),
+                        summary,
+                    })
+                    .await?;
+                }
                 (
                     Ok(Some(DeskFrame::Found {
                         query,

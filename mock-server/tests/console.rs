@@ -329,6 +329,24 @@ async fn messages_and_typing_go_both_ways_and_only_an_accepted_chat_closes() {
     .await;
     let ended = row(&mut ann, &conversation, Stage::Ended).await;
     assert_eq!(ended.agent, Some(AgentId::new("ann").expect("id")));
+    // Search answers with each hit's row, then the hits.
+    up(
+        &mut ann,
+        ConsoleFrame::Search {
+            query: "THANKS".into(),
+        },
+    )
+    .await;
+    let mut rows = Vec::new();
+    let found = loop {
+        match down(&mut ann).await.expect("open") {
+            DeskFrame::Conversation { summary, .. } => rows.push(summary.id),
+            DeskFrame::Found { conversations, .. } => break conversations,
+            _ => {}
+        }
+    };
+    assert_eq!(found, vec![conversation.clone()]);
+    assert!(rows.contains(&conversation));
     recv_until(&mut widget, |f| {
         matches!(
             f,

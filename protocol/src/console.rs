@@ -54,7 +54,8 @@ pub enum ConsoleFrame {
     /// Show a conversation: the desk answers `detail`, then sends its new events and the
     /// visitor's typing until another conversation is opened.
     Open { conversation: ConversationId },
-    /// Search history by visitor name, email and message text; answered by `found`.
+    /// Search history by visitor name, email and message text; answered by a
+    /// `conversation` row for each hit, then `found`.
     Search { query: String },
     /// Liveness probe; the desk answers `pong`.
     Ping {},

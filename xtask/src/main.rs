@@ -2,12 +2,12 @@
 //! from the package registries only (crates.io, npm, Debian), skipping what is present.
 //!
 //! - `setup [--browser]`: the wasm32 target, trunk, wasm-bindgen-cli, wasm-opt; with
-//!   `--browser` also Chromium and ChromeDriver.
-//! - `build`: the release widget bundle in `dist/`.
+//!   `--browser` also Chromium, ChromeDriver and axe-core.
+//! - `build`: the release widget bundle in `dist/`, the agent console's in `console/dist/`.
 //! - `demo [--addr HOST:PORT] [-- SERVER ARGS…]`: build, then serve the demo.
 //! - `test`: size budget, formatting, lints (native and wasm32), every unit, integration
 //!   and end-to-end test.
-//! - `size`: the bytes a browser downloads to show the opened widget.
+//! - `size`: the bytes a browser downloads to show the opened widget, and the console's.
 
 mod csp;
 mod size;
@@ -27,7 +27,9 @@ fn main() -> ExitCode {
         Some("build") => build(),
         Some("demo") => demo(&args[1..]),
         Some("test") => test(),
-        Some("size") => build().and_then(|()| size::report(&root())),
+        Some("size") => build()
+            .and_then(|()| size::report(&root()))
+            .and_then(|()| size::report_console(&root(), &console_dist())),
         _ => Err(USAGE.to_string()),
     };
     match result {
@@ -96,7 +98,7 @@ pub fn run(command: &mut Command) -> Result<(), String> {
     }
 }
 
-/// Builds the release widget into `dist/`.
+/// Builds the release widget into `dist/` and the agent console into `console/dist/`.
 fn build() -> Result<(), String> {
     tools::setup(false)?;
     step("Fetching crates (trunk builds offline)", || {
@@ -112,7 +114,22 @@ fn build() -> Result<(), String> {
     step(
         "Moving the start script out of the page (strict CSP)",
         || csp::externalize_start_script(&root().join("dist"), "/widget/").map(|_| ()),
+    )?;
+    step("Building the agent console (release, wasm-opt -Oz)", || {
+        run(tools::trunk()
+            .args(["build", "--release", "--cargo-profile", "wasm-release"])
+            .current_dir(root().join("console"))
+            .stdout(std::io::stderr()))
+    })?;
+    step(
+        "Moving the console's start script out of its page (strict CSP)",
+        || csp::externalize_start_script(&console_dist(), "/console/").map(|_| ()),
     )
+}
+
+/// Where `cargo xtask build` puts the agent console.
+pub fn console_dist() -> PathBuf {
+    root().join("console").join("dist")
 }
 
 fn demo(args: &[String]) -> Result<(), String> {
@@ -142,6 +159,15 @@ fn demo(args: &[String]) -> Result<(), String> {
                 .to_string(),
         ]
     };
+    // The console as `cargo xtask build` made it, unless told otherwise.
+    let console = if extra.iter().any(|a| a == "--console-dir") {
+        Vec::new()
+    } else {
+        vec![
+            "--console-dir".to_string(),
+            console_dist().display().to_string(),
+        ]
+    };
     eprintln!("==> Serving the demo (Ctrl-C stops it)");
     run(cargo()
         .args([
@@ -155,6 +181,7 @@ fn demo(args: &[String]) -> Result<(), String> {
         ])
         .args(["--addr", &addr, "--widget-dir"])
         .arg(root().join("dist"))
+        .args(&console)
         .args(&store)
         .args(&extra))
 }
@@ -187,6 +214,8 @@ fn test() -> Result<(), String> {
             "porchlight",
             "-p",
             "porchlight-protocol",
+            "-p",
+            "porchlight-console",
             "--all-targets",
             "--target",
             "wasm32-unknown-unknown",
@@ -207,6 +236,8 @@ fn test() -> Result<(), String> {
             run(cargo()
                 .args(["test", "--workspace", "--locked", "--", "--include-ignored"])
                 .env("PORCHLIGHT_WIDGET_DIR", root().join("dist"))
+                .env("PORCHLIGHT_CONSOLE_DIR", console_dist())
+                .env("PORCHLIGHT_AXE", tools::axe_script())
                 .env("PORCHLIGHT_MOCK_BIN", &mock_bin)
                 .env("CHROMEDRIVER", tools::CHROMEDRIVER))
         },

@@ -1,5 +1,6 @@
 //! `cargo xtask size`: what a browser downloads to show the opened widget — the loader, the
-//! widget's HTML, JS glue, wasm and CSS — raw, gzip and brotli, with the total.
+//! widget's HTML, JS glue, wasm and CSS — raw, gzip and brotli, with the total; then the
+//! same for the agent console (reported only: agents are not visitors, it has no budget).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -31,8 +32,14 @@ fn brotli_len(bytes: &[u8]) -> Result<usize, String> {
 
 /// The files of a built bundle, loader first.
 pub fn bundle_files(root: &Path) -> Result<Vec<PathBuf>, String> {
-    let dist = root.join("dist");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dist)
+    let mut files = dist_files(&root.join("dist"))?;
+    files.insert(0, root.join("loader/porchlight.js"));
+    Ok(files)
+}
+
+/// The files a browser downloads from a Trunk `dist` folder, sorted.
+fn dist_files(dist: &Path) -> Result<Vec<PathBuf>, String> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dist)
         .map_err(|e| {
             format!(
                 "cannot read {}: {e} (run `cargo xtask build`)",
@@ -48,13 +55,17 @@ pub fn bundle_files(root: &Path) -> Result<Vec<PathBuf>, String> {
         })
         .collect();
     files.sort();
-    files.insert(0, root.join("loader/porchlight.js"));
     Ok(files)
 }
 
 /// Measures every file of the bundle.
 pub fn measure(root: &Path) -> Result<Vec<FileSize>, String> {
-    bundle_files(root)?
+    measure_files(root, bundle_files(root)?)
+}
+
+/// Measures `files`, naming each relative to `root`.
+fn measure_files(root: &Path, files: Vec<PathBuf>) -> Result<Vec<FileSize>, String> {
+    files
         .into_iter()
         .map(|path| {
             let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -72,15 +83,28 @@ pub fn measure(root: &Path) -> Result<Vec<FileSize>, String> {
         .collect()
 }
 
-/// Prints the size table.
+/// Prints the widget's size table.
 pub fn report(root: &Path) -> Result<(), String> {
-    let files = measure(root)?;
+    print_table(&measure(root)?);
+    Ok(())
+}
+
+/// Prints the agent console's size table (the files in `dist`, its Trunk output).
+pub fn report_console(root: &Path, dist: &Path) -> Result<(), String> {
+    let files = measure_files(root, dist_files(dist)?)?;
+    println!();
+    println!("agent console (no budget):");
+    print_table(&files);
+    Ok(())
+}
+
+fn print_table(files: &[FileSize]) {
     let width = files.iter().map(|f| f.name.len()).max().unwrap_or(5).max(5);
     println!(
         "{:<width$} {:>10} {:>10} {:>10}",
         "file", "raw", "gzip", "brotli"
     );
-    for f in &files {
+    for f in files {
         println!(
             "{:<width$} {:>10} {:>10} {:>10}",
             f.name, f.raw, f.gzip, f.brotli
@@ -94,7 +118,6 @@ pub fn report(root: &Path) -> Result<(), String> {
         total(|f| f.gzip),
         total(|f| f.brotli)
     );
-    Ok(())
 }
 
 /// The most the opened widget may cost a visitor, brotli-compressed, all files together.

@@ -1,6 +1,6 @@
 //! Tool set-up from the package registries only: rustup's wasm32 target, trunk and
-//! wasm-bindgen-cli from crates.io, wasm-opt (binaryen) from npm, Chromium and ChromeDriver
-//! from Debian. Each step is skipped when the right version is already there.
+//! wasm-bindgen-cli from crates.io, wasm-opt (binaryen) and axe-core (the accessibility
+//! checker the console's browser tests run) from npm, Chromium and ChromeDriver from Debian. Each step is skipped when the right version is already there.
 
 use crate::{cargo, root, run, step};
 use std::path::PathBuf;
@@ -8,6 +8,7 @@ use std::process::Command;
 
 const TRUNK_VERSION: &str = "0.21.14";
 const BINARYEN_VERSION: &str = "132.0.0";
+const AXE_VERSION: &str = "4.14.1";
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
@@ -23,6 +24,21 @@ fn cargo_bin() -> PathBuf {
 /// Where npm installs binaryen for this checkout.
 fn binaryen_bin() -> PathBuf {
     root().join(".tools/binaryen/node_modules/.bin")
+}
+
+/// axe-core's script, which the browser tests inject into the page they check.
+pub fn axe_script() -> PathBuf {
+    root().join(".tools/axe/node_modules/axe-core/axe.min.js")
+}
+
+/// The axe-core version installed for this checkout, if any.
+fn axe_installed() -> Option<String> {
+    let manifest =
+        std::fs::read_to_string(root().join(".tools/axe/node_modules/axe-core/package.json"))
+            .ok()?;
+    let (_, rest) = manifest.split_once("\"version\"")?;
+    let version = rest.split('"').nth(1)?;
+    Some(version.to_string())
 }
 
 /// PATH with our tool folders first, so trunk finds the pinned wasm-bindgen and wasm-opt.
@@ -137,6 +153,18 @@ pub fn setup(browser: bool) -> Result<(), String> {
                     .stdout(std::io::stderr()))
             },
         )?;
+    }
+
+    if browser && (axe_installed().as_deref() != Some(AXE_VERSION) || !axe_script().is_file()) {
+        step(&format!("Installing axe-core {AXE_VERSION} (npm)"), || {
+            let prefix = root().join(".tools/axe");
+            std::fs::create_dir_all(&prefix).map_err(|e| e.to_string())?;
+            run(Command::new("npm")
+                .args(["install", "--no-audit", "--no-fund", "--prefix"])
+                .arg(&prefix)
+                .arg(format!("axe-core@{AXE_VERSION}"))
+                .stdout(std::io::stderr()))
+        })?;
     }
 
     if browser && !(PathBuf::from(CHROMIUM).exists() && PathBuf::from(CHROMEDRIVER).exists()) {

@@ -1,0 +1,4 @@
+//! The console's entry point; everything else is in the library.
+fn main() {
+    porchlight_console::start();
+}

@@ -1,0 +1,310 @@
+//! The open conversation, beside the folders: its heading and facts, the transcript (each
+//! event a list item: messages with author and text, lifecycle events as system lines),
+//! the pre-chat answers, "Visitor is typing…", and — only in the signed-in agent's own
+//! live chat — the composer and "Close chat". Everything else is read-only. New visitor
+//! messages are announced by the announcer, so the transcript is not a live region.
+
+use super::focus_soon;
+use crate::runtime::{Runtime, now_ms};
+use crate::state::{Input, words};
+use leptos::prelude::*;
+use porchlight_protocol::console::Stage;
+use porchlight_protocol::limits::MAX_MESSAGE_CHARS;
+use porchlight_protocol::{AuthorKind, ConversationEvent, ConversationId, EventRecord, text};
+
+/// The chat view, or a hint while no conversation is open.
+#[component]
+pub fn ChatView() -> impl IntoView {
+    let runtime = expect_context::<Runtime>();
+    let open = Memo::new(move |_| {
+        runtime
+            .console
+            .with(|c| c.chat.as_ref().map(|ch| ch.id.clone()))
+    });
+    move || match open.get() {
+        Some(id) => view! { <ChatPane id /> }.into_any(),
+        None => view! {
+            <section class="pc-chat-empty" aria-label="Conversation">
+                <p>"Open a conversation to read it here."</p>
+            </section>
+        }
+        .into_any(),
+    }
+}
+
+/// How the heading's facts read.
+#[derive(Clone, PartialEq, Eq)]
+struct Facts {
+    name: String,
+    email: Option<String>,
+    channel: String,
+    stage: &'static str,
+    agent: Option<String>,
+    stage_raw: Option<Stage>,
+}
+
+fn author_class(kind: AuthorKind) -> &'static str {
+    match kind {
+        AuthorKind::Visitor => "pc-msg pc-from-visitor",
+        AuthorKind::Bot => "pc-msg pc-from-bot",
+        AuthorKind::Agent => "pc-msg pc-from-agent",
+    }
+}
+
+/// One stored event as a transcript line. Visitor messages are signed with `visitor` (the
+/// desk names the visitor as the widget shows them: "You").
+fn record_view(record: EventRecord, visitor: &str) -> impl IntoView + use<> {
+    let seq = record.seq.0;
+    match record.event {
+        ConversationEvent::MessageReceived { author, text, .. } => view! {
+            <li class=author_class(author.kind) data-seq=seq>
+                <span class="pc-author">
+                    {if author.kind == AuthorKind::Visitor { visitor.to_string() } else { author.name }}
+                </span>
+                <p class="pc-text">{text}</p>
+            </li>
+        }
+        .into_any(),
+        event => {
+            let (line, quote) = words::system_line(&event).unwrap_or_default();
+            view! {
+                <li class="pc-system" data-seq=seq>
+                    <p class="pc-system-text">{line}</p>
+                    {quote.map(|q| view! { <p class="pc-quote">{q}</p> })}
+                </li>
+            }
+            .into_any()
+        }
+    }
+}
+
+#[component]
+fn ChatPane(id: ConversationId) -> impl IntoView {
+    let runtime = expect_context::<Runtime>();
+    let facts_id = id.clone();
+    let facts = Memo::new(move |_| {
+        runtime.console.with(|c| {
+            let s = c.conversations.get(&facts_id);
+            Facts {
+                name: s.map_or_else(|| "Visitor".into(), words::visitor_name),
+                email: s
+                    .and_then(|s| s.email.clone())
+                    .filter(|e| !e.trim().is_empty()),
+                channel: s.map(|s| c.channel_name(s)).unwrap_or_default(),
+                stage: s.map_or("", |s| words::stage_word(s.stage)),
+                agent: s.and_then(|s| s.agent.as_ref()).map(|a| c.agent_name(a)),
+                stage_raw: s.map(|s| s.stage),
+            }
+        })
+    });
+    let write_id = id.clone();
+    let can_write = Memo::new(move |_| runtime.console.with(|c| c.can_write(&write_id)));
+    let loaded = Memo::new(move |_| {
+        runtime
+            .console
+            .with(|c| c.chat.as_ref().is_some_and(|ch| ch.loaded))
+    });
+    let events = Memo::new(move |_| {
+        runtime.console.with(|c| {
+            c.chat
+                .as_ref()
+                .map(|ch| ch.events.clone())
+                .unwrap_or_default()
+        })
+    });
+    let pending_id = id.clone();
+    let pending = Memo::new(move |_| {
+        runtime.console.with(|c| {
+            c.pending(&pending_id)
+                .map(|o| (o.id.clone(), o.text.clone(), o.acked.is_some()))
+                .collect::<Vec<_>>()
+        })
+    });
+    let answers = Memo::new(move |_| {
+        runtime.console.with(|c| {
+            c.chat
+                .as_ref()
+                .map(|ch| ch.answers.clone())
+                .unwrap_or_default()
+        })
+    });
+    let typing = Memo::new(move |_| {
+        runtime
+            .console
+            .with(|c| c.chat.as_ref().is_some_and(|ch| ch.visitor_typing))
+    });
+    // Keep the newest line in view.
+    let log = NodeRef::<leptos::html::Ol>::new();
+    Effect::new(move |_| {
+        let count = events.with(Vec::len) + pending.with(Vec::len);
+        if let (Some(log), true) = (log.get(), count > 0) {
+            log.set_scroll_top(log.scroll_height());
+        }
+    });
+    focus_soon("#pc-chat-title");
+    let close_view = {
+        let id = id.clone();
+        move |_| {
+            runtime.dispatch(Input::CloseView);
+            focus_soon(format!("li[data-conversation=\"{id}\"] .pc-open"));
+        }
+    };
+    let read_only = move || {
+        (!can_write.get()).then(|| {
+            let f = facts.get();
+            let why = match (f.stage_raw, f.agent) {
+                (Some(Stage::Live), Some(agent)) => format!("Read only: {agent} has this chat."),
+                (Some(Stage::Queued | Stage::Connecting), _) => {
+                    "Read only until the request is accepted.".to_string()
+                }
+                (Some(Stage::Bot), _) => "Read only: the visitor is talking to the bot.".into(),
+                _ => "Read only: this conversation is closed.".to_string(),
+            };
+            view! { <p class="pc-read-only">{why}</p> }
+        })
+    };
+    let composer_id = id.clone();
+    view! {
+        <section class="pc-chat" data-conversation=id.to_string() aria-labelledby="pc-chat-title">
+            <div class="pc-chat-head">
+                <div>
+                    <h2 id="pc-chat-title" tabindex="-1">
+                        {move || facts.get().name}
+                    </h2>
+                    <p class="pc-chat-meta">
+                        {move || {
+                            let f = facts.get();
+                            let mut parts: Vec<String> = Vec::new();
+                            parts.extend(f.email);
+                            if !f.channel.is_empty() {
+                                parts.push(f.channel);
+                            }
+                            if !f.stage.is_empty() {
+                                parts.push(f.stage.to_string());
+                            }
+                            if let Some(agent) = f.agent {
+                                parts.push(format!("Agent: {agent}"));
+                            }
+                            parts.join(" · ")
+                        }}
+                    </p>
+                </div>
+                <button type="button" class="pc-close-view" on:click=close_view>
+                    "Hide conversation"
+                </button>
+            </div>
+            <div class="pc-chat-body">
+                <ol class="pc-log" aria-label="Transcript" tabindex="0" node_ref=log>
+                    <For
+                        each=move || events.get()
+                        key=|r| r.seq
+                        children=move |r| record_view(r, &facts.get_untracked().name)
+                    />
+                    <For
+                        each=move || pending.get()
+                        key=|(id, _, acked)| (id.clone(), *acked)
+                        children=|(id, text, acked)| {
+                            view! {
+                                <li class="pc-msg pc-from-agent pc-pending" data-id=id.to_string()>
+                                    <span class="pc-author">"You"</span>
+                                    <p class="pc-text">{text}</p>
+                                    <span class="pc-delivery">
+                                        {if acked { "Sent" } else { "Sending…" }}
+                                    </span>
+                                </li>
+                            }
+                        }
+                    />
+                </ol>
+                <section class="pc-details" aria-labelledby="pc-answers-title">
+                    <h3 id="pc-answers-title">"Pre-chat answers"</h3>
+                    <dl class="pc-answers">
+                        {move || {
+                            answers
+                                .get()
+                                .into_iter()
+                                .map(|line| {
+                                    view! {
+                                        <dt>{line.label}</dt>
+                                        <dd>{line.value}</dd>
+                                    }
+                                })
+                                .collect_view()
+                        }}
+                    </dl>
+                    {move || {
+                        (loaded.get() && answers.with(Vec::is_empty))
+                            .then(|| view! { <p class="pc-no-answers">"No pre-chat answers."</p> })
+                    }}
+                </section>
+            </div>
+            {move || (!loaded.get()).then(|| view! { <p class="pc-loading">"Loading the conversation…"</p> })}
+            {move || typing.get().then(|| view! { <p class="pc-visitor-typing">"Visitor is typing…"</p> })}
+            {read_only}
+            {move || {
+                can_write
+                    .get()
+                    .then(|| view! { <Composer id=composer_id.clone() name=facts.get_untracked().name /> })
+            }}
+        </section>
+    }
+}
+
+/// The agent's textbox, Send and Close chat. Enter sends, Shift+Enter starts a new line.
+#[component]
+fn Composer(id: ConversationId, name: String) -> impl IntoView {
+    let runtime = expect_context::<Runtime>();
+    let draft = RwSignal::new(String::new());
+    let submit = move || {
+        let text = draft.get_untracked();
+        if text::message_text(&text).is_ok() {
+            runtime.send_text(text);
+            draft.set(String::new());
+        }
+    };
+    view! {
+        <form
+            class="pc-composer"
+            on:submit=move |ev| {
+                ev.prevent_default();
+                submit();
+            }
+        >
+            <label for="pc-composer">"Message"</label>
+            <textarea
+                id="pc-composer"
+                rows="3"
+                maxlength=MAX_MESSAGE_CHARS
+                prop:value=move || draft.get()
+                on:input=move |ev| {
+                    let text = event_target_value(&ev);
+                    runtime
+                        .quietly(Input::Draft {
+                            empty: text.trim().is_empty(),
+                            now_ms: now_ms(),
+                        });
+                    draft.set(text);
+                }
+                on:keydown=move |ev| {
+                    if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+                        ev.prevent_default();
+                        submit();
+                    }
+                }
+            ></textarea>
+            <div class="pc-composer-actions">
+                <button type="submit" class="pc-send">
+                    "Send"
+                </button>
+                <button
+                    type="button"
+                    class="pc-close-chat"
+                    aria-label=format!("Close chat with {name}")
+                    on:click=move |_| runtime.dispatch(Input::CloseChat(id.clone()))
+                >
+                    "Close chat"
+                </button>
+            </div>
+        </form>
+    }
+}
