@@ -376,7 +376,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn built_in_default_parses_with_bot_form_broadcast_and_two_simulated_agents() {
+    fn built_in_default_parses_with_bot_form_broadcast_a_console_agent_and_a_simulated_one() {
         let config = MockConfig::from_toml(DEFAULT_CONFIG_TOML, "default").expect("valid");
         assert_eq!(config.site.site.as_str(), "demo");
         assert!(config.site.bot_enabled);
@@ -389,7 +389,14 @@ mod tests {
         assert_eq!(fields, vec!["name", "email", "consent"]);
         assert_eq!(config.routing.mode, RoutingMode::Broadcast);
         assert_eq!(config.agents.len(), 2);
-        assert!(config.agents.iter().all(|a| a.accept_delay().is_some()));
+        // Ann is played in the console; Ben takes what nobody took after 20 s and closes
+        // chats left silent for 5 minutes.
+        let delays: Vec<_> = config.agents.iter().map(|a| a.accept_delay()).collect();
+        assert_eq!(delays, vec![None, Some(Duration::from_secs(20))]);
+        assert_eq!(
+            config.agents[1].idle_close(),
+            Some(Duration::from_secs(300))
+        );
         assert!(!config.bot.choices.is_empty());
     }
 
