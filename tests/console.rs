@@ -119,14 +119,7 @@ async fn axe_violations(page: &Frame<'_>) -> Vec<String> {
                .catch(e => done(['axe failed: ' + e]));",
         )
         .await;
-    found
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default()
+    browser::strings(&found)
 }
 
 async fn assert_accessible(page: &Frame<'_>, state: &str) {

@@ -3,45 +3,59 @@
 //! open conversation's events and the visitor's typing; the console's requests (accept,
 //! write, type, close, go online, open, search) go to the desk's agent side.
 //!
-//! Like the widget's socket it is bounded: a hello deadline, a token bucket, a size limit,
-//! an idle limit and a send deadline; a console that falls behind the desk-wide stream
-//! gets a fresh snapshot instead of a gap.
+//! Like the widget's socket it is bounded by [`framing`](crate::framing): a hello deadline,
+//! a token bucket, a size limit, an idle limit and a send deadline; a console that falls
+//! behind the desk-wide stream gets a fresh snapshot instead of a gap.
 
 use crate::desk::DeskError;
 use crate::folders;
-use crate::limiter::TokenBucket;
-use crate::socket::{HELLO_DEADLINE, IDLE_LIMIT, SEND_DEADLINE};
+use crate::framing::{Dialect, End, Framed, IDLE_LIMIT, Refusal};
 use crate::state::AppState;
 use crate::store::{Update, now_ms};
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, close_code};
-use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use axum::extract::ws::Message;
+use futures_util::{Sink, Stream};
 use porchlight_protocol::console::{AgentStatus, ConsoleError, Stage};
-use porchlight_protocol::limits::{
-    FRAME_BURST, FRAMES_PER_SECOND, MAX_FRAME_BYTES, MAX_REFUSED_FRAMES,
-};
+use porchlight_protocol::limits::FRAMES_PER_SECOND;
 use porchlight_protocol::{
     AgentId, ConsoleFrame, ConversationId, DeskFrame, FrameError, PROTOCOL_VERSION,
 };
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::time::Instant;
 
-/// Why a console connection ended; logged only.
-#[derive(Debug, thiserror::Error)]
-enum ConsoleEnd {
-    #[error("the console went away")]
-    Gone,
-    #[error("the console did not say hello in time")]
-    NoHello,
-    #[error("the console was refused: {0:?}")]
-    Refused(ConsoleError),
-    #[error("the console sent a frame over the size limit")]
-    TooLarge,
-    #[error("the console sent too many refused frames")]
-    Abusive,
-    #[error("the console stopped reading")]
-    SlowConsumer,
-    #[error("the console was silent for too long")]
-    Silent,
+/// Protocol v1 of the console's socket.
+pub struct Console;
+
+impl Dialect for Console {
+    type Up = ConsoleFrame;
+    type Down = DeskFrame;
+
+    fn decode(text: &str) -> Result<ConsoleFrame, FrameError> {
+        ConsoleFrame::decode(text)
+    }
+
+    fn encode(frame: &DeskFrame) -> String {
+        frame.encode()
+    }
+
+    fn refusal(why: Refusal) -> DeskFrame {
+        let (code, message) = match why {
+            Refusal::RateLimited => (
+                ConsoleError::RateLimited,
+                format!("at most {FRAMES_PER_SECOND} frames a second; this one was dropped"),
+            ),
+            Refusal::Binary => (
+                ConsoleError::MalformedFrame,
+                "frames are JSON text, not binary".to_string(),
+            ),
+            Refusal::Undecodable(err @ FrameError::TooLarge { .. }) => {
+                (ConsoleError::FrameTooLarge, err.to_string())
+            }
+            Refusal::Undecodable(err @ FrameError::Malformed(_)) => {
+                (ConsoleError::MalformedFrame, err.to_string())
+            }
+        };
+        DeskFrame::refused(code, message, None)
+    }
 }
 
 /// Runs one console connection to its end.
@@ -50,12 +64,9 @@ where
     S: Sink<Message> + Unpin,
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
-    let mut conn = Console {
-        sink,
-        stream,
+    let mut conn = Connection {
+        io: Framed::new(sink, stream),
         state,
-        bucket: TokenBucket::new(FRAME_BURST, FRAMES_PER_SECOND, Instant::now()),
-        refused: 0,
         agent: None,
         open: None,
         agents_sent: Vec::new(),
@@ -65,12 +76,9 @@ where
     }
 }
 
-struct Console<S, R> {
-    sink: S,
-    stream: R,
+struct Connection<S, R> {
+    io: Framed<S, R, Console>,
     state: AppState,
-    bucket: TokenBucket,
-    refused: u32,
     /// The signed-in agent; `None` for an admin.
     agent: Option<AgentId>,
     /// The conversation the console shows, whose events it is sent.
@@ -92,46 +100,37 @@ fn console_error(err: &DeskError) -> ConsoleError {
     }
 }
 
-impl<S, R> Console<S, R>
+impl<S, R> Connection<S, R>
 where
     S: Sink<Message> + Unpin,
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
-    async fn run(&mut self) -> Result<(), ConsoleEnd> {
+    async fn run(&mut self) -> Result<(), End> {
         let mut watch = self.handshake().await?;
         let mut heard = Instant::now();
         loop {
             tokio::select! {
-                incoming = self.next_frame() => {
+                incoming = self.io.next() => {
                     heard = Instant::now();
                     if let Some(frame) = incoming? {
                         self.handle(frame).await?;
                     }
                 }
                 () = tokio::time::sleep_until(heard + IDLE_LIMIT) => {
-                    self.close(close_code::AWAY, "silent for too long").await;
-                    return Err(ConsoleEnd::Silent);
+                    return Err(self.io.close_silent().await);
                 }
                 update = watch.recv() => match update {
                     Ok(update) => self.forward(update).await?,
                     Err(RecvError::Lagged(_)) => watch = self.snapshot().await?,
-                    Err(RecvError::Closed) => return Err(ConsoleEnd::Gone),
+                    Err(RecvError::Closed) => return Err(End::Gone),
                 },
             }
         }
     }
 
     /// Waits for `hello`, checks the secret and who signs in, sends the snapshot.
-    async fn handshake(&mut self) -> Result<broadcast::Receiver<Update>, ConsoleEnd> {
-        let first = tokio::time::timeout(HELLO_DEADLINE, async {
-            loop {
-                if let Some(frame) = self.next_frame().await? {
-                    return Ok(frame);
-                }
-            }
-        })
-        .await
-        .map_err(|_| ConsoleEnd::NoHello)??;
+    async fn handshake(&mut self) -> Result<broadcast::Receiver<Update>, End> {
+        let first = self.io.first().await?;
         let ConsoleFrame::Hello {
             version,
             token,
@@ -167,7 +166,7 @@ where
     }
 
     /// Sends the whole desk as it stands and follows it from there.
-    async fn snapshot(&mut self) -> Result<broadcast::Receiver<Update>, ConsoleEnd> {
+    async fn snapshot(&mut self) -> Result<broadcast::Receiver<Update>, End> {
         let desk = &self.state.desk;
         let agent = self.agent.clone();
         let ((welcome, agents), watch) = desk.watch(|world| {
@@ -182,7 +181,7 @@ where
     }
 
     /// Tells the console what changed on the desk.
-    async fn forward(&mut self, update: Update) -> Result<(), ConsoleEnd> {
+    async fn forward(&mut self, update: Update) -> Result<(), End> {
         match update {
             Update::Status { conversation, .. } => {
                 self.send_summary(&conversation).await?;
@@ -221,7 +220,7 @@ where
     }
 
     /// Sends a conversation's row, unless it is still with the bot (in no folder).
-    async fn send_summary(&mut self, conversation: &ConversationId) -> Result<(), ConsoleEnd> {
+    async fn send_summary(&mut self, conversation: &ConversationId) -> Result<(), End> {
         let desk = &self.state.desk;
         let summary =
             desk.read(|world| folders::summary(world, &desk.config, conversation, Instant::now()));
@@ -238,7 +237,7 @@ where
     }
 
     /// Sends the agents whose presence or load changed since last sent.
-    async fn send_agents(&mut self) -> Result<(), ConsoleEnd> {
+    async fn send_agents(&mut self) -> Result<(), End> {
         let desk = &self.state.desk;
         let now = desk.read(|world| folders::agent_statuses(world, &desk.config));
         let changed: Vec<AgentStatus> = now
@@ -263,7 +262,7 @@ where
         })
     }
 
-    async fn handle(&mut self, frame: ConsoleFrame) -> Result<(), ConsoleEnd> {
+    async fn handle(&mut self, frame: ConsoleFrame) -> Result<(), End> {
         let desk = std::sync::Arc::clone(&self.state.desk);
         let now = Instant::now();
         let about = |c: &ConversationId| Some(c.clone());
@@ -377,88 +376,17 @@ where
         }
     }
 
-    async fn send(&mut self, frame: DeskFrame) -> Result<(), ConsoleEnd> {
-        let sending = self
-            .sink
-            .send(Message::Text(Utf8Bytes::from(frame.encode())));
-        match tokio::time::timeout(SEND_DEADLINE, sending).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(_)) => Err(ConsoleEnd::Gone),
-            Err(_) => Err(ConsoleEnd::SlowConsumer),
-        }
+    async fn send(&mut self, frame: DeskFrame) -> Result<(), End> {
+        self.io.send(frame).await
     }
 
     async fn refuse<T>(
         &mut self,
         code: ConsoleError,
         message: impl Into<String>,
-    ) -> Result<T, ConsoleEnd> {
-        self.send(DeskFrame::refused(code, message, None)).await?;
-        self.close(close_code::POLICY, "refused").await;
-        Err(ConsoleEnd::Refused(code))
-    }
-
-    async fn close(&mut self, code: u16, reason: &'static str) {
-        let close = Message::Close(Some(CloseFrame {
-            code,
-            reason: Utf8Bytes::from_static(reason),
-        }));
-        let _ = tokio::time::timeout(SEND_DEADLINE, self.sink.send(close)).await;
-    }
-
-    /// Answers a refused frame; past [`MAX_REFUSED_FRAMES`] closes with 1008 instead.
-    async fn refused_frame(
-        &mut self,
-        code: ConsoleError,
-        message: String,
-    ) -> Result<Option<ConsoleFrame>, ConsoleEnd> {
-        self.refused += 1;
-        if self.refused > MAX_REFUSED_FRAMES {
-            self.close(close_code::POLICY, "too many refused frames")
-                .await;
-            return Err(ConsoleEnd::Abusive);
-        }
-        self.send(DeskFrame::refused(code, message, None)).await?;
-        Ok(None)
-    }
-
-    /// The next console frame; `Ok(None)` for a control message or a refused frame.
-    async fn next_frame(&mut self) -> Result<Option<ConsoleFrame>, ConsoleEnd> {
-        let message = match self.stream.next().await {
-            Some(Ok(message)) => message,
-            Some(Err(_)) | None => return Err(ConsoleEnd::Gone),
-        };
-        match message {
-            Message::Text(text) if text.len() > MAX_FRAME_BYTES => {
-                self.close(close_code::SIZE, "frame too large").await;
-                Err(ConsoleEnd::TooLarge)
-            }
-            Message::Text(_) | Message::Binary(_) if !self.bucket.take(Instant::now()) => {
-                self.refused_frame(
-                    ConsoleError::RateLimited,
-                    format!("at most {FRAMES_PER_SECOND} frames a second; this one was dropped"),
-                )
-                .await
-            }
-            Message::Text(text) => match ConsoleFrame::decode(text.as_str()) {
-                Ok(frame) => Ok(Some(frame)),
-                Err(err) => {
-                    let code = match err {
-                        FrameError::TooLarge { .. } => ConsoleError::FrameTooLarge,
-                        FrameError::Malformed(_) => ConsoleError::MalformedFrame,
-                    };
-                    self.refused_frame(code, err.to_string()).await
-                }
-            },
-            Message::Binary(_) => {
-                self.refused_frame(
-                    ConsoleError::MalformedFrame,
-                    "frames are JSON text, not binary".into(),
-                )
-                .await
-            }
-            Message::Close(_) => Err(ConsoleEnd::Gone),
-            Message::Ping(_) | Message::Pong(_) => Ok(None),
-        }
+    ) -> Result<T, End> {
+        self.io
+            .refuse(DeskFrame::refused(code, message, None), format!("{code:?}"))
+            .await
     }
 }

@@ -219,33 +219,48 @@ pub fn is_own_origin(origin: Option<&str>, host: Option<&str>) -> bool {
         .is_some_and(|authority| authority.eq_ignore_ascii_case(host))
 }
 
-async fn websocket(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    upgrade: WebSocketUpgrade,
-) -> Response {
+/// The `Origin` and `Host` headers of an upgrade request.
+fn origin_and_host(headers: &HeaderMap) -> (Option<&str>, Option<&str>) {
     let header = |name| {
         headers
             .get(name)
             .and_then(|v: &HeaderValue| v.to_str().ok())
     };
-    if !is_own_origin(header(header::ORIGIN), header(header::HOST)) {
-        return ApiError::new(
-            StatusCode::FORBIDDEN,
-            "foreign_origin",
-            "the chat socket accepts only the widget's own origin",
-        )
-        .into_response();
-    }
+    (header(header::ORIGIN), header(header::HOST))
+}
+
+/// Upgrades to a WebSocket whose messages may be up to twice the frame limit: frames
+/// between the two get a clean close 1009 from the connection; anything larger is cut off
+/// by the socket library itself.
+fn upgrade_bounded<F, Fut>(upgrade: WebSocketUpgrade, serve: F) -> Response
+where
+    F: FnOnce(axum::extract::ws::WebSocket) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     upgrade
-        // Twice the frame limit: frames between the two get a clean close 1009 from the
-        // connection; anything larger is cut off by the socket library itself.
         .max_message_size(2 * MAX_FRAME_BYTES)
         .max_frame_size(2 * MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| {
-            let (sink, stream) = socket.split();
-            serve_connection(sink, stream, state)
-        })
+        .on_upgrade(serve)
+}
+
+fn foreign(message: &'static str) -> Response {
+    ApiError::new(StatusCode::FORBIDDEN, "foreign_origin", message).into_response()
+}
+
+/// The widget's chat socket: only from the widget's own origin.
+async fn websocket(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let (origin, host) = origin_and_host(&headers);
+    if !is_own_origin(origin, host) {
+        return foreign("the chat socket accepts only the widget's own origin");
+    }
+    upgrade_bounded(upgrade, move |socket| {
+        let (sink, stream) = socket.split();
+        serve_connection(sink, stream, state)
+    })
 }
 
 /// The agent console's socket: only from a page of this server, named by one of its own
@@ -255,27 +270,14 @@ async fn console_websocket(
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    let header = |name| {
-        headers
-            .get(name)
-            .and_then(|v: &HeaderValue| v.to_str().ok())
-    };
-    let host = header(header::HOST);
-    if !state.admin.is_own_host(host) || !is_own_origin(header(header::ORIGIN), host) {
-        return ApiError::new(
-            StatusCode::FORBIDDEN,
-            "foreign_origin",
-            "the console socket accepts only the console's own origin and host",
-        )
-        .into_response();
+    let (origin, host) = origin_and_host(&headers);
+    if !state.admin.is_own_host(host) || !is_own_origin(origin, host) {
+        return foreign("the console socket accepts only the console's own origin and host");
     }
-    upgrade
-        .max_message_size(2 * MAX_FRAME_BYTES)
-        .max_frame_size(2 * MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| {
-            let (sink, stream) = socket.split();
-            serve_console(sink, stream, state)
-        })
+    upgrade_bounded(upgrade, move |socket| {
+        let (sink, stream) = socket.split();
+        serve_console(sink, stream, state)
+    })
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@
 //!   agents and admins use.
 //! - [`routing`]: broadcast and time-based routing of chat requests, timers as data.
 //! - [`limiter`]: the per-connection token bucket.
+//! - [`framing`]: what every socket shares — limits, refusals, deadlines — whatever it speaks.
 //! - [`socket`]: one widget's WebSocket, from `hello` to the end.
 //! - [`http`]: the router — demo page, loader, widget app, config and history API, WebSocket.
 //! - [`state`]: what the handlers share.
@@ -37,6 +38,7 @@ pub mod console_socket;
 pub mod control;
 pub mod desk;
 pub mod folders;
+pub mod framing;
 pub mod guard;
 pub mod http;
 pub mod limiter;

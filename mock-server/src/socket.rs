@@ -8,49 +8,47 @@
 //! nothing it sends can take the server down.
 
 use crate::desk::{Attached, DeskError};
-use crate::limiter::TokenBucket;
+use crate::framing::{Dialect, End, Framed, IDLE_LIMIT, Refusal};
 use crate::state::AppState;
 use crate::store::{StoredEvent, Update};
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, close_code};
-use futures_util::{Sink, SinkExt, Stream, StreamExt};
-use porchlight_protocol::limits::{
-    FRAME_BURST, FRAMES_PER_SECOND, MAX_FRAME_BYTES, MAX_REFUSED_FRAMES,
-};
+use axum::extract::ws::Message;
+use futures_util::{Sink, Stream};
+use porchlight_protocol::limits::FRAMES_PER_SECOND;
 use porchlight_protocol::{
-    ClientFrame, ConversationId, ErrorCode, PROTOCOL_VERSION, Seq, ServerFrame, SessionToken,
+    ClientFrame, ConversationId, ErrorCode, FrameError, PROTOCOL_VERSION, Seq, ServerFrame,
+    SessionToken,
 };
-use std::time::Duration;
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::time::Instant;
 
-/// How long a new connection may take to send `hello`.
-pub const HELLO_DEADLINE: Duration = Duration::from_secs(10);
+/// Protocol v1 of the widget's socket.
+pub struct Widget;
 
-/// How long a client may stay silent. The widget pings every 20 s, so three missed pings
-/// mean the client is gone even if its TCP connection lingers.
-pub const IDLE_LIMIT: Duration = Duration::from_secs(60);
+impl Dialect for Widget {
+    type Up = ClientFrame;
+    type Down = ServerFrame;
 
-/// How long one frame may take to leave. A client that stops reading is disconnected after
-/// this; when it comes back it resumes by seq, so nothing is lost.
-pub const SEND_DEADLINE: Duration = Duration::from_secs(10);
+    fn decode(text: &str) -> Result<ClientFrame, FrameError> {
+        ClientFrame::decode(text)
+    }
 
-/// Why a connection ended early; logged, never sent anywhere else.
-#[derive(Debug, thiserror::Error)]
-enum ConnectionEnd {
-    #[error("the client went away")]
-    Gone,
-    #[error("the client did not say hello in time")]
-    NoHello,
-    #[error("the handshake was refused: {0:?}")]
-    Refused(ErrorCode),
-    #[error("the client sent a frame over the size limit")]
-    TooLarge,
-    #[error("the client sent too many refused frames")]
-    Abusive,
-    #[error("the client stopped reading")]
-    SlowConsumer,
-    #[error("the client was silent for too long")]
-    Silent,
+    fn encode(frame: &ServerFrame) -> String {
+        frame.encode()
+    }
+
+    fn refusal(why: Refusal) -> ServerFrame {
+        match why {
+            Refusal::RateLimited => ServerFrame::error(
+                ErrorCode::RateLimited,
+                format!("at most {FRAMES_PER_SECOND} frames a second; this one was dropped"),
+            ),
+            Refusal::Binary => ServerFrame::error(
+                ErrorCode::MalformedFrame,
+                "frames are JSON text, not binary",
+            ),
+            Refusal::Undecodable(err) => ServerFrame::error(err.code(), err.to_string()),
+        }
+    }
 }
 
 /// Runs one connection to its end.
@@ -60,11 +58,8 @@ where
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
     let mut conn = Connection {
-        sink,
-        stream,
+        io: Framed::new(sink, stream),
         state,
-        bucket: TokenBucket::new(FRAME_BURST, FRAMES_PER_SECOND, Instant::now()),
-        refused: 0,
     };
     if let Err(end) = conn.run().await {
         tracing::debug!("connection ended: {end}");
@@ -72,13 +67,8 @@ where
 }
 
 struct Connection<S, R> {
-    sink: S,
-    stream: R,
+    io: Framed<S, R, Widget>,
     state: AppState,
-    /// Frames per second this connection may still send.
-    bucket: TokenBucket,
-    /// Frames refused so far; too many close the connection.
-    refused: u32,
 }
 
 /// What the connection is attached to.
@@ -108,20 +98,19 @@ where
     S: Sink<Message> + Unpin,
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
-    async fn run(&mut self) -> Result<(), ConnectionEnd> {
+    async fn run(&mut self) -> Result<(), End> {
         let (mut session, mut updates) = self.handshake().await?;
         let mut heard = Instant::now();
         loop {
             tokio::select! {
-                incoming = self.next_frame() => {
+                incoming = self.io.next() => {
                     heard = Instant::now();
                     if let Some(frame) = incoming? {
                         self.handle(&session, frame).await?;
                     }
                 }
                 () = tokio::time::sleep_until(heard + IDLE_LIMIT) => {
-                    self.close(close_code::AWAY, "silent for too long").await;
-                    return Err(ConnectionEnd::Silent);
+                    return Err(self.io.close_silent().await);
                 }
                 update = updates.recv() => match update {
                     Ok(update) => self.forward(&mut session, update).await?,
@@ -129,7 +118,7 @@ where
                         // Too far behind: re-read from the store what this connection lacks.
                         self.reattach(&mut session, None).await?;
                     }
-                    Err(RecvError::Closed) => return Err(ConnectionEnd::Gone),
+                    Err(RecvError::Closed) => return Err(End::Gone),
                 },
             }
         }
@@ -137,10 +126,8 @@ where
 
     /// Waits for `hello`, resumes or opens the session, sends `welcome`, the missed events
     /// and the status.
-    async fn handshake(&mut self) -> Result<(Session, broadcast::Receiver<Update>), ConnectionEnd> {
-        let first = tokio::time::timeout(HELLO_DEADLINE, self.next_frame_skipping_errors())
-            .await
-            .map_err(|_| ConnectionEnd::NoHello)??;
+    async fn handshake(&mut self) -> Result<(Session, broadcast::Receiver<Update>), End> {
+        let first = self.io.first().await?;
         let ClientFrame::Hello {
             version,
             site,
@@ -186,7 +173,7 @@ where
         &mut self,
         session: &mut Session,
         attached: Attached,
-    ) -> Result<(), ConnectionEnd> {
+    ) -> Result<(), End> {
         session.conversation = attached.conversation.clone();
         session.sent_up_to = attached
             .missed
@@ -212,7 +199,7 @@ where
         &mut self,
         session: &mut Session,
         events: &[StoredEvent],
-    ) -> Result<(), ConnectionEnd> {
+    ) -> Result<(), End> {
         for event in events {
             if event.seq > session.sent_up_to {
                 self.send(event.to_frame()).await?;
@@ -224,17 +211,13 @@ where
 
     /// Re-reads the session: the current conversation after what was sent (`from`
     /// overrides, e.g. 0 for a conversation new to this connection).
-    async fn reattach(
-        &mut self,
-        session: &mut Session,
-        from: Option<Seq>,
-    ) -> Result<(), ConnectionEnd> {
+    async fn reattach(&mut self, session: &mut Session, from: Option<Seq>) -> Result<(), End> {
         let from = from.unwrap_or(session.sent_up_to);
         let attached = self
             .state
             .desk
             .attach(&session.token, from, Instant::now())
-            .ok_or(ConnectionEnd::Gone)?;
+            .ok_or(End::Gone)?;
         if attached.conversation == session.conversation && from == session.sent_up_to {
             // Same conversation: send only what is missing, then the status.
             self.send_events(session, &attached.missed).await?;
@@ -247,11 +230,7 @@ where
         self.send_attached(session, attached).await
     }
 
-    async fn forward(
-        &mut self,
-        session: &mut Session,
-        update: Update,
-    ) -> Result<(), ConnectionEnd> {
+    async fn forward(&mut self, session: &mut Session, update: Update) -> Result<(), End> {
         match update {
             Update::Event {
                 conversation,
@@ -282,7 +261,7 @@ where
         &mut self,
         session: &mut Session,
         event: &StoredEvent,
-    ) -> Result<(), ConnectionEnd> {
+    ) -> Result<(), End> {
         if event.seq <= session.sent_up_to {
             return Ok(());
         }
@@ -294,32 +273,13 @@ where
         Ok(())
     }
 
-    async fn refuse<T>(
-        &mut self,
-        code: ErrorCode,
-        message: impl Into<String>,
-    ) -> Result<T, ConnectionEnd> {
-        self.send(ServerFrame::error(code, message)).await?;
-        self.say_goodbye(Message::Close(None)).await;
-        Err(ConnectionEnd::Refused(code))
+    async fn refuse<T>(&mut self, code: ErrorCode, message: impl Into<String>) -> Result<T, End> {
+        self.io
+            .refuse(ServerFrame::error(code, message), format!("{code:?}"))
+            .await
     }
 
-    /// Closes with `code` and a reason for the client's logs.
-    async fn close(&mut self, code: u16, reason: &'static str) {
-        self.say_goodbye(Message::Close(Some(CloseFrame {
-            code,
-            reason: Utf8Bytes::from_static(reason),
-        })))
-        .await;
-    }
-
-    /// Sends the closing message, waiting no longer than [`SEND_DEADLINE`] for a client
-    /// that does not read. Its failure is ignored: the connection ends either way.
-    async fn say_goodbye(&mut self, close: Message) {
-        let _ = tokio::time::timeout(SEND_DEADLINE, self.sink.send(close)).await;
-    }
-
-    async fn handle(&mut self, session: &Session, frame: ClientFrame) -> Result<(), ConnectionEnd> {
+    async fn handle(&mut self, session: &Session, frame: ClientFrame) -> Result<(), End> {
         let desk = &self.state.desk;
         let conversation = &session.conversation;
         let now = Instant::now();
@@ -380,84 +340,21 @@ where
         }
     }
 
-    async fn send(&mut self, frame: ServerFrame) -> Result<(), ConnectionEnd> {
-        let sending = self
-            .sink
-            .send(Message::Text(Utf8Bytes::from(frame.encode())));
-        match tokio::time::timeout(SEND_DEADLINE, sending).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(_)) => Err(ConnectionEnd::Gone),
-            Err(_) => Err(ConnectionEnd::SlowConsumer),
-        }
-    }
-
-    /// Answers a refused frame with `frame`; past [`MAX_REFUSED_FRAMES`] closes the
-    /// connection with 1008 instead.
-    async fn refused(&mut self, frame: ServerFrame) -> Result<Option<ClientFrame>, ConnectionEnd> {
-        self.refused += 1;
-        if self.refused > MAX_REFUSED_FRAMES {
-            self.close(close_code::POLICY, "too many refused frames")
-                .await;
-            return Err(ConnectionEnd::Abusive);
-        }
-        self.send(frame).await?;
-        Ok(None)
-    }
-
-    /// The next client frame. `Ok(None)` when the message was not a frame (a control
-    /// message, or a bad frame already answered with an error).
-    async fn next_frame(&mut self) -> Result<Option<ClientFrame>, ConnectionEnd> {
-        let message = match self.stream.next().await {
-            Some(Ok(message)) => message,
-            Some(Err(_)) | None => return Err(ConnectionEnd::Gone),
-        };
-        match message {
-            Message::Text(text) if text.len() > MAX_FRAME_BYTES => {
-                // Too big to read: say so with the standard code and end this connection.
-                self.close(close_code::SIZE, "frame too large").await;
-                Err(ConnectionEnd::TooLarge)
-            }
-            Message::Text(_) | Message::Binary(_) if !self.bucket.take(Instant::now()) => {
-                self.refused(ServerFrame::error(
-                    ErrorCode::RateLimited,
-                    format!("at most {FRAMES_PER_SECOND} frames a second; this one was dropped"),
-                ))
-                .await
-            }
-            Message::Text(text) => match ClientFrame::decode(text.as_str()) {
-                Ok(frame) => Ok(Some(frame)),
-                Err(err) => {
-                    self.refused(ServerFrame::error(err.code(), err.to_string()))
-                        .await
-                }
-            },
-            Message::Binary(_) => {
-                self.refused(ServerFrame::error(
-                    ErrorCode::MalformedFrame,
-                    "frames are JSON text, not binary",
-                ))
-                .await
-            }
-            Message::Close(_) => Err(ConnectionEnd::Gone),
-            Message::Ping(_) | Message::Pong(_) => Ok(None),
-        }
-    }
-
-    async fn next_frame_skipping_errors(&mut self) -> Result<ClientFrame, ConnectionEnd> {
-        loop {
-            if let Some(frame) = self.next_frame().await? {
-                return Ok(frame);
-            }
-        }
+    async fn send(&mut self, frame: ServerFrame) -> Result<(), End> {
+        self.io.send(frame).await
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::framing::{HELLO_DEADLINE, SEND_DEADLINE};
     use crate::{MockConfig, Shared};
+    use axum::extract::ws::Utf8Bytes;
+    use futures_util::{SinkExt, StreamExt};
     use std::pin::Pin;
     use std::task::{Context, Poll};
+    use std::time::Duration;
 
     /// A client that never reads: its sink is never ready.
     struct Stuck;

@@ -13,7 +13,7 @@ use porchlight_protocol::console::{
 };
 use porchlight_protocol::{
     AdminToken, AgentId, AuthorKind, ClientFrame, ConsoleFrame, ConversationEvent, ConversationId,
-    DeskFrame, MessageId, PROTOCOL_VERSION, RequestId, Seq, ServerFrame, SiteId,
+    DeskFrame, MessageId, PROTOCOL_VERSION, ServerFrame,
 };
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
@@ -107,40 +107,12 @@ async fn console(server: &Server, agent: Option<&str>) -> (Socket, DeskFrame) {
     (socket, welcome)
 }
 
-/// A widget that has asked for a person; returns its socket and conversation.
-async fn visitor_asking(server: &Server) -> (Socket, ConversationId) {
-    let mut widget = common::connect(server).await;
-    send(
-        &mut widget,
-        ClientFrame::Hello {
-            version: PROTOCOL_VERSION,
-            site: SiteId::new("demo").expect("id"),
-            token: None,
-            conversation: None,
-            last_seq: Seq(0),
-        },
-    )
-    .await;
-    let ServerFrame::Welcome { conversation, .. } = common::recv(&mut widget).await else {
-        panic!("expected welcome");
-    };
-    send(
-        &mut widget,
-        ClientFrame::RequestAgent {
-            request: RequestId::new("r1").expect("id"),
-            answers: common::valid_answers(),
-        },
-    )
-    .await;
-    (widget, conversation)
-}
-
 #[tokio::test]
 async fn two_consoles_race_for_a_request_and_exactly_one_wins() {
     let server = start_with(config(BROADCAST, MANUAL_AGENTS)).await;
     let (mut ann, _) = console(&server, Some("ann")).await;
     let (mut ben, _) = console(&server, Some("ben")).await;
-    let (_widget, conversation) = visitor_asking(&server).await;
+    let (_widget, conversation) = common::asking_visitor(&server).await;
     for console in [&mut ann, &mut ben] {
         let queued = row(console, &conversation, Stage::Queued).await;
         assert_eq!(queued.name.as_deref(), Some("Ada"));
@@ -199,7 +171,7 @@ async fn messages_and_typing_go_both_ways_and_only_an_accepted_chat_closes() {
     ))
     .await;
     let (mut ann, _) = console(&server, Some("ann")).await;
-    let (mut widget, conversation) = visitor_asking(&server).await;
+    let (mut widget, conversation) = common::asking_visitor(&server).await;
     let engaged = row(&mut ann, &conversation, Stage::Connecting).await;
     assert_eq!(engaged.agent, Some(AgentId::new("ann").expect("id")));
     assert_eq!(

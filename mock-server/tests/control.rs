@@ -3,39 +3,12 @@
 
 mod common;
 
-use common::{
-    BROADCAST, MANUAL_AGENTS, Socket, config, connect, http, recv, recv_until, send, start_with,
-};
-use porchlight_protocol::{
-    AuthorKind, ChatStatus, ClientFrame, ConversationEvent, PROTOCOL_VERSION, RequestId, Seq,
-    ServerFrame, SiteId,
-};
+use common::{BROADCAST, MANUAL_AGENTS, Socket, config, http, recv_until, send, start_with};
+use porchlight_protocol::{AuthorKind, ChatStatus, ClientFrame, ConversationEvent, ServerFrame};
 
 /// A visitor who asked for a human; returns the socket and the conversation id.
 async fn queued_visitor(server: &common::Server) -> (Socket, String) {
-    let mut socket = connect(server).await;
-    send(
-        &mut socket,
-        ClientFrame::Hello {
-            version: PROTOCOL_VERSION,
-            site: SiteId::new("demo").expect("id"),
-            token: None,
-            conversation: None,
-            last_seq: Seq(0),
-        },
-    )
-    .await;
-    let ServerFrame::Welcome { conversation, .. } = recv(&mut socket).await else {
-        panic!("expected welcome");
-    };
-    send(
-        &mut socket,
-        ClientFrame::RequestAgent {
-            request: RequestId::new("r1").expect("id"),
-            answers: common::valid_answers(),
-        },
-    )
-    .await;
+    let (mut socket, conversation) = common::asking_visitor(server).await;
     let status = recv_until(
         &mut socket,
         |f| matches!(f, ServerFrame::Status { status } if *status != ChatStatus::Bot {}),

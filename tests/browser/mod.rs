@@ -317,6 +317,18 @@ impl Browser {
     }
 }
 
+/// The strings of a JSON array (none when it is not one).
+pub fn strings(value: &serde_json::Value) -> Vec<String> {
+    value
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// The widget's iframe, entered.
 pub struct Frame<'a> {
     client: &'a Client,
@@ -376,14 +388,7 @@ impl Frame<'_> {
             )
             .await
             .expect("read texts");
-        value
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(String::from))
-                    .collect()
-            })
-            .unwrap_or_default()
+        strings(&value)
     }
 
     pub async fn attr(&self, css: &str, name: &str) -> Option<String> {

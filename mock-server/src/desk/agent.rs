@@ -44,11 +44,8 @@ impl Desk {
         now: Instant,
     ) -> Result<(), DeskError> {
         self.route(now, |world| {
-            world
-                .router
-                .accept(agent, conversation)
-                .map(|routed| ((), routed))
-                .map_err(|e| world.route_error(e))
+            let routed = world.router.accept(agent, conversation);
+            world.routed(routed)
         })
     }
 
@@ -102,11 +99,8 @@ impl Desk {
         now: Instant,
     ) -> Result<(), DeskError> {
         self.route(now, |world| {
-            world
-                .router
-                .close(agent, conversation, now)
-                .map(|routed| ((), routed))
-                .map_err(|e| world.route_error(e))
+            let routed = world.router.close(agent, conversation, now);
+            world.routed(routed)
         })
     }
 

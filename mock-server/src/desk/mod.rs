@@ -77,6 +77,14 @@ impl World {
         self.conversation(conversation).map(|c| c.phase.clone())
     }
 
+    /// A routing answer as a desk result with no value of its own.
+    fn routed(
+        &self,
+        routed: Result<Vec<Routed>, RouteError>,
+    ) -> Result<((), Vec<Routed>), DeskError> {
+        routed.map(|r| ((), r)).map_err(|e| self.route_error(e))
+    }
+
     fn route_error(&self, err: RouteError) -> DeskError {
         match err {
             RouteError::UnknownAgent(a) => DeskError::UnknownAgent(a),
@@ -189,11 +197,8 @@ impl Desk {
         let now = Instant::now();
         for conversation in waiting {
             let asked = desk.route(now, |world| {
-                world
-                    .router
-                    .request(conversation, now)
-                    .map(|routed| ((), routed))
-                    .map_err(|e| world.route_error(e))
+                let routed = world.router.request(conversation, now);
+                world.routed(routed)
             });
             if let Err(err) = asked {
                 tracing::warn!("a restored request could not be routed again: {err}");

@@ -2,7 +2,7 @@
 //! hello and resume, messages and quick replies, asking for a person, typing, ending,
 //! rating, leaving a message, starting anew, and reading earlier conversations.
 
-use super::{Desk, DeskError, not_now};
+use super::{Desk, DeskError, World, not_now};
 use crate::agents;
 use crate::store::{Appended, OfflineMessage, Phase, Rating, Store, StoredEvent, Update, now_ms};
 use porchlight_protocol::form::{self, Answers};
@@ -27,6 +27,29 @@ pub struct Attached {
     pub status: ChatStatus,
     /// How the client gets what it lacks.
     pub replay: Replay,
+}
+
+impl World {
+    /// Stores a visitor message under its client `id`, once.
+    fn visitor_said(
+        &mut self,
+        conversation: &ConversationId,
+        id: &MessageId,
+        text: &str,
+    ) -> Result<Appended, DeskError> {
+        let event = ConversationEvent::MessageReceived {
+            id: Some(id.clone()),
+            author: Author {
+                kind: AuthorKind::Visitor,
+                name: "You".into(),
+            },
+            text: text.to_string(),
+            choices: Vec::new(),
+        };
+        self.store
+            .append_once(conversation, id, event)
+            .ok_or_else(|| DeskError::UnknownConversation(conversation.clone()))
+    }
 }
 
 impl Desk {
@@ -94,13 +117,6 @@ impl Desk {
             .map(|c| c.phase.status(now))
     }
 
-    fn visitor_author() -> Author {
-        Author {
-            kind: AuthorKind::Visitor,
-            name: "You".into(),
-        }
-    }
-
     /// A visitor message. The bot answers it in the bot phase; a simulated agent in a
     /// live chat answers it too.
     pub fn visitor_text(
@@ -120,16 +136,7 @@ impl Desk {
             ) {
                 return Err(not_now("this chat is over; start a new conversation"));
             }
-            let event = ConversationEvent::MessageReceived {
-                id: Some(id.clone()),
-                author: Self::visitor_author(),
-                text: text.to_string(),
-                choices: Vec::new(),
-            };
-            let appended = world
-                .store
-                .append_once(conversation, id, event)
-                .ok_or_else(|| DeskError::UnknownConversation(conversation.clone()))?;
+            let appended = world.visitor_said(conversation, id, text)?;
             if let Appended::New(_) = appended {
                 match phase {
                     Phase::Bot => {
@@ -177,16 +184,7 @@ impl Desk {
         if world.phase(conversation)? != Phase::Bot {
             return Err(not_now("quick replies are for the bot"));
         }
-        let event = ConversationEvent::MessageReceived {
-            id: Some(id.clone()),
-            author: Self::visitor_author(),
-            text: node.label.clone(),
-            choices: Vec::new(),
-        };
-        let appended = world
-            .store
-            .append_once(conversation, id, event)
-            .ok_or_else(|| DeskError::UnknownConversation(conversation.clone()))?;
+        let appended = world.visitor_said(conversation, id, &node.label)?;
         if let Appended::New(_) = appended {
             world.store.append(
                 conversation,

@@ -109,6 +109,35 @@ pub async fn recv_until(socket: &mut Socket, wanted: impl Fn(&ServerFrame) -> bo
     }
 }
 
+/// A new widget that has asked for a person with valid answers; returns its socket (the
+/// welcome read) and conversation.
+pub async fn asking_visitor(server: &Server) -> (Socket, porchlight_protocol::ConversationId) {
+    let mut socket = connect(server).await;
+    send(
+        &mut socket,
+        ClientFrame::Hello {
+            version: porchlight_protocol::PROTOCOL_VERSION,
+            site: porchlight_protocol::SiteId::new("demo").expect("id"),
+            token: None,
+            conversation: None,
+            last_seq: porchlight_protocol::Seq(0),
+        },
+    )
+    .await;
+    let ServerFrame::Welcome { conversation, .. } = recv(&mut socket).await else {
+        panic!("expected welcome");
+    };
+    send(
+        &mut socket,
+        ClientFrame::RequestAgent {
+            request: request("r1"),
+            answers: valid_answers(),
+        },
+    )
+    .await;
+    (socket, conversation)
+}
+
 /// One HTTP/1.1 request with no credential but the headers given (the visitor APIs).
 pub async fn anonymous_http(
     server: &Server,
