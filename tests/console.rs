@@ -2,7 +2,8 @@
 //! the real mock server — a broadcast request taken from the Queue and chatted both ways
 //! to its rating in History; a time-based request started from Engaged, and one that runs
 //! out and moves to the other agent; two consoles accepting the same request; a left
-//! message in History; and axe-core's check of the console in each state.
+//! message in History; the whole agent's round by keyboard alone; and axe-core's check of
+//! the console in each state.
 //!
 //! Needs the release widget and console and Chromium (`cargo xtask test`); hence `#[ignore]`.
 #![cfg(not(target_arch = "wasm32"))]
@@ -349,6 +350,55 @@ async fn a_message_left_after_a_missed_request_shows_in_history() {
         "history is read-only"
     );
     assert_accessible(&console, "a message left, read-only").await;
+    visitor.quit().await;
+    agent.quit().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the release widget and console and Chromium: run `cargo xtask test`"]
+async fn an_agent_works_a_request_by_keyboard_alone() {
+    const ENTER: &str = "\u{E007}";
+    const RIGHT: &str = "\u{E014}";
+    let chat = Chat::start_with(config(BROADCAST)).await;
+    let visitor = Browser::start().await;
+    let agent = Browser::start().await;
+    let page = agent.open_page(&chat.console_url()).await;
+    page.tab_to("button.pc-sign-in[data-agent='ann']").await;
+    page.press(ENTER).await;
+    page.wait_for(Locator::Css("button.pc-folder[data-folder='queue']"))
+        .await;
+
+    // Arrow keys move between the folder tabs.
+    page.tab_to("button.pc-folder[data-folder='queue']").await;
+    page.press(RIGHT).await;
+    page.wait_until_focused_css("button.pc-folder[data-folder='engaged']")
+        .await;
+    page.press(ENTER).await;
+    page.wait_for(Locator::Css("#pc-folder-panel[data-folder='engaged']"))
+        .await;
+
+    let widget = visitor_asking(&chat, &visitor).await;
+    wait_for_count(&page, "queue", 1).await;
+    page.tab_to("button.pc-folder[data-folder='queue']").await;
+    page.press(ENTER).await;
+    page.tab_to("#pc-folder-panel button.pc-accept").await;
+    page.press(ENTER).await;
+    wait_for_count(&page, "live", 1).await;
+    widget
+        .wait_for_text("li.pl-system", "Ann joined the chat")
+        .await;
+
+    // The composer: Enter sends.
+    page.tab_to("#pc-composer").await;
+    page.press("Typed, not clicked").await;
+    page.press(ENTER).await;
+    widget
+        .wait_for_text(".pl-from-agent .pl-text", "Typed, not clicked")
+        .await;
+    page.tab_to("button.pc-close-chat").await;
+    page.press(ENTER).await;
+    wait_for_count(&page, "live", 0).await;
+    wait_for_count(&page, "history", 1).await;
     visitor.quit().await;
     agent.quit().await;
 }

@@ -439,6 +439,36 @@ impl Frame<'_> {
             .unwrap_or_else(|e| panic!("cannot click {css}: {e}"));
     }
 
+    /// Sends `keys` to whatever has focus, as a keyboard user would.
+    pub async fn press(&self, keys: &str) {
+        self.client
+            .active_element()
+            .await
+            .expect("a focused element")
+            .send_keys(keys)
+            .await
+            .unwrap_or_else(|e| panic!("cannot press {keys:?}: {e}"));
+    }
+
+    /// Presses Tab until the focused element matches `css` (at most 60 times).
+    pub async fn tab_to(&self, css: &str) {
+        for _ in 0..60 {
+            let there = self
+                .client
+                .execute(
+                    "return !!document.activeElement && document.activeElement.matches(arguments[0])",
+                    vec![serde_json::json!(css)],
+                )
+                .await
+                .expect("read focus");
+            if there.as_bool() == Some(true) {
+                return;
+            }
+            self.press("\u{E004}").await;
+        }
+        panic!("Tab never reached {css}");
+    }
+
     /// Types `text` into the element matching `css`.
     pub async fn type_into(&self, css: &str, text: &str) {
         self.wait_for(Locator::Css(css))
