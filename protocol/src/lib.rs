@@ -4,6 +4,8 @@
 //! - [`limits`]: sizes and counts both sides enforce.
 //! - [`wire`]: the WebSocket frames — requests go up ([`ClientFrame`]), facts come down
 //!   ([`ServerFrame`]) — and their decoding with typed errors.
+//! - [`channels`]: the social channels and their platforms' rules for what an agent may
+//!   send, and when.
 //! - [`console`]: the agent console's WebSocket frames — requests up ([`ConsoleFrame`]),
 //!   the desk's facts down ([`DeskFrame`]) — and the folder rows they carry.
 //! - [`text`]: validation of visitor-written text.
@@ -12,6 +14,7 @@
 //!
 //! The crate does no I/O and builds for wasm32 and native alike.
 
+pub mod channels;
 pub mod config;
 pub mod console;
 pub mod form;
