@@ -365,7 +365,10 @@ mod tests {
         }
     }
 
-    fn code(result: Result<Delivery, PlatformError>) -> Result<Delivery, (u32, Option<u32>)> {
+    /// An allowed delivery, or the platform's error code and subcode.
+    type Outcome = Result<Delivery, (u32, Option<u32>)>;
+
+    fn code(result: Result<Delivery, PlatformError>) -> Outcome {
         result.map_err(|e| (e.code, e.error_subcode))
     }
 
@@ -374,7 +377,7 @@ mod tests {
         use ChannelKind::*;
         let day = REPLY_WINDOW_MS;
         let week = HUMAN_AGENT_WINDOW_MS;
-        let cases: &[(ChannelKind, bool, u64, Result<Delivery, (u32, Option<u32>)>)] = &[
+        let cases: &[(ChannelKind, bool, u64, Outcome)] = &[
             (Web, false, 10 * week, Ok(Delivery::Standard)),
             (Telegram, false, 10 * week, Ok(Delivery::Standard)),
             (Messenger, false, day - 1, Ok(Delivery::Standard)),
@@ -453,13 +456,7 @@ mod tests {
     fn comments_get_public_replies_one_private_reply_within_seven_days_hide_and_delete() {
         use ChannelKind::{FacebookComments as Fb, InstagramComments as Ig};
         let week = PRIVATE_REPLY_WINDOW_MS;
-        let cases: &[(
-            ChannelKind,
-            ChannelFacts,
-            Send<'_>,
-            u64,
-            Result<Delivery, (u32, Option<u32>)>,
-        )] = &[
+        let cases: &[(ChannelKind, ChannelFacts, Send<'_>, u64, Outcome)] = &[
             // Public replies: no limit in time or number.
             (
                 Fb,
