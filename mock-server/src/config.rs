@@ -4,7 +4,9 @@
 //! refused with the key's name, and references (bot choices, agent ids) are checked.
 
 use crate::routing::{Agent, RoutingMode, Timers};
-use porchlight_protocol::{AgentId, ChoiceId, SiteConfig};
+use porchlight_protocol::channels::ChannelKind;
+use porchlight_protocol::console::WEB_CHANNEL;
+use porchlight_protocol::{AgentId, ChannelId, ChoiceId, SiteConfig};
 use serde::Deserialize;
 use std::path::Path;
 use std::time::Duration;
@@ -29,6 +31,61 @@ pub struct MockConfig {
     pub embedding: EmbeddingConfig,
     #[serde(default)]
     pub link: LinkConfig,
+    /// Social channels connected besides the web widget.
+    #[serde(default)]
+    pub channels: Vec<ChannelConfig>,
+    /// Simulated customers who write on those channels by themselves.
+    #[serde(default)]
+    pub customers: Vec<CustomerScript>,
+}
+
+/// A connected social channel.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelConfig {
+    /// How conversations name it (letters, digits, `-`, `_`); not `web`.
+    pub id: ChannelId,
+    pub kind: ChannelKind,
+    /// What agents see: the Page, the number, the account, the bot.
+    pub name: String,
+    /// Messenger and Instagram: the Page may answer with the `HUMAN_AGENT` tag up to
+    /// 7 days after the customer's last message.
+    #[serde(default)]
+    pub human_agent: bool,
+    /// WhatsApp: the pre-approved templates, sendable outside the 24 h window.
+    #[serde(default)]
+    pub templates: Vec<TemplateConfig>,
+}
+
+/// A pre-approved WhatsApp template.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateConfig {
+    pub name: String,
+    /// What the customer reads.
+    pub text: String,
+}
+
+/// A simulated customer.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerScript {
+    /// The channel they write on.
+    pub channel: ChannelId,
+    /// Their id on the platform.
+    pub id: String,
+    pub name: String,
+    /// Comment channels: the post they comment on.
+    #[serde(default)]
+    pub post: Option<String>,
+    /// Seconds after the start when they first write.
+    #[serde(default = "ten")]
+    pub after_secs: f64,
+    /// Seconds between their follow-ups.
+    #[serde(default = "sixty")]
+    pub every_secs: f64,
+    /// What they write, in order.
+    pub messages: Vec<String>,
 }
 
 /// How the live link resumes.
@@ -175,6 +232,12 @@ pub struct AgentConfig {
     pub closing_line: String,
 }
 
+fn ten() -> f64 {
+    10.0
+}
+fn sixty() -> f64 {
+    60.0
+}
 fn yes() -> bool {
     true
 }
@@ -289,6 +352,7 @@ impl MockConfig {
                 "embedding.frame_ancestors: {bad:?} is not \"*\" or an origin like https://shop.example"
             ));
         }
+        self.check_channels()?;
         let routing = &self.routing;
         if seconds(routing.queue_time_secs).is_none()
             || seconds(routing.acceptance_time_secs).is_none()
@@ -296,6 +360,87 @@ impl MockConfig {
             return Err("routing timers must be between 0 and 86400 seconds".into());
         }
         Ok(())
+    }
+
+    /// Channel ids unique and not `web`, options only where the platform has them,
+    /// customers on connected channels with valid texts.
+    fn check_channels(&self) -> Result<(), String> {
+        use porchlight_protocol::text::message_text;
+        for (i, channel) in self.channels.iter().enumerate() {
+            let id = &channel.id;
+            if id.as_str() == WEB_CHANNEL || channel.kind == ChannelKind::Web {
+                return Err(format!(
+                    "channels: {id}: the web widget is always connected; use another id and kind"
+                ));
+            }
+            if self.channels[..i].iter().any(|c| c.id == *id) {
+                return Err(format!("channel {id} is defined twice"));
+            }
+            let tag_platform = matches!(
+                channel.kind,
+                ChannelKind::Messenger | ChannelKind::Instagram
+            );
+            if channel.human_agent && !tag_platform {
+                return Err(format!(
+                    "channels: {id}: human_agent is for messenger and instagram channels"
+                ));
+            }
+            if !channel.templates.is_empty() && channel.kind != ChannelKind::Whatsapp {
+                return Err(format!(
+                    "channels: {id}: templates are for whatsapp channels"
+                ));
+            }
+            for template in &channel.templates {
+                message_text(&template.text)
+                    .map_err(|e| format!("channels: {id}: template {}: {e}", template.name))?;
+            }
+        }
+        for customer in &self.customers {
+            let Some(channel) = self.channel(&customer.channel) else {
+                return Err(format!(
+                    "customers: {}: channel {} is not connected",
+                    customer.name, customer.channel
+                ));
+            };
+            if customer.post.is_some() && !channel.kind.is_comments() {
+                return Err(format!(
+                    "customers: {}: post is for comment channels",
+                    customer.name
+                ));
+            }
+            if customer.id.is_empty() || customer.id.len() > 128 {
+                return Err(format!(
+                    "customers: {}: id must be 1 to 128 bytes",
+                    customer.name
+                ));
+            }
+            if seconds(customer.after_secs).is_none() || seconds(customer.every_secs).is_none() {
+                return Err(format!(
+                    "customers: {}: delays must be between 0 and 86400 seconds",
+                    customer.name
+                ));
+            }
+            if customer.messages.is_empty() {
+                return Err(format!("customers: {}: messages is empty", customer.name));
+            }
+            for text in &customer.messages {
+                message_text(text).map_err(|e| format!("customers: {}: {e}", customer.name))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A connected social channel.
+    pub fn channel(&self, id: &ChannelId) -> Option<&ChannelConfig> {
+        self.channels.iter().find(|c| &c.id == id)
+    }
+
+    /// The platform of channel `id`: the web widget's or a connected channel's.
+    pub fn channel_kind(&self, id: &ChannelId) -> Option<ChannelKind> {
+        if id.as_str() == WEB_CHANNEL {
+            return Some(ChannelKind::Web);
+        }
+        self.channel(id).map(|c| c.kind)
     }
 
     /// The routing timers.

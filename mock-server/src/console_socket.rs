@@ -94,6 +94,8 @@ fn console_error(err: &DeskError) -> ConsoleError {
         DeskError::Taken(_) => ConsoleError::Taken,
         DeskError::InvalidText(_) => ConsoleError::InvalidText,
         DeskError::NotAllowed(_)
+        | DeskError::UnknownChannel(_)
+        | DeskError::Platform(_)
         | DeskError::Form(_)
         | DeskError::InvalidRating
         | DeskError::UnknownChoice(_) => ConsoleError::NotAllowed,
@@ -213,6 +215,8 @@ where
                 .await
             }
             Update::Agents => self.send_agents().await,
+            Update::Changed { conversation } => self.send_summary(&conversation).await,
+            Update::Clock => Ok(()),
             Update::VisitorTyping { .. } | Update::Typing { .. } | Update::Switched { .. } => {
                 Ok(())
             }

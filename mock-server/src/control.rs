@@ -4,16 +4,20 @@
 //! Errors are `{"error": CODE, "message": "…"}`: 404 for an unknown agent or
 //! conversation, 409 for an operation not allowed now, 400 for a malformed body.
 
+use crate::channels::inbound::parse as parse_inbound;
+use crate::desk::channel::ChannelAction;
 use crate::desk::{Desk, DeskError};
 use crate::state::AppState;
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use porchlight_protocol::{AgentId, ConversationId};
+use porchlight_protocol::channels::PlatformError;
+use porchlight_protocol::{AgentId, ChannelId, ConversationId};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -26,6 +30,9 @@ pub struct ApiError {
     pub status: StatusCode,
     pub error: &'static str,
     pub message: String,
+    /// The platform's own error, when a social channel's platform would refuse the send.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<PlatformError>,
 }
 
 impl ApiError {
@@ -34,6 +41,7 @@ impl ApiError {
             status,
             error,
             message: message.into(),
+            platform: None,
         }
     }
 }
@@ -46,14 +54,25 @@ impl IntoResponse for ApiError {
 
 impl From<DeskError> for ApiError {
     fn from(err: DeskError) -> Self {
+        if let DeskError::Platform(platform) = err {
+            let status = StatusCode::from_u16(platform.status).unwrap_or(StatusCode::BAD_REQUEST);
+            return ApiError {
+                status,
+                error: "platform_refused",
+                message: format!("the platform would refuse this: {}", platform.message),
+                platform: Some(platform),
+            };
+        }
         let (status, code) = match &err {
             DeskError::UnknownAgent(_) => (StatusCode::NOT_FOUND, "unknown_agent"),
             DeskError::UnknownConversation(_) => (StatusCode::NOT_FOUND, "unknown_conversation"),
+            DeskError::UnknownChannel(_) => (StatusCode::NOT_FOUND, "unknown_channel"),
             DeskError::NotAllowed(_) | DeskError::Taken(_) => (StatusCode::CONFLICT, "not_allowed"),
             DeskError::InvalidText(_) => (StatusCode::BAD_REQUEST, "invalid_text"),
-            DeskError::InvalidRating | DeskError::Form(_) | DeskError::UnknownChoice(_) => {
-                (StatusCode::BAD_REQUEST, "bad_request")
-            }
+            DeskError::InvalidRating
+            | DeskError::Form(_)
+            | DeskError::UnknownChoice(_)
+            | DeskError::Platform(_) => (StatusCode::BAD_REQUEST, "bad_request"),
         };
         ApiError::new(status, code, err.to_string())
     }
@@ -69,7 +88,20 @@ pub fn routes() -> Router<AppState> {
         .route("/mock/agents/{agent}/typing", post(typing))
         .route("/mock/agents/{agent}/close", post(close))
         .route("/mock/agents/{agent}/online", post(online))
+        .route("/mock/agents/{agent}/template", post(template))
+        .route("/mock/agents/{agent}/private-reply", post(private_reply))
+        .route("/mock/agents/{agent}/hide", post(hide))
+        .route("/mock/agents/{agent}/delete", post(delete))
+        .route(
+            "/mock/channels/{channel}/inbound",
+            post(inbound).layer(DefaultBodyLimit::max(MAX_INBOUND_BYTES)),
+        )
+        .route("/mock/channels/{channel}/outbox", get(outbox))
+        .route("/mock/clock", post(clock))
 }
+
+/// The largest webhook payload the inbound endpoints read.
+pub const MAX_INBOUND_BYTES: usize = 64 * 1024;
 
 fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
     serde_json::from_slice(bytes).map_err(|e| {
@@ -125,6 +157,29 @@ struct TypingBody {
 #[serde(deny_unknown_fields)]
 struct OnlineBody {
     online: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TemplateBody {
+    conversation: ConversationId,
+    template: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClockBody {
+    advance_secs: u64,
+}
+
+fn channel_id(raw: String) -> Result<ChannelId, ApiError> {
+    ChannelId::new(raw.clone()).map_err(|_| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_channel",
+            format!("no channel {raw:?}"),
+        )
+    })
 }
 
 async fn state(State(state): State<AppState>) -> Response {
@@ -222,4 +277,115 @@ async fn online(
     let OnlineBody { online } = body(&bytes)?;
     state.desk.set_online(&agent, online, Instant::now())?;
     Ok(Json(state.desk.state(Instant::now())).into_response())
+}
+
+async fn template(
+    State(state): State<AppState>,
+    Path(agent): Path<String>,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    agent_call(&state, agent, &bytes, |desk, agent, b: TemplateBody, _| {
+        desk.channel_action(
+            agent,
+            &b.conversation,
+            None,
+            &ChannelAction::Template(b.template),
+        )?;
+        Ok(b.conversation)
+    })
+}
+
+async fn private_reply(
+    State(state): State<AppState>,
+    Path(agent): Path<String>,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    agent_call(&state, agent, &bytes, |desk, agent, b: MessageBody, _| {
+        desk.channel_action(
+            agent,
+            &b.conversation,
+            None,
+            &ChannelAction::PrivateReply(b.text),
+        )?;
+        Ok(b.conversation)
+    })
+}
+
+async fn hide(
+    State(state): State<AppState>,
+    Path(agent): Path<String>,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    agent_call(
+        &state,
+        agent,
+        &bytes,
+        |desk, agent, b: ConversationBody, _| {
+            desk.channel_action(agent, &b.conversation, None, &ChannelAction::Hide)?;
+            Ok(b.conversation)
+        },
+    )
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    Path(agent): Path<String>,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    agent_call(
+        &state,
+        agent,
+        &bytes,
+        |desk, agent, b: ConversationBody, _| {
+            desk.channel_action(agent, &b.conversation, None, &ChannelAction::Delete)?;
+            Ok(b.conversation)
+        },
+    )
+}
+
+/// A platform's webhook for `channel`: every customer event it carries joins or opens a
+/// conversation. Answers with the conversation of the last one, and all of them.
+async fn inbound(
+    State(state): State<AppState>,
+    Path(channel): Path<String>,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let channel = channel_id(channel)?;
+    let kind = state
+        .desk
+        .config
+        .channel(&channel)
+        .map(|c| c.kind)
+        .ok_or_else(|| DeskError::UnknownChannel(channel.clone()))?;
+    let events = parse_inbound(kind, &bytes)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_payload", e.to_string()))?;
+    let mut conversations = Vec::new();
+    for event in events {
+        conversations.push(state.desk.customer_wrote(&channel, event, Instant::now())?);
+    }
+    Ok(Json(serde_json::json!({
+        "conversation": conversations.last(),
+        "conversations": conversations,
+    }))
+    .into_response())
+}
+
+/// What agents sent on `channel`, as the platform received it, oldest first.
+async fn outbox(
+    State(state): State<AppState>,
+    Path(channel): Path<String>,
+) -> Result<Response, ApiError> {
+    let channel = channel_id(channel)?;
+    let records = state
+        .desk
+        .outbox(&channel)
+        .ok_or(DeskError::UnknownChannel(channel))?;
+    Ok(Json(records).into_response())
+}
+
+/// Moves the mock's wall clock forward (for the platforms' reply windows).
+async fn clock(State(state): State<AppState>, bytes: Bytes) -> Result<Response, ApiError> {
+    let ClockBody { advance_secs } = body(&bytes)?;
+    let (now_ms, offset_ms) = state.desk.advance_clock(advance_secs);
+    Ok(Json(serde_json::json!({"now_ms": now_ms, "offset_ms": offset_ms})).into_response())
 }

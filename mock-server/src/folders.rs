@@ -107,7 +107,11 @@ pub fn summary(
         id: id.clone(),
         channel: conv.channel.clone(),
         stage: stage(&conv.phase),
-        name: answer_of(config, conv, "name", FieldKind::Text),
+        name: answer_of(config, conv, "name", FieldKind::Text).or_else(|| {
+            conv.channel_state
+                .as_ref()
+                .and_then(|s| s.customer_name.clone())
+        }),
         email: answer_of(config, conv, "email", FieldKind::Email),
         preview: preview(conv),
         agent,
@@ -140,11 +144,18 @@ pub fn agent_statuses(world: &World, config: &MockConfig) -> Vec<AgentStatus> {
 
 /// The channels conversations come from.
 pub fn channels(config: &MockConfig) -> Vec<ChannelInfo> {
-    vec![ChannelInfo {
+    let web = ChannelInfo {
         id: ChannelId::new(WEB_CHANNEL).expect("web is a valid channel id"),
         kind: WEB_CHANNEL.into(),
         name: format!("Website chat ({})", config.site.site),
-    }]
+    };
+    std::iter::once(web)
+        .chain(config.channels.iter().map(|c| ChannelInfo {
+            id: c.id.clone(),
+            kind: c.kind.as_str().into(),
+            name: c.name.clone(),
+        }))
+        .collect()
 }
 
 /// The snapshot a console starts from: every waiting, engaged and live conversation, and

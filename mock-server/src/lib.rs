@@ -3,6 +3,8 @@
 //!
 //! - [`config`]: the site and chatbot configuration (TOML, with a built-in default).
 //! - [`bot`]: the chatbot's keyword → answer rule.
+//! - [`channels`]: the social channels — inbound webhooks, outbound records, simulated
+//!   customers; the desk applies the platforms' rules (`desk/channel.rs`).
 //! - [`store`]: sessions and conversations with gap-free event numbers, idempotent
 //!   visitor messages, and fan-out to every tab of a session.
 //! - [`persist`]: the store in an embedded SQLite file, written before each ack.
@@ -32,6 +34,7 @@
 
 pub mod agents;
 pub mod bot;
+pub mod channels;
 pub mod client;
 pub mod config;
 pub mod console_socket;

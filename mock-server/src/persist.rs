@@ -7,6 +7,7 @@
 //! survives a `kill -9`. The journal is WAL with `synchronous=NORMAL`: a committed
 //! transaction survives the process dying (not the machine losing power).
 
+use crate::channels::outbound::OutboxRecord;
 use crate::store::{Changes, Conversation, OfflineMessage, Phase, Rating, Store, StoredEvent};
 use porchlight_protocol::{
     AgentId, ChannelId, ConversationId, IdError, RequestId, Seq, SessionToken,
@@ -55,7 +56,8 @@ CREATE TABLE IF NOT EXISTS conversations (
     rating TEXT,
     replies_said INTEGER NOT NULL,
     channel TEXT NOT NULL DEFAULT 'web',
-    handled_by TEXT
+    handled_by TEXT,
+    channel_state TEXT
 );
 CREATE TABLE IF NOT EXISTS events (
     conversation TEXT NOT NULL,
@@ -63,6 +65,16 @@ CREATE TABLE IF NOT EXISTS events (
     at_ms INTEGER NOT NULL,
     event TEXT NOT NULL,
     PRIMARY KEY (conversation, seq)
+);
+CREATE TABLE IF NOT EXISTS outbox (
+    channel TEXT NOT NULL,
+    conversation TEXT NOT NULL,
+    at_ms INTEGER NOT NULL,
+    call TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS settings (
+    key TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS offline_messages (
     conversation TEXT NOT NULL,
@@ -77,6 +89,7 @@ CREATE TABLE IF NOT EXISTS offline_messages (
 const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("conversations", "channel", "TEXT NOT NULL DEFAULT 'web'"),
     ("conversations", "handled_by", "TEXT"),
+    ("conversations", "channel_state", "TEXT"),
 ];
 
 /// Adds the [`ADDED_COLUMNS`] a database lacks.
@@ -109,6 +122,7 @@ struct ConversationRow {
     replies_said: u64,
     channel: String,
     handled_by: Option<String>,
+    channel_state: Option<String>,
 }
 
 /// The open database.
@@ -246,7 +260,8 @@ impl Database {
 
         let conversations = self.rows(
             "SELECT id, token, phase, agent, agent_name, answers, request, message_request, \
-             rating, replies_said, channel, handled_by FROM conversations ORDER BY rowid",
+             rating, replies_said, channel, handled_by, channel_state FROM conversations \
+             ORDER BY rowid",
             |r| {
                 Ok(ConversationRow {
                     id: r.get(0)?,
@@ -261,6 +276,7 @@ impl Database {
                     replies_said: r.get(9)?,
                     channel: r.get(10)?,
                     handled_by: r.get(11)?,
+                    channel_state: r.get(12)?,
                 })
             },
         )?;
@@ -295,6 +311,11 @@ impl Database {
                 .map(AgentId::new)
                 .transpose()
                 .map_err(id_error("agent id"))?;
+            conv.channel_state = row
+                .channel_state
+                .map(|s| serde_json::from_str(&s))
+                .transpose()
+                .map_err(json_error("channel state"))?;
             let id = ConversationId::new(row.id).map_err(id_error("conversation id"))?;
             store.restore_conversation(id, conv);
         }
@@ -334,6 +355,33 @@ impl Database {
                 at_ms,
             });
         }
+        let outbox = self.rows(
+            "SELECT channel, conversation, at_ms, call FROM outbox ORDER BY rowid",
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            },
+        )?;
+        for (channel, conversation, at_ms, call) in outbox {
+            store.restore_send(
+                ChannelId::new(channel).map_err(id_error("channel id"))?,
+                OutboxRecord {
+                    conversation: ConversationId::new(conversation)
+                        .map_err(id_error("conversation id"))?,
+                    at_ms,
+                    call: serde_json::from_str(&call).map_err(json_error("outbox record"))?,
+                },
+            );
+        }
+        let clock = self.rows(
+            "SELECT value FROM settings WHERE key = 'clock_offset_ms'",
+            |r| r.get::<_, u64>(0),
+        )?;
+        store.restore_clock(clock.first().copied().unwrap_or(0));
         Ok(store)
     }
 
@@ -361,11 +409,11 @@ impl Database {
             let (phase, agent, agent_name) = phase_columns(&conv.phase);
             tx.execute(
                 "INSERT INTO conversations (id, token, phase, agent, agent_name, answers, request, \
-                 message_request, rating, replies_said, channel, handled_by) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
+                 message_request, rating, replies_said, channel, handled_by, channel_state) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
                  ON CONFLICT(id) DO UPDATE SET phase = ?3, agent = ?4, agent_name = ?5, \
                  answers = ?6, request = ?7, message_request = ?8, rating = ?9, \
-                 replies_said = ?10, channel = ?11, handled_by = ?12",
+                 replies_said = ?10, channel = ?11, handled_by = ?12, channel_state = ?13",
                 params![
                     id.as_str(),
                     conv.token.as_str(),
@@ -379,6 +427,7 @@ impl Database {
                     conv.replies_said as u64,
                     conv.channel.as_str(),
                     conv.handled_by.as_ref().map(|a| a.as_str()),
+                    conv.channel_state.as_ref().map(json),
                 ],
             )?;
         }
@@ -412,6 +461,24 @@ impl Database {
                     message.text,
                     message.at_ms
                 ],
+            )?;
+        }
+        for (channel, record) in &changes.outbox {
+            tx.execute(
+                "INSERT INTO outbox (channel, conversation, at_ms, call) VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    channel.as_str(),
+                    record.conversation.as_str(),
+                    record.at_ms,
+                    json(&record.call)
+                ],
+            )?;
+        }
+        if changes.clock {
+            tx.execute(
+                "INSERT INTO settings (key, value) VALUES ('clock_offset_ms', ?1) \
+                 ON CONFLICT(key) DO UPDATE SET value = ?1",
+                params![store.clock_offset_ms()],
             )?;
         }
         tx.commit()

@@ -88,6 +88,8 @@ fn error_frame(err: &DeskError) -> ServerFrame {
         | DeskError::UnknownConversation(_)
         | DeskError::NotAllowed(_)
         | DeskError::Taken(_)
+        | DeskError::UnknownChannel(_)
+        | DeskError::Platform(_)
         | DeskError::Form(_) => ErrorCode::NotNow,
     };
     ServerFrame::error(code, err.to_string())

@@ -7,6 +7,8 @@
 //! (all of a visitor's tabs) and to the desk-wide stream that agent consoles watch. It also
 //! notes what changed, so the [`persist`](crate::persist) layer can write exactly that.
 
+use crate::channels::outbound::OutboxRecord;
+use porchlight_protocol::channels::ChannelFacts;
 use porchlight_protocol::console::WEB_CHANNEL;
 use porchlight_protocol::{
     AgentId, Answers, ChannelId, ChatStatus, ConversationEvent, ConversationId, EventRecord,
@@ -129,6 +131,41 @@ pub enum Update {
     },
     /// Agents' presence or load may have changed (told to agent consoles only).
     Agents,
+    /// Something agents see changed besides the status (a comment hidden, a window
+    /// restarted; told to agent consoles only).
+    Changed { conversation: ConversationId },
+    /// The mock's wall clock was moved forward (told to agent consoles only).
+    Clock,
+}
+
+/// What a conversation from a social channel knows besides its events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelState {
+    /// The customer's id on the platform, and name when known.
+    pub customer: String,
+    pub customer_name: Option<String>,
+    /// What the platform's rules depend on.
+    pub facts: ChannelFacts,
+    /// The story a story reply or mention carried, while it matters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub story: Option<StoryRef>,
+    /// The platform's ids of the newest messages, so a redelivered webhook is not stored
+    /// twice (at most [`SEEN_MESSAGE_IDS`]).
+    #[serde(default)]
+    pub seen: Vec<String>,
+}
+
+/// How many platform message ids a conversation remembers.
+pub const SEEN_MESSAGE_IDS: usize = 64;
+
+/// A story's media link: never the media itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoryRef {
+    pub url: String,
+    /// When the story was posted (the link dies 24 h later).
+    pub posted_ms: u64,
+    /// A mention of the account, rather than a reply to one of its stories.
+    pub mention: bool,
 }
 
 pub use porchlight_protocol::console::Rating;
@@ -149,6 +186,8 @@ pub struct Conversation {
     pub token: SessionToken,
     /// Where it came from: `web` for the widget.
     pub channel: ChannelId,
+    /// For a social channel: the customer and the facts its rules depend on.
+    pub channel_state: Option<ChannelState>,
     /// Every event, in seq order; `events[i].seq == i + 1`.
     pub events: Vec<StoredEvent>,
     /// Client message id → the seq it was stored as, so a resend is acked, not stored.
@@ -178,6 +217,7 @@ impl Conversation {
         Conversation {
             token,
             channel: ChannelId::new(WEB_CHANNEL).expect("web is a valid channel id"),
+            channel_state: None,
             events: Vec::new(),
             client_ids: HashMap::new(),
             phase: Phase::Bot,
@@ -240,6 +280,9 @@ pub struct Changes {
     pub conversations: BTreeSet<ConversationId>,
     pub events: Vec<(ConversationId, StoredEvent)>,
     pub offline_messages: Vec<OfflineMessage>,
+    pub outbox: Vec<(ChannelId, OutboxRecord)>,
+    /// The mock clock was moved.
+    pub clock: bool,
 }
 
 impl Changes {
@@ -258,7 +301,15 @@ pub struct Store {
     changes: Changes,
     /// Every change of every conversation, for agent consoles.
     desk_watch: broadcast::Sender<Update>,
+    /// What agents sent on each social channel, as the platform received it, oldest first
+    /// (at most [`OUTBOX_LIMIT`] a channel).
+    outboxes: HashMap<ChannelId, Vec<OutboxRecord>>,
+    /// How far the mock's wall clock runs ahead of the real one.
+    clock_offset_ms: u64,
 }
+
+/// The most records a channel's outbox keeps.
+pub const OUTBOX_LIMIT: usize = 1_000;
 
 impl Default for Store {
     fn default() -> Self {
@@ -269,11 +320,94 @@ impl Default for Store {
             offline_messages: Vec::new(),
             changes: Changes::default(),
             desk_watch: broadcast::channel(DESK_WATCH_BUFFER).0,
+            outboxes: HashMap::new(),
+            clock_offset_ms: 0,
         }
     }
 }
 
 impl Store {
+    /// The mock's wall clock: milliseconds since the epoch, moved forward by
+    /// [`Store::advance_clock`].
+    pub fn now_ms(&self) -> u64 {
+        now_ms().saturating_add(self.clock_offset_ms)
+    }
+
+    /// How far the mock's clock runs ahead of the real one.
+    pub fn clock_offset_ms(&self) -> u64 {
+        self.clock_offset_ms
+    }
+
+    /// Moves the mock's wall clock forward.
+    pub fn advance_clock(&mut self, ms: u64) {
+        self.clock_offset_ms = self.clock_offset_ms.saturating_add(ms);
+        self.changes.clock = true;
+        self.tell(Update::Clock);
+    }
+
+    /// The clock offset read back from storage.
+    pub(crate) fn restore_clock(&mut self, offset_ms: u64) {
+        self.clock_offset_ms = offset_ms;
+    }
+
+    /// Records what an agent sent on `channel`.
+    pub fn record_send(&mut self, channel: &ChannelId, record: OutboxRecord) {
+        self.changes.outbox.push((channel.clone(), record.clone()));
+        self.restore_send(channel.clone(), record);
+    }
+
+    /// A send read back from storage.
+    pub(crate) fn restore_send(&mut self, channel: ChannelId, record: OutboxRecord) {
+        let outbox = self.outboxes.entry(channel).or_default();
+        outbox.push(record);
+        if outbox.len() > OUTBOX_LIMIT {
+            outbox.remove(0);
+        }
+    }
+
+    /// What agents sent on `channel`, oldest first.
+    pub fn outbox(&self, channel: &ChannelId) -> &[OutboxRecord] {
+        self.outboxes.get(channel).map_or(&[], Vec::as_slice)
+    }
+
+    /// Opens a conversation with a customer of social channel `channel`. It belongs to no
+    /// visitor session: its token is a random secret nobody holds.
+    pub fn open_channel_conversation(
+        &mut self,
+        channel: &ChannelId,
+        state: ChannelState,
+    ) -> ConversationId {
+        let token = SessionToken::new(random_id()).expect("hex is a valid token");
+        let id = self.blank_conversation(&token);
+        if let Some(conv) = self.conversations.get_mut(&id) {
+            conv.channel = channel.clone();
+            conv.channel_state = Some(state);
+        }
+        id
+    }
+
+    /// The newest conversation of `channel` with `customer` that `pick` accepts.
+    pub fn channel_conversation(
+        &self,
+        channel: &ChannelId,
+        pick: impl Fn(&Conversation) -> bool,
+    ) -> Option<ConversationId> {
+        self.order
+            .iter()
+            .rev()
+            .filter_map(|id| self.conversations.get(id).map(|c| (id, c)))
+            .find(|(_, c)| &c.channel == channel && pick(c))
+            .map(|(id, _)| id.clone())
+    }
+
+    /// Tells agent consoles that `conversation` changed besides its status.
+    pub fn touch(&mut self, conversation: &ConversationId) {
+        self.changes.conversations.insert(conversation.clone());
+        self.tell(Update::Changed {
+            conversation: conversation.clone(),
+        });
+    }
+
     /// A receiver for every later change of every conversation.
     pub fn watch(&self) -> broadcast::Receiver<Update> {
         self.desk_watch.subscribe()
@@ -298,6 +432,8 @@ impl Store {
         self.changes.conversations.extend(later.conversations);
         self.changes.events.extend(later.events);
         self.changes.offline_messages.extend(later.offline_messages);
+        self.changes.outbox.extend(later.outbox);
+        self.changes.clock |= later.clock;
     }
 
     /// Every message left, oldest first.
@@ -467,7 +603,7 @@ impl Store {
         let conv = self.conversations.get_mut(conversation)?;
         let stored = StoredEvent {
             seq: Seq(conv.events.len() as u64 + 1),
-            at_ms: now_ms(),
+            at_ms: now_ms().saturating_add(self.clock_offset_ms),
             event,
         };
         conv.events.push(stored.clone());

@@ -54,9 +54,12 @@ fn console_dir() -> PathBuf {
 }
 
 impl Chat {
-    /// Starts the mock server with the built-in config on 127.0.0.1, port 0.
+    /// Starts the mock server with the built-in config on 127.0.0.1, port 0, without its
+    /// simulated customers (whose requests would join the tests' queues).
     pub async fn start() -> Chat {
-        Chat::start_with(MockConfig::default()).await
+        let mut config = MockConfig::default();
+        config.customers.clear();
+        Chat::start_with(config).await
     }
 
     /// Starts the mock server with `config`.

@@ -2,7 +2,9 @@
 //! agents ask — accept (or start) a request, write, type, close, go online or offline.
 
 use super::{Desk, DeskError, World, not_now};
+use crate::channels::outbound::Action;
 use crate::store::{Appended, Phase, Update};
+use porchlight_protocol::channels::Send;
 use porchlight_protocol::text;
 use porchlight_protocol::{
     AgentId, Author, AuthorKind, ConversationEvent, ConversationId, MessageId,
@@ -12,7 +14,7 @@ use tokio::time::Instant;
 
 impl World {
     /// Checks that `agent` exists and owns the live chat `conversation`; returns their name.
-    fn live_agent(
+    pub(super) fn live_agent(
         &self,
         agent: &AgentId,
         conversation: &ConversationId,
@@ -61,6 +63,19 @@ impl Desk {
         let text = text::message_text(raw).map_err(DeskError::InvalidText)?;
         let mut world = self.lock();
         let name = world.live_agent(agent, conversation)?;
+        // On a social channel: what the platform allows now, recorded as it received it.
+        if let Some((kind, state, delivery)) =
+            world.check_channel_send(&self.config, conversation, &Send::Text)?
+        {
+            let action = match &state.facts.comment {
+                Some(comment) => Action::PublicReply {
+                    comment: &comment.comment,
+                    text,
+                },
+                None => Action::Text { text, delivery },
+            };
+            world.record_send(conversation, kind, &state.customer, &action);
+        }
         world.store.typing(conversation, &name, false);
         let event = ConversationEvent::MessageReceived {
             id: None,

@@ -1,5 +1,6 @@
 //! The desk: every operation on conversations, from visitors ([`visitor`]), from agents
-//! ([`agent`]) and from the clock ([`timers`]). It owns the store and the router under one
+//! ([`agent`]), from social channels' customers ([`channel`]) and from the clock
+//! ([`timers`]). It owns the store and the router under one
 //! lock, so each operation is atomic, and turns routing outcomes into conversation events
 //! and statuses. Simulated agents' plans are carried out by [`runner`] once the lock is
 //! released.
@@ -11,6 +12,7 @@
 //! until an operation wakes it, so tests pause and advance time instead of sleeping.
 
 pub mod agent;
+pub mod channel;
 mod runner;
 mod timers;
 pub mod visitor;
@@ -20,10 +22,11 @@ use crate::config::MockConfig;
 use crate::persist::{Database, PersistError};
 use crate::routing::{RouteError, Routed, Router};
 use crate::store::{Conversation, Phase, Store, Update};
+use porchlight_protocol::channels::PlatformError;
 use porchlight_protocol::limits::MAX_MESSAGE_CHARS;
 use porchlight_protocol::text::TextError;
 use porchlight_protocol::{
-    AgentId, AuthorKind, ChoiceId, ConversationEvent, ConversationId, FieldError,
+    AgentId, AuthorKind, ChannelId, ChoiceId, ConversationEvent, ConversationId, FieldError,
 };
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -52,6 +55,11 @@ pub enum DeskError {
     InvalidRating,
     #[error("the bot offers no quick reply {0}")]
     UnknownChoice(ChoiceId),
+    #[error("no channel {0} is connected")]
+    UnknownChannel(ChannelId),
+    /// The platform would refuse this send; nothing was stored or sent.
+    #[error("the platform refuses: {0}")]
+    Platform(PlatformError),
 }
 
 fn not_now(message: impl Into<String>) -> DeskError {
@@ -205,6 +213,7 @@ impl Desk {
             }
         }
         desk.run(plans);
+        desk.start_customers();
         timers::spawn_driver(&desk);
         desk
     }

@@ -1,15 +1,39 @@
-//! Carries out simulated agents' plans ([`crate::agents`] decides them, purely): each in
-//! its own task on tokio's clock, through the same desk operations the console and the
-//! control API use.
+//! Carries out simulated agents' plans ([`crate::agents`] decides them, purely) and
+//! simulated customers' scripts ([`crate::channels::customers`]): each in its own task on
+//! tokio's clock, through the same desk operations the console, the control API and the
+//! webhooks use.
 
 use super::{Desk, DeskError};
 use crate::agents::Plan;
+use crate::channels::customers;
 use porchlight_protocol::{AgentId, ConversationId};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 
 impl Desk {
+    /// Starts every simulated customer's script; each event arrives as a webhook would.
+    pub(super) fn start_customers(self: &Arc<Self>) {
+        for (index, script) in self.config.customers.iter().enumerate() {
+            let Some(kind) = self.config.channel_kind(&script.channel) else {
+                continue;
+            };
+            let channel = script.channel.clone();
+            let weak = Arc::downgrade(self);
+            let events = customers::schedule(kind, script, index);
+            tokio::spawn(async move {
+                let started = Instant::now();
+                for event in events {
+                    tokio::time::sleep_until(started + event.after).await;
+                    let Some(desk) = weak.upgrade() else { return };
+                    if let Err(err) = desk.customer_wrote(&channel, event.inbound, Instant::now()) {
+                        tracing::warn!("a simulated customer on {channel} could not write: {err}");
+                    }
+                }
+            });
+        }
+    }
+
     pub(super) fn run(self: &Arc<Self>, plans: Vec<Plan>) {
         for plan in plans {
             let desk = Arc::clone(self);

@@ -31,7 +31,9 @@ impl Drop for Server {
 
 /// Starts the server with the built-in configuration.
 pub async fn start() -> Server {
-    start_with(MockConfig::default()).await
+    let mut config = MockConfig::default();
+    config.customers.clear();
+    start_with(config).await
 }
 
 pub async fn start_with(config: MockConfig) -> Server {
