@@ -2,11 +2,12 @@
 //! on the host page, and talks to the chat server over one WebSocket.
 //!
 //! - [`machine`]: the conversation machine — pure state, inputs in, effects out.
-//! - [`backoff`]: the reconnect delay policy.
 //! - [`runtime`]: the only I/O — socket, timers, storage, host page, HTTP.
 //! - [`view`]: thin Leptos components that render the machine's state.
+//!
+//! The reconnect backoff, ids, the clock, the socket and the composer's keys are shared
+//! with the agent console in [`porchlight_web`].
 
-pub mod backoff;
 pub mod machine;
 pub mod runtime;
 pub mod view;

@@ -4,11 +4,12 @@
 //!
 //! - [`state`]: the console's state — pure, inputs in, effects out; folders, countdowns,
 //!   filters and every sentence, unit-tested natively.
-//! - [`backoff`]: the reconnect delay policy.
 //! - [`runtime`]: the only I/O — socket, timers, the tab's storage, HTTP.
 //! - [`view`]: thin Leptos components that render the state and dispatch inputs.
+//!
+//! The reconnect backoff, ids, the clock, the socket and the composer's keys are shared
+//! with the widget in [`porchlight_web`].
 
-pub mod backoff;
 pub mod runtime;
 pub mod state;
 pub mod view;

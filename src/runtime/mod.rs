@@ -2,11 +2,12 @@
 //! [`Input`] to the conversation machine and carries out the [`Effect`]s it returns —
 //! socket, timers, storage and the host page — using the submodules:
 //!
-//! - [`link`]: the WebSocket.
+//! - [`link`]: the WebSocket (the shared [`porchlight_web::link::Link`]).
 //! - [`storage`]: the session token, the panel's open state and the outbox.
 //! - [`host`]: postMessage to and from the host page's loader.
-//! - [`random`]: client-made message and request ids, and jitter.
 //! - [`api`]: the site configuration and the conversation history over HTTP.
+//!
+//! Ids, jitter, the backoff policy and the clock come from [`porchlight_web`].
 //!
 //! It also keeps the clock: [`Runtime::now`] ticks every second while the visitor waits
 //! for an agent, so the wait clock moves while the machine stays free of time.
@@ -14,21 +15,17 @@
 pub mod api;
 pub mod host;
 pub mod link;
-pub mod random;
 pub mod storage;
 
-use crate::backoff;
 use crate::machine::{Effect, HEARTBEAT_TICK_MS, Input, Phase, SavedOutbox, Widget};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use link::Link;
 use porchlight_protocol::{MessageId, RequestId, SiteId};
+use porchlight_web::link::Link;
+use porchlight_web::{backoff, random};
 use std::time::Duration;
 
-/// The local time, milliseconds since the Unix epoch.
-pub fn now_ms() -> u64 {
-    js_sys::Date::now() as u64
-}
+pub use porchlight_web::time::now_ms;
 
 /// A `Copy` handle the components use to read the widget and send it inputs.
 #[derive(Clone, Copy)]
@@ -149,7 +146,7 @@ impl Runtime {
                     // One of the old link's callbacks may be running this very effect.
                     set_timeout(move || drop(old), Duration::ZERO);
                 }
-                match Link::open(self) {
+                match link::open(self) {
                     Ok(link) => self.link.set_value(Some(link)),
                     Err(err) => {
                         leptos::logging::warn!("cannot open the chat link: {err}");

@@ -1,13 +1,15 @@
 //! The composer: a labelled textbox and a Send button, shown (by the stylesheet, from the
 //! panel's `data-phase`) while the visitor can write.
-//! Enter sends, Shift+Enter starts a new line, and blank messages are not sent. Each edit
-//! tells the runtime whether the draft is empty, for the live chat's typing indicator.
+//! Enter sends, Shift+Enter starts a new line ([`composer::enter_sends`], shared with the
+//! agent console), and blank messages are not sent. Each edit tells the runtime whether the
+//! draft is empty, for the live chat's typing indicator.
 
 use super::texts;
 use crate::runtime::Runtime;
 use leptos::prelude::*;
 use porchlight_protocol::limits::MAX_MESSAGE_CHARS;
 use porchlight_protocol::text;
+use porchlight_web::composer;
 
 /// The textbox's element id, so the launcher can move focus into it.
 pub const COMPOSER_ID: &str = "pl-composer-input";
@@ -48,8 +50,7 @@ pub fn Composer() -> impl IntoView {
                     draft.set(text);
                 }
                 on:keydown=move |ev| {
-                    if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
-                        ev.prevent_default();
+                    if composer::enter_sends(&ev) {
                         submit();
                     }
                 }

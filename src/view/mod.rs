@@ -91,26 +91,3 @@ pub fn focus_if_lost(id: impl Into<String>) {
         Duration::ZERO,
     );
 }
-
-/// Formats a wait as `m:ss`, or `h:mm:ss` from an hour.
-pub fn clock(ms: u64) -> String {
-    let s = ms / 1000;
-    let (h, m, s) = (s / 3600, s / 60 % 60, s % 60);
-    if h > 0 {
-        format!("{h}:{m:02}:{s:02}")
-    } else {
-        format!("{m}:{s:02}")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::clock;
-
-    #[test]
-    fn the_wait_clock_reads_minutes_and_seconds_then_hours() {
-        assert_eq!(clock(0), "0:00");
-        assert_eq!(clock(65_999), "1:05");
-        assert_eq!(clock(3_600_000 + 61_000), "1:01:01");
-    }
-}

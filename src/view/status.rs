@@ -3,11 +3,12 @@
 //! wait clock ticks beside the words but is hidden from assistive technology, so only a
 //! change of place is announced, not every second.
 
-use super::{clock, texts};
+use super::texts;
 use crate::machine::LinkState;
 use crate::runtime::Runtime;
 use leptos::prelude::*;
 use porchlight_protocol::ChatStatus;
+use porchlight_web::time::clock;
 
 #[component]
 pub fn Status() -> impl IntoView {

@@ -216,6 +216,8 @@ fn test() -> Result<(), String> {
             "porchlight-protocol",
             "-p",
             "porchlight-console",
+            "-p",
+            "porchlight-web",
             "--all-targets",
             "--target",
             "wasm32-unknown-unknown",

@@ -1,30 +1,27 @@
 //! The runtime: the only part of the console that does I/O. [`Runtime::dispatch`] feeds an
 //! [`Input`] to the [`Console`] state and carries out the [`Effect`]s it returns, using:
 //!
-//! - [`link`]: the WebSocket to the desk.
+//! - [`link`]: the WebSocket to the desk (the shared [`porchlight_web::link::Link`]).
 //! - [`storage`]: the admin token and who signed in, in the tab's session storage.
 //! - [`api`]: the agents to sign in as, over HTTP.
-//! - [`random`]: client-made message ids, and jitter.
+//!
+//! Ids, jitter, the backoff policy and the clock come from [`porchlight_web`].
 //!
 //! It also keeps the clock: every second [`Runtime::now`] moves (the countdowns read it)
 //! and the state is told the time (pings, a silent link, typing that stopped).
 
 pub mod api;
 pub mod link;
-pub mod random;
 pub mod storage;
 
-use crate::backoff;
 use crate::state::{Console, Effect, Input, SEARCH_DEBOUNCE_MS, TICK_MS, Who};
 use leptos::prelude::*;
-use link::Link;
 use porchlight_protocol::{AdminToken, MessageId};
+use porchlight_web::link::Link;
+use porchlight_web::{backoff, random};
 use std::time::Duration;
 
-/// The local time, milliseconds since the Unix epoch.
-pub fn now_ms() -> u64 {
-    js_sys::Date::now() as u64
-}
+pub use porchlight_web::time::now_ms;
 
 /// A `Copy` handle the components use to read the console and send it inputs.
 #[derive(Clone, Copy)]
@@ -122,7 +119,7 @@ impl Runtime {
         match effect {
             Effect::Connect => {
                 self.disconnect();
-                match Link::open(self) {
+                match link::open(self) {
                     Ok(link) => self.link.set_value(Some(link)),
                     Err(err) => {
                         leptos::logging::warn!("cannot open the console link: {err}");

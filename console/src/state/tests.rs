@@ -92,6 +92,13 @@ fn frame(c: &mut Console, frame: DeskFrame) -> Vec<Effect> {
     c.update(Input::Frame { frame, now_ms: T0 })
 }
 
+/// The clock's tick `after_ms` past [`T0`].
+fn tick(c: &mut Console, after_ms: u64) -> Vec<Effect> {
+    c.update(Input::Tick {
+        now_ms: T0 + after_ms,
+    })
+}
+
 fn upsert(c: &mut Console, summary: ConversationSummary) -> Vec<Effect> {
     frame(
         c,
@@ -159,26 +166,18 @@ fn ann_chatting() -> Console {
 
 #[test]
 fn hello_names_the_agent_or_nobody_for_an_admin() {
-    let mut c = Console::new(id("tok"), Who::Agent(id("ann")));
-    c.update(Input::Start);
-    assert_eq!(
-        c.update(Input::LinkOpened { now_ms: T0 }),
-        vec![Effect::Transmit(ConsoleFrame::Hello {
-            version: PROTOCOL_VERSION,
-            token: id("tok"),
-            agent: Some(id("ann")),
-        })]
-    );
-    let mut admin = Console::new(id("tok"), Who::Admin);
-    admin.update(Input::Start);
-    assert_eq!(
-        admin.update(Input::LinkOpened { now_ms: T0 }),
-        vec![Effect::Transmit(ConsoleFrame::Hello {
-            version: PROTOCOL_VERSION,
-            token: id("tok"),
-            agent: None,
-        })]
-    );
+    for (who, agent) in [(Who::Agent(id("ann")), Some(id("ann"))), (Who::Admin, None)] {
+        let mut c = Console::new(id("tok"), who);
+        c.update(Input::Start);
+        assert_eq!(
+            c.update(Input::LinkOpened { now_ms: T0 }),
+            vec![Effect::Transmit(ConsoleFrame::Hello {
+                version: PROTOCOL_VERSION,
+                token: id("tok"),
+                agent,
+            })]
+        );
+    }
 }
 
 #[test]
@@ -213,12 +212,7 @@ fn a_wrong_token_stops_everything() {
     assert_eq!(c.link, LinkState::Stopped(Stop::WrongToken));
     assert!(c.update(Input::LinkClosed).is_empty());
     assert!(c.update(Input::RetryNow).is_empty());
-    assert!(
-        c.update(Input::Tick {
-            now_ms: T0 + 999_999
-        })
-        .is_empty()
-    );
+    assert!(tick(&mut c, 999_999).is_empty());
 }
 
 #[test]
@@ -234,31 +228,14 @@ fn an_unknown_agent_at_sign_in_stops_with_a_sentence() {
 #[test]
 fn the_link_pings_every_20_s_and_is_reopened_when_silent() {
     let mut c = online(ann(), vec![]);
-    assert!(
-        c.update(Input::Tick {
-            now_ms: T0 + 19_000
-        })
-        .is_empty()
-    );
+    assert!(tick(&mut c, 19_000).is_empty());
     assert_eq!(
-        c.update(Input::Tick {
-            now_ms: T0 + 20_000
-        }),
+        tick(&mut c, 20_000),
         vec![Effect::Transmit(ConsoleFrame::Ping {})]
     );
-    assert!(
-        c.update(Input::Tick {
-            now_ms: T0 + 21_000
-        })
-        .is_empty()
-    );
+    assert!(tick(&mut c, 21_000).is_empty());
     // Nothing heard for 50 s: a new socket.
-    assert_eq!(
-        c.update(Input::Tick {
-            now_ms: T0 + 50_000
-        }),
-        vec![Effect::Connect]
-    );
+    assert_eq!(tick(&mut c, 50_000), vec![Effect::Connect]);
     assert_eq!(c.link, LinkState::Connecting);
 }
 
@@ -469,15 +446,6 @@ fn the_clock_offset_comes_from_the_latest_timed_frame() {
     let row = c.row(&conv("q"), Folder::Queue).expect("row");
     let at = row.deadline.expect("deadline").at_ms;
     assert_eq!(c.remaining_ms(at, T0 + 1_000), 25_000);
-}
-
-#[test]
-fn the_clock_reads_whole_minutes_and_seconds_left() {
-    assert_eq!(words::clock(0), "0:00");
-    assert_eq!(words::clock(999), "0:00");
-    assert_eq!(words::clock(120_300), "2:00");
-    assert_eq!(words::clock(65_999), "1:05");
-    assert_eq!(words::clock(3_661_000), "1:01:01");
 }
 
 // ---- announcements and alerts ----
@@ -857,9 +825,9 @@ fn typing_is_throttled_and_stops_when_idle_or_sent() {
         typing(true)
     );
     // 4 s without an edit: stopped.
-    assert!(c.update(Input::Tick { now_ms: T0 + 6_000 }).is_empty());
-    assert_eq!(c.update(Input::Tick { now_ms: T0 + 7_000 }), typing(false));
-    assert!(c.update(Input::Tick { now_ms: T0 + 8_000 }).is_empty());
+    assert!(tick(&mut c, 6_000).is_empty());
+    assert_eq!(tick(&mut c, 7_000), typing(false));
+    assert!(tick(&mut c, 8_000).is_empty());
     // Sending stops it at once.
     c.update(Input::Draft {
         empty: false,

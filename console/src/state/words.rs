@@ -88,18 +88,6 @@ pub fn load(load: u32, max_chats: u32) -> String {
     format!("{load} / {max_chats} {noun}")
 }
 
-/// A countdown as `m:ss`, or `h:mm:ss` from an hour, in whole seconds left (so a fresh
-/// two-minute deadline reads `2:00`, then `1:59`).
-pub fn clock(ms: u64) -> String {
-    let s = ms / 1000;
-    let (h, m, s) = (s / 3600, s / 60 % 60, s % 60);
-    if h > 0 {
-        format!("{h}:{m:02}:{s:02}")
-    } else {
-        format!("{m}:{s:02}")
-    }
-}
-
 /// A lifecycle event as a system line of the transcript, with the visitor's words that go
 /// with it (a left message, a rating's comment). `None` for messages.
 pub fn system_line(event: &ConversationEvent) -> Option<(String, Option<String>)> {

@@ -6,11 +6,12 @@
 
 use super::focus_soon;
 use crate::runtime::{Runtime, now_ms};
-use crate::state::{Input, words};
+use crate::state::{Chat, Input, words};
 use leptos::prelude::*;
 use porchlight_protocol::console::Stage;
 use porchlight_protocol::limits::MAX_MESSAGE_CHARS;
 use porchlight_protocol::{AuthorKind, ConversationEvent, ConversationId, EventRecord, text};
+use porchlight_web::composer;
 
 /// The chat view, or a hint while no conversation is open.
 #[component]
@@ -78,6 +79,19 @@ fn record_view(record: EventRecord, visitor: &str) -> impl IntoView + use<> {
     }
 }
 
+/// One part of the open chat, recomputed when the console changes; the part's default
+/// while no chat is open.
+fn chat_part<T>(runtime: Runtime, part: fn(&Chat) -> T) -> Memo<T>
+where
+    T: Default + PartialEq + Send + Sync + 'static,
+{
+    Memo::new(move |_| {
+        runtime
+            .console
+            .with(|c| c.chat.as_ref().map(part).unwrap_or_default())
+    })
+}
+
 #[component]
 fn ChatPane(id: ConversationId) -> impl IntoView {
     let runtime = expect_context::<Runtime>();
@@ -99,19 +113,8 @@ fn ChatPane(id: ConversationId) -> impl IntoView {
     });
     let write_id = id.clone();
     let can_write = Memo::new(move |_| runtime.console.with(|c| c.can_write(&write_id)));
-    let loaded = Memo::new(move |_| {
-        runtime
-            .console
-            .with(|c| c.chat.as_ref().is_some_and(|ch| ch.loaded))
-    });
-    let events = Memo::new(move |_| {
-        runtime.console.with(|c| {
-            c.chat
-                .as_ref()
-                .map(|ch| ch.events.clone())
-                .unwrap_or_default()
-        })
-    });
+    let loaded = chat_part(runtime, |ch| ch.loaded);
+    let events = chat_part(runtime, |ch| ch.events.clone());
     let pending_id = id.clone();
     let pending = Memo::new(move |_| {
         runtime.console.with(|c| {
@@ -120,19 +123,8 @@ fn ChatPane(id: ConversationId) -> impl IntoView {
                 .collect::<Vec<_>>()
         })
     });
-    let answers = Memo::new(move |_| {
-        runtime.console.with(|c| {
-            c.chat
-                .as_ref()
-                .map(|ch| ch.answers.clone())
-                .unwrap_or_default()
-        })
-    });
-    let typing = Memo::new(move |_| {
-        runtime
-            .console
-            .with(|c| c.chat.as_ref().is_some_and(|ch| ch.visitor_typing))
-    });
+    let answers = chat_part(runtime, |ch| ch.answers.clone());
+    let typing = chat_part(runtime, |ch| ch.visitor_typing);
     // Keep the newest line in view.
     let log = NodeRef::<leptos::html::Ol>::new();
     Effect::new(move |_| {
@@ -286,8 +278,7 @@ fn Composer(id: ConversationId, name: String) -> impl IntoView {
                     draft.set(text);
                 }
                 on:keydown=move |ev| {
-                    if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
-                        ev.prevent_default();
+                    if composer::enter_sends(&ev) {
                         submit();
                     }
                 }

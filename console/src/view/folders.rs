@@ -7,7 +7,7 @@ use super::aria_bool;
 use super::row::RowView;
 use crate::runtime::Runtime;
 use crate::state::folders::{FOLDERS, filters_agent, filters_channel, slug};
-use crate::state::{Input, Who, words};
+use crate::state::{Console, Input, Who, words};
 use leptos::prelude::*;
 use porchlight_protocol::console::Folder;
 use porchlight_protocol::{AgentId, ChannelId};
@@ -99,107 +99,100 @@ pub fn Folders() -> impl IntoView {
     }
 }
 
+/// What one filter's select shows: "All …" first, then the desk's options as
+/// `(value, name)`, with the one in force (`chosen`) selected.
+struct FilterSelect {
+    id: &'static str,
+    label: &'static str,
+    all: &'static str,
+    options: fn(&Console) -> Vec<(String, String)>,
+    chosen: fn(&Console) -> Option<String>,
+}
+
+/// A labelled filter select; `pick` gets the picked value (empty for "All …").
+fn filter_select(
+    runtime: Runtime,
+    select: FilterSelect,
+    pick: impl Fn(String) + 'static,
+) -> impl IntoView {
+    let FilterSelect {
+        id,
+        label,
+        all,
+        options,
+        chosen,
+    } = select;
+    let options = Memo::new(move |_| runtime.console.with(options));
+    let chosen = Memo::new(move |_| runtime.console.with(chosen));
+    view! {
+        <div class="pc-filter">
+            <label for=id>{label}</label>
+            <select id=id on:change=move |ev| pick(event_target_value(&ev))>
+                <option value="" prop:selected=move || chosen.with(Option::is_none)>
+                    {all}
+                </option>
+                {move || {
+                    options
+                        .get()
+                        .into_iter()
+                        .map(|(value, name)| {
+                            let this = value.clone();
+                            view! {
+                                <option
+                                    value=value
+                                    prop:selected=move || chosen.with(|c| c.as_ref() == Some(&this))
+                                >
+                                    {name}
+                                </option>
+                            }
+                        })
+                        .collect_view()
+                }}
+            </select>
+        </div>
+    }
+}
+
 /// The folder's filters and, on history, the search box.
 #[component]
 fn Filters(folder: Memo<Folder>) -> impl IntoView {
     let runtime = expect_context::<Runtime>();
     let admin = runtime.console.with_untracked(|c| c.who == Who::Admin);
-    let channels = Memo::new(move |_| {
-        runtime.console.with(|c| {
-            c.channels
-                .iter()
-                .map(|ch| (ch.id.clone(), ch.name.clone()))
-                .collect::<Vec<_>>()
-        })
-    });
-    let agents = Memo::new(move |_| {
-        runtime.console.with(|c| {
-            c.agents
-                .iter()
-                .map(|a| (a.id.clone(), a.name.clone()))
-                .collect::<Vec<_>>()
-        })
-    });
-    let channel_filter = Memo::new(move |_| runtime.console.with(|c| c.channel_filter.clone()));
-    let agent_filter = Memo::new(move |_| runtime.console.with(|c| c.agent_filter.clone()));
     let channel_select = move || {
         filters_channel(folder.get()).then(|| {
-            view! {
-                <div class="pc-filter">
-                    <label for="pc-filter-channel">"Channel"</label>
-                    <select
-                        id="pc-filter-channel"
-                        on:change=move |ev| {
-                            let value = event_target_value(&ev);
-                            let channel = ChannelId::new(value).ok();
-                            runtime.dispatch(Input::FilterChannel(channel));
-                        }
-                    >
-                        <option value="" prop:selected=move || channel_filter.get().is_none()>
-                            "All channels"
-                        </option>
-                        {move || {
-                            channels
-                                .get()
-                                .into_iter()
-                                .map(|(id, name)| {
-                                    let selected_id = id.clone();
-                                    view! {
-                                        <option
-                                            value=id.to_string()
-                                            prop:selected=move || {
-                                                channel_filter.get().as_ref() == Some(&selected_id)
-                                            }
-                                        >
-                                            {name}
-                                        </option>
-                                    }
-                                })
-                                .collect_view()
-                        }}
-                    </select>
-                </div>
-            }
+            let pick =
+                move |value| runtime.dispatch(Input::FilterChannel(ChannelId::new(value).ok()));
+            let select = FilterSelect {
+                id: "pc-filter-channel",
+                label: "Channel",
+                all: "All channels",
+                options: |c| {
+                    c.channels
+                        .iter()
+                        .map(|ch| (ch.id.to_string(), ch.name.clone()))
+                        .collect()
+                },
+                chosen: |c| c.channel_filter.as_ref().map(ToString::to_string),
+            };
+            filter_select(runtime, select, pick)
         })
     };
     let agent_select = move || {
         (admin && filters_agent(folder.get())).then(|| {
-            view! {
-                <div class="pc-filter">
-                    <label for="pc-filter-agent">"Agent"</label>
-                    <select
-                        id="pc-filter-agent"
-                        on:change=move |ev| {
-                            let value = event_target_value(&ev);
-                            let agent = AgentId::new(value).ok();
-                            runtime.dispatch(Input::FilterAgent(agent));
-                        }
-                    >
-                        <option value="" prop:selected=move || agent_filter.get().is_none()>
-                            "All agents"
-                        </option>
-                        {move || {
-                            agents
-                                .get()
-                                .into_iter()
-                                .map(|(id, name)| {
-                                    let selected_id = id.clone();
-                                    view! {
-                                        <option
-                                            value=id.to_string()
-                                            prop:selected=move || {
-                                                agent_filter.get().as_ref() == Some(&selected_id)
-                                            }
-                                        >
-                                            {name}
-                                        </option>
-                                    }
-                                })
-                                .collect_view()
-                        }}
-                    </select>
-                </div>
-            }
+            let pick = move |value| runtime.dispatch(Input::FilterAgent(AgentId::new(value).ok()));
+            let select = FilterSelect {
+                id: "pc-filter-agent",
+                label: "Agent",
+                all: "All agents",
+                options: |c| {
+                    c.agents
+                        .iter()
+                        .map(|a| (a.id.to_string(), a.name.clone()))
+                        .collect()
+                },
+                chosen: |c| c.agent_filter.as_ref().map(ToString::to_string),
+            };
+            filter_select(runtime, select, pick)
         })
     };
     let search = move || {

@@ -9,6 +9,7 @@ use crate::state::{Input, words};
 use leptos::prelude::*;
 use porchlight_protocol::ConversationId;
 use porchlight_protocol::console::{DeadlineKind, Folder};
+use porchlight_web::time::clock;
 
 #[component]
 pub fn RowView(id: ConversationId, folder: Folder) -> impl IntoView {
@@ -57,7 +58,7 @@ fn row_body(runtime: Runtime, row: Row, is_open: Memo<bool>) -> impl IntoView {
             let ms = runtime
                 .console
                 .with_untracked(|c| c.remaining_ms(deadline.at_ms, now_ms()));
-            words::clock(ms)
+            clock(ms)
         };
         view! {
             <p class="pc-deadline">

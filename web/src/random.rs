@@ -1,6 +1,7 @@
 //! Randomness from the browser's crypto: client-made ids and backoff jitter.
 
-/// 128 random bits as 32 hex digits, for client-made message ids.
+/// 128 random bits as 32 hex digits, for client-made message and request ids.
+#[inline]
 pub fn hex_id() -> String {
     let mut bytes = [0u8; 16];
     let filled = web_sys::window()
@@ -17,6 +18,7 @@ pub fn hex_id() -> String {
 }
 
 /// A random number in `[0, 1)`.
+#[inline]
 pub fn unit() -> f64 {
     js_sys::Math::random()
 }

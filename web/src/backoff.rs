@@ -1,5 +1,5 @@
-//! Reconnect backoff: exponential with full jitter, capped (the widget's policy). Pure, so
-//! it is tested natively; the runtime supplies the random number.
+//! Reconnect backoff: exponential with full jitter, capped. Pure, so the policy is tested
+//! natively; the caller supplies the random number.
 
 /// The first retry waits up to this long.
 pub const BASE_MS: u32 = 500;
@@ -8,6 +8,7 @@ pub const CAP_MS: u32 = 30_000;
 
 /// The delay before reconnect `attempt` (1 for the first), given `random` in `[0, 1)`:
 /// uniformly between 0 and `min(CAP_MS, BASE_MS * 2^(attempt - 1))`.
+#[inline]
 pub fn delay_ms(attempt: u32, random: f64) -> u32 {
     let exponent = attempt.saturating_sub(1).min(16);
     let ceiling = BASE_MS.saturating_mul(1 << exponent).min(CAP_MS);
@@ -34,10 +35,15 @@ mod tests {
     }
 
     #[test]
-    fn jitter_spreads_the_delay_and_bad_randoms_are_clamped() {
+    fn jitter_spreads_the_delay_from_zero_to_the_ceiling() {
         assert_eq!(delay_ms(3, 0.0), 0);
         assert_eq!(delay_ms(3, 0.5), 1_000);
+    }
+
+    #[test]
+    fn a_bad_random_number_never_makes_a_bad_delay() {
         assert_eq!(delay_ms(2, f64::NAN), 0);
         assert_eq!(delay_ms(2, 7.0), 1_000);
+        assert_eq!(delay_ms(2, -1.0), 0);
     }
 }
