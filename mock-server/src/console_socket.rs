@@ -7,17 +7,22 @@
 //! a token bucket, a size limit, an idle limit and a send deadline; a console that falls
 //! behind the desk-wide stream gets a fresh snapshot instead of a gap.
 
+use crate::channels::{Content, Customer, Inbound};
+use crate::desk::Desk;
 use crate::desk::DeskError;
+use crate::desk::channel::ChannelAction;
 use crate::folders;
 use crate::framing::{Dialect, End, Framed, IDLE_LIMIT, Refusal};
 use crate::state::AppState;
-use crate::store::{Update, now_ms};
+use crate::store::{Appended, Update, random_id};
 use axum::extract::ws::Message;
 use futures_util::{Sink, Stream};
+use porchlight_protocol::channels::PlatformError;
 use porchlight_protocol::console::{AgentStatus, ConsoleError, Stage};
 use porchlight_protocol::limits::FRAMES_PER_SECOND;
 use porchlight_protocol::{
-    AgentId, ConsoleFrame, ConversationId, DeskFrame, FrameError, PROTOCOL_VERSION,
+    AgentId, ChannelId, ConsoleFrame, ConversationId, DeskFrame, FrameError, MessageId,
+    PROTOCOL_VERSION,
 };
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::time::Instant;
@@ -87,18 +92,48 @@ struct Connection<S, R> {
     agents_sent: Vec<AgentStatus>,
 }
 
-fn console_error(err: &DeskError) -> ConsoleError {
-    match err {
-        DeskError::UnknownAgent(_) => ConsoleError::UnknownAgent,
-        DeskError::UnknownConversation(_) => ConsoleError::UnknownConversation,
-        DeskError::Taken(_) => ConsoleError::Taken,
-        DeskError::InvalidText(_) => ConsoleError::InvalidText,
-        DeskError::NotAllowed(_)
-        | DeskError::UnknownChannel(_)
-        | DeskError::Platform(_)
-        | DeskError::Form(_)
-        | DeskError::InvalidRating
-        | DeskError::UnknownChoice(_) => ConsoleError::NotAllowed,
+/// A refused console frame: its code, a sentence, and the platform's own error when a
+/// social channel would refuse the send.
+struct Refused {
+    code: ConsoleError,
+    message: String,
+    platform: Option<PlatformError>,
+}
+
+impl Refused {
+    fn new(code: ConsoleError, message: impl Into<String>) -> Refused {
+        Refused {
+            code,
+            message: message.into(),
+            platform: None,
+        }
+    }
+}
+
+impl From<DeskError> for Refused {
+    fn from(err: DeskError) -> Refused {
+        let message = err.to_string();
+        let code = match &err {
+            DeskError::UnknownAgent(_) => ConsoleError::UnknownAgent,
+            DeskError::UnknownConversation(_) => ConsoleError::UnknownConversation,
+            DeskError::Taken(_) => ConsoleError::Taken,
+            DeskError::InvalidText(_) => ConsoleError::InvalidText,
+            DeskError::UnknownChannel(_) => ConsoleError::UnknownChannel,
+            DeskError::Platform(_) => ConsoleError::Platform,
+            DeskError::NotAllowed(_)
+            | DeskError::Form(_)
+            | DeskError::InvalidRating
+            | DeskError::UnknownChoice(_) => ConsoleError::NotAllowed,
+        };
+        let platform = match err {
+            DeskError::Platform(platform) => Some(platform),
+            _ => None,
+        };
+        Refused {
+            code,
+            message,
+            platform,
+        }
     }
 }
 
@@ -230,9 +265,10 @@ where
             desk.read(|world| folders::summary(world, &desk.config, conversation, Instant::now()));
         match summary {
             Some(summary) if summary.stage != Stage::Bot => {
+                let now_ms = self.mock_now();
                 self.send(DeskFrame::Conversation {
-                    now_ms: now_ms(),
-                    summary,
+                    now_ms,
+                    summary: Box::new(summary),
                 })
                 .await
             }
@@ -257,42 +293,80 @@ where
     }
 
     /// The signed-in agent, or a refusal for an admin.
-    fn acting_agent(&self) -> Result<AgentId, (ConsoleError, String)> {
+    fn acting_agent(&self) -> Result<AgentId, Refused> {
         self.agent.clone().ok_or_else(|| {
-            (
+            Refused::new(
                 ConsoleError::NotAllowed,
-                "an admin watches; sign in as an agent to act".to_string(),
+                "an admin watches; sign in as an agent to act",
             )
         })
     }
 
+    /// The mock's wall clock.
+    fn mock_now(&self) -> u64 {
+        self.state.desk.read(|world| world.store.now_ms())
+    }
+
     async fn handle(&mut self, frame: ConsoleFrame) -> Result<(), End> {
+        let conversation = match &frame {
+            ConsoleFrame::Accept { conversation }
+            | ConsoleFrame::SendText { conversation, .. }
+            | ConsoleFrame::Typing { conversation, .. }
+            | ConsoleFrame::Close { conversation }
+            | ConsoleFrame::Open { conversation }
+            | ConsoleFrame::SendTemplate { conversation, .. }
+            | ConsoleFrame::PrivateReply { conversation, .. }
+            | ConsoleFrame::HideComment { conversation }
+            | ConsoleFrame::DeleteComment { conversation } => Some(conversation.clone()),
+            _ => None,
+        };
+        match self.answer(frame).await? {
+            Ok(Some(frame)) => self.send(frame).await,
+            Ok(None) => Ok(()),
+            Err(refusal) => {
+                self.send(DeskFrame::Refused {
+                    code: refusal.code,
+                    message: refusal.message,
+                    conversation,
+                    platform: refusal.platform,
+                })
+                .await
+            }
+        }
+    }
+
+    /// Carries out one frame; its answer, if it has one.
+    async fn answer(
+        &mut self,
+        frame: ConsoleFrame,
+    ) -> Result<Result<Option<DeskFrame>, Refused>, End> {
         let desk = std::sync::Arc::clone(&self.state.desk);
         let now = Instant::now();
-        let about = |c: &ConversationId| Some(c.clone());
-        let (reply, conversation) = match frame {
-            ConsoleFrame::Ping {} => (Ok(Some(DeskFrame::Pong {})), None),
-            ConsoleFrame::Hello { .. } => (
-                Err((
-                    ConsoleError::HelloExpected,
-                    "hello is only the first frame".to_string(),
-                )),
-                None,
-            ),
+        let ack = |conversation: ConversationId, id: MessageId| {
+            move |appended: Option<Appended>| {
+                appended.map(|a| DeskFrame::Ack {
+                    conversation,
+                    id,
+                    seq: a.seq(),
+                })
+            }
+        };
+        let answer = match frame {
+            ConsoleFrame::Ping {} => Ok(Some(DeskFrame::Pong {})),
+            ConsoleFrame::Hello { .. } => Err(Refused::new(
+                ConsoleError::HelloExpected,
+                "hello is only the first frame",
+            )),
             ConsoleFrame::Open { conversation } => {
-                let detail = desk.read(|world| folders::detail(world, &desk.config, &conversation));
-                match detail {
+                match desk.read(|world| folders::detail(world, &desk.config, &conversation)) {
                     Some(detail) => {
                         self.open = Some(conversation);
-                        (Ok(Some(detail)), None)
+                        Ok(Some(detail))
                     }
-                    None => (
-                        Err((
-                            ConsoleError::UnknownConversation,
-                            format!("no conversation {conversation}"),
-                        )),
-                        about(&conversation),
-                    ),
+                    None => Err(Refused::new(
+                        ConsoleError::UnknownConversation,
+                        format!("no conversation {conversation}"),
+                    )),
                 }
             }
             ConsoleFrame::Search { query } => {
@@ -306,78 +380,78 @@ where
                 });
                 // Rows first: a hit older than the snapshot's history is new to the console.
                 for summary in rows {
+                    let now_ms = self.mock_now();
                     self.send(DeskFrame::Conversation {
-                        now_ms: now_ms(),
-                        summary,
+                        now_ms,
+                        summary: Box::new(summary),
                     })
                     .await?;
                 }
-                (
-                    Ok(Some(DeskFrame::Found {
-                        query,
-                        conversations,
-                    })),
-                    None,
-                )
+                Ok(Some(DeskFrame::Found {
+                    query,
+                    conversations,
+                }))
             }
-            ConsoleFrame::SetOnline { online } => {
-                let done = self.acting_agent().and_then(|agent| {
-                    desk.set_online(&agent, online, now)
-                        .map_err(|e| (console_error(&e), e.to_string()))
-                });
-                (done.map(|()| None), None)
-            }
-            ConsoleFrame::Accept { conversation } => {
-                let done = self.acting_agent().and_then(|agent| {
-                    desk.accept(&agent, &conversation, now)
-                        .map_err(|e| (console_error(&e), e.to_string()))
-                });
-                (done.map(|()| None), about(&conversation))
-            }
+            ConsoleFrame::Simulate {
+                channel,
+                name,
+                text,
+            } => simulate(&desk, &channel, &name, &text, now).map(|_| None),
+            ConsoleFrame::SetOnline { online } => self
+                .acting_agent()
+                .and_then(|agent| Ok(desk.set_online(&agent, online, now).map(|()| None)?)),
+            ConsoleFrame::Accept { conversation } => self
+                .acting_agent()
+                .and_then(|agent| Ok(desk.accept(&agent, &conversation, now).map(|()| None)?)),
             ConsoleFrame::SendText {
                 conversation,
                 id,
                 text,
-            } => {
-                let done = self.acting_agent().and_then(|agent| {
-                    desk.agent_message(&agent, &conversation, Some(&id), &text)
-                        .map_err(|e| (console_error(&e), e.to_string()))
-                });
-                let ack = done.map(|appended| {
-                    Some(DeskFrame::Ack {
-                        conversation: conversation.clone(),
-                        id,
-                        seq: appended.seq(),
-                    })
-                });
-                (ack, about(&conversation))
-            }
+            } => self.acting_agent().and_then(|agent| {
+                let appended = desk.agent_message(&agent, &conversation, Some(&id), &text)?;
+                Ok(ack(conversation, id)(Some(appended)))
+            }),
+            ConsoleFrame::SendTemplate {
+                conversation,
+                id,
+                template,
+            } => self.acting_agent().and_then(|agent| {
+                let action = ChannelAction::Template(template);
+                let appended = desk.channel_action(&agent, &conversation, Some(&id), &action)?;
+                Ok(ack(conversation, id)(appended))
+            }),
+            ConsoleFrame::PrivateReply {
+                conversation,
+                id,
+                text,
+            } => self.acting_agent().and_then(|agent| {
+                let action = ChannelAction::PrivateReply(text);
+                let appended = desk.channel_action(&agent, &conversation, Some(&id), &action)?;
+                Ok(ack(conversation, id)(appended))
+            }),
+            ConsoleFrame::HideComment { conversation } => self.acting_agent().and_then(|agent| {
+                Ok(desk
+                    .channel_action(&agent, &conversation, None, &ChannelAction::Hide)
+                    .map(|_| None)?)
+            }),
+            ConsoleFrame::DeleteComment { conversation } => self.acting_agent().and_then(|agent| {
+                Ok(desk
+                    .channel_action(&agent, &conversation, None, &ChannelAction::Delete)
+                    .map(|_| None)?)
+            }),
             ConsoleFrame::Typing {
                 conversation,
                 typing,
-            } => {
-                let done = self.acting_agent().and_then(|agent| {
-                    desk.agent_typing(&agent, &conversation, typing)
-                        .map_err(|e| (console_error(&e), e.to_string()))
-                });
-                (done.map(|()| None), about(&conversation))
-            }
-            ConsoleFrame::Close { conversation } => {
-                let done = self.acting_agent().and_then(|agent| {
-                    desk.close(&agent, &conversation, now)
-                        .map_err(|e| (console_error(&e), e.to_string()))
-                });
-                (done.map(|()| None), about(&conversation))
-            }
+            } => self.acting_agent().and_then(|agent| {
+                Ok(desk
+                    .agent_typing(&agent, &conversation, typing)
+                    .map(|()| None)?)
+            }),
+            ConsoleFrame::Close { conversation } => self
+                .acting_agent()
+                .and_then(|agent| Ok(desk.close(&agent, &conversation, now).map(|()| None)?)),
         };
-        match reply {
-            Ok(Some(frame)) => self.send(frame).await,
-            Ok(None) => Ok(()),
-            Err((code, message)) => {
-                self.send(DeskFrame::refused(code, message, conversation))
-                    .await
-            }
-        }
+        Ok(answer)
     }
 
     async fn send(&mut self, frame: DeskFrame) -> Result<(), End> {
@@ -393,4 +467,53 @@ where
             .refuse(DeskFrame::refused(code, message, None), format!("{code:?}"))
             .await
     }
+}
+
+/// A customer message from the console's Simulate panel, delivered as the channel's
+/// platform would: the same name on the same channel is the same customer.
+fn simulate(
+    desk: &std::sync::Arc<Desk>,
+    channel: &ChannelId,
+    name: &str,
+    text: &str,
+    now: Instant,
+) -> Result<ConversationId, Refused> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > porchlight_protocol::limits::MAX_NAME_CHARS {
+        return Err(Refused::new(
+            ConsoleError::NotAllowed,
+            "a simulated customer needs a name of 1 to 80 characters",
+        ));
+    }
+    let kind = desk
+        .config
+        .channel(channel)
+        .map(|c| c.kind)
+        .ok_or_else(|| DeskError::UnknownChannel(channel.clone()))?;
+    let customer: String = name
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .take(40)
+        .collect();
+    let message_id = format!("console-{}", random_id());
+    let content = if kind.is_comments() {
+        Content::Comment {
+            post: "simulated-post".into(),
+            comment: message_id.clone(),
+            parent: None,
+            text: text.to_string(),
+        }
+    } else {
+        Content::Text(text.to_string())
+    };
+    let inbound = Inbound {
+        customer: Customer {
+            id: format!("console-{customer}"),
+            name: Some(name.to_string()),
+        },
+        message_id,
+        at_ms: 0,
+        content,
+    };
+    Ok(desk.customer_wrote(channel, inbound, now)?)
 }

@@ -4,9 +4,11 @@
 
 use crate::config::MockConfig;
 use crate::desk::World;
-use crate::store::{Conversation, Phase, StoredEvent, now_ms};
+use crate::store::{Conversation, Phase, StoredEvent};
+use porchlight_protocol::channels::{ChannelKind, story_media_live};
 use porchlight_protocol::console::{
-    AgentStatus, ChannelInfo, ConversationSummary, Deadline, Stage, WEB_CHANNEL, answer_lines,
+    AgentStatus, ChannelInfo, ConversationSummary, Deadline, Stage, StoryView, WEB_CHANNEL,
+    answer_lines,
 };
 use porchlight_protocol::{
     AgentId, AuthorKind, ChannelId, ConversationEvent, ConversationId, DeskFrame, FieldKind,
@@ -23,9 +25,9 @@ pub const SEARCH_RESULTS: usize = 200;
 /// How many characters of the visitor's first message a row shows.
 const PREVIEW_CHARS: usize = 80;
 
-/// Server wall-clock milliseconds of a tokio instant.
-fn wall_ms(at: Instant, now: Instant) -> u64 {
-    let wall = now_ms();
+/// The mock's wall-clock milliseconds of a tokio instant, `wall` being the mock's time at
+/// `now`.
+fn wall_ms(at: Instant, now: Instant, wall: u64) -> u64 {
     if at >= now {
         wall.saturating_add(at.duration_since(now).as_millis() as u64)
     } else {
@@ -101,7 +103,7 @@ pub fn summary(
     };
     let deadline = world.router.deadline(id).map(|(kind, at)| Deadline {
         kind,
-        at_ms: wall_ms(at, now),
+        at_ms: wall_ms(at, now, world.store.now_ms()),
     });
     Some(ConversationSummary {
         id: id.clone(),
@@ -121,6 +123,16 @@ pub fn summary(
         started_ms: conv.events.first().map_or(0, |e| e.at_ms),
         updated_ms: conv.events.last().map_or(0, |e| e.at_ms),
         last_seq: conv.events.last().map_or(Seq(0), |e| e.seq),
+        facts: conv.channel_state.as_ref().map(|s| s.facts.clone()),
+        story: conv
+            .channel_state
+            .as_ref()
+            .and_then(|s| s.story.as_ref())
+            .map(|story| StoryView {
+                mention: story.mention,
+                url: story_media_live(story.posted_ms, world.store.now_ms())
+                    .then(|| story.url.clone()),
+            }),
     })
 }
 
@@ -146,14 +158,16 @@ pub fn agent_statuses(world: &World, config: &MockConfig) -> Vec<AgentStatus> {
 pub fn channels(config: &MockConfig) -> Vec<ChannelInfo> {
     let web = ChannelInfo {
         id: ChannelId::new(WEB_CHANNEL).expect("web is a valid channel id"),
-        kind: WEB_CHANNEL.into(),
+        kind: ChannelKind::Web,
         name: format!("Website chat ({})", config.site.site),
+        templates: Vec::new(),
     };
     std::iter::once(web)
         .chain(config.channels.iter().map(|c| ChannelInfo {
             id: c.id.clone(),
-            kind: c.kind.as_str().into(),
+            kind: c.kind,
             name: c.name.clone(),
+            templates: c.templates.iter().map(|t| t.name.clone()).collect(),
         }))
         .collect()
 }
@@ -183,7 +197,8 @@ pub fn welcome(
         .collect();
     DeskFrame::Welcome {
         version: PROTOCOL_VERSION,
-        now_ms: now_ms(),
+        now_ms: world.store.now_ms(),
+        clock_offset_ms: world.store.clock_offset_ms(),
         agent: agent.cloned(),
         routing: world.router.mode(),
         agents: agent_statuses(world, config),

@@ -80,7 +80,7 @@ async fn row(
         DeskFrame::Conversation { summary, .. }
             if summary.id == *conversation && summary.stage == stage =>
         {
-            Some(summary)
+            Some(*summary)
         }
         _ => None,
     })

@@ -10,6 +10,7 @@
 //!
 //! [`wire`]: crate::wire
 
+use crate::channels::{ChannelFacts, ChannelKind, PlatformError};
 use crate::form::Answers;
 use crate::ids::{AdminToken, AgentId, ChannelId, ConversationId, MessageId, Seq};
 use crate::limits::MAX_FRAME_BYTES;
@@ -54,6 +55,29 @@ pub enum ConsoleFrame {
     /// Show a conversation: the desk answers `detail`, then sends its new events and the
     /// visitor's typing until another conversation is opened.
     Open { conversation: ConversationId },
+    /// Send a WhatsApp template (outside the 24 h window), by name.
+    SendTemplate {
+        conversation: ConversationId,
+        id: MessageId,
+        template: String,
+    },
+    /// A direct message to a commenter about their comment (one per comment).
+    PrivateReply {
+        conversation: ConversationId,
+        id: MessageId,
+        text: String,
+    },
+    /// Hide the comment of a comment conversation.
+    HideComment { conversation: ConversationId },
+    /// Delete the comment of a comment conversation.
+    DeleteComment { conversation: ConversationId },
+    /// A customer message on a social channel, as if its platform had delivered it (the
+    /// console's Simulate panel). The same name on the same channel is the same customer.
+    Simulate {
+        channel: ChannelId,
+        name: String,
+        text: String,
+    },
     /// Search history by visitor name, email and message text; answered by a
     /// `conversation` row for each hit, then `found`.
     Search { query: String },
@@ -75,6 +99,9 @@ pub enum DeskFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         agent: Option<AgentId>,
         routing: RoutingMode,
+        /// How far the mock's wall clock runs ahead of the real one (0 unless moved).
+        #[serde(default, skip_serializing_if = "is_zero")]
+        clock_offset_ms: u64,
         agents: Vec<AgentStatus>,
         channels: Vec<ChannelInfo>,
         /// Waiting, engaged and live conversations, and the newest closed ones.
@@ -83,8 +110,10 @@ pub enum DeskFrame {
     /// A conversation was created or changed.
     Conversation {
         now_ms: u64,
-        summary: ConversationSummary,
+        summary: Box<ConversationSummary>,
     },
+    /// The mock's wall clock was moved forward.
+    Clock { now_ms: u64, offset_ms: u64 },
     /// An agent went online or offline, or their load changed.
     Agent { status: AgentStatus },
     /// The conversation asked for with `open`: its pre-chat answers and every event.
@@ -124,9 +153,16 @@ pub enum DeskFrame {
         message: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         conversation: Option<ConversationId>,
+        /// The platform's own error, when a social channel would refuse the send.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        platform: Option<PlatformError>,
     },
     /// The answer to `ping`.
     Pong {},
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
 }
 
 /// How requests reach agents.
@@ -158,10 +194,13 @@ pub struct AgentStatus {
 #[serde(deny_unknown_fields)]
 pub struct ChannelInfo {
     pub id: ChannelId,
-    /// The platform: `web` for the widget.
-    pub kind: String,
+    /// The platform.
+    pub kind: ChannelKind,
     /// What agents see: the site, the Page, the number, the account.
     pub name: String,
+    /// WhatsApp: the templates that may be sent outside the window, by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub templates: Vec<String>,
 }
 
 /// Which folder a conversation belongs in.
@@ -251,6 +290,25 @@ pub struct ConversationSummary {
     pub updated_ms: u64,
     /// The newest event's seq.
     pub last_seq: Seq,
+    /// A social channel's facts its rules depend on: the customer's last message (the
+    /// reply window), the `HUMAN_AGENT` tag, the comment and what was done about it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub facts: Option<ChannelFacts>,
+    /// The story a story reply or mention carried.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub story: Option<StoryView>,
+}
+
+/// A story an Instagram conversation is about. Its media is never stored or shown inline:
+/// only its link, and only while the platform still serves it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoryView {
+    /// The customer mentioned the account in their story (rather than replying to one).
+    pub mention: bool,
+    /// The media link; `None` once it has expired (show a placeholder).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }
 
 /// A visitor's rating of a closed chat.
@@ -307,6 +365,11 @@ pub enum ConsoleError {
     InvalidText,
     /// Too many frames; the frame was dropped.
     RateLimited,
+    /// No such channel is connected.
+    UnknownChannel,
+    /// The social channel's platform would refuse this send; nothing was sent or stored
+    /// (`platform` has its error).
+    Platform,
 }
 
 /// Builds the pre-chat answers in the order of the form's fields.
@@ -366,6 +429,7 @@ impl DeskFrame {
             code,
             message: message.into(),
             conversation,
+            platform: None,
         }
     }
 }

@@ -1,6 +1,8 @@
 //! Golden JSON of the agent console's frames: these strings freeze what the console and
 //! the desk say to each other, as `golden.rs` does for the widget.
 
+use porchlight_protocol::channels::{ChannelFacts, ChannelKind, CommentFacts, PlatformError};
+use porchlight_protocol::console::StoryView;
 use porchlight_protocol::console::{
     AgentStatus, AnswerLine, ChannelInfo, ConsoleError, ConversationSummary, Deadline,
     DeadlineKind, Rating, RoutingMode, Stage,
@@ -108,6 +110,8 @@ fn summary() -> ConversationSummary {
         started_ms: 1_700_000_000_000,
         updated_ms: 1_700_000_000_500,
         last_seq: Seq(4),
+        facts: None,
+        story: None,
     }
 }
 
@@ -119,6 +123,7 @@ fn the_desk_snapshot() {
             now_ms: 1_700_000_001_000,
             agent: Some(id("ann")),
             routing: RoutingMode::TimeBased,
+            clock_offset_ms: 0,
             agents: vec![AgentStatus {
                 id: id("ann"),
                 name: "Ann".into(),
@@ -129,8 +134,9 @@ fn the_desk_snapshot() {
             }],
             channels: vec![ChannelInfo {
                 id: id("web"),
-                kind: "web".into(),
+                kind: ChannelKind::Web,
                 name: "Website chat".into(),
+                templates: Vec::new(),
             }],
             conversations: vec![summary()],
         },
@@ -160,7 +166,7 @@ fn desk_updates() {
     assert_down(
         DeskFrame::Conversation {
             now_ms: 5,
-            summary: ended,
+            summary: Box::new(ended),
         },
         concat!(
             r#"{"type":"conversation","now_ms":5,"summary":{"id":"c1","channel":"web","stage":"ended","#,
@@ -318,4 +324,119 @@ fn each_role_sees_its_own_folders() {
         assert_eq!(row.folder_for(Some(&ben)), for_ben, "{stage:?} for Ben");
         assert_eq!(row.folder_for(None), for_admin, "{stage:?} for an admin");
     }
+}
+
+#[test]
+fn channel_requests() {
+    assert_up(
+        ConsoleFrame::SendTemplate {
+            conversation: id("c1"),
+            id: id("m2"),
+            template: "order_update".into(),
+        },
+        r#"{"type":"send_template","conversation":"c1","id":"m2","template":"order_update"}"#,
+    );
+    assert_up(
+        ConsoleFrame::PrivateReply {
+            conversation: id("c1"),
+            id: id("m3"),
+            text: "Sent you a recipe".into(),
+        },
+        r#"{"type":"private_reply","conversation":"c1","id":"m3","text":"Sent you a recipe"}"#,
+    );
+    assert_up(
+        ConsoleFrame::HideComment {
+            conversation: id("c1"),
+        },
+        r#"{"type":"hide_comment","conversation":"c1"}"#,
+    );
+    assert_up(
+        ConsoleFrame::DeleteComment {
+            conversation: id("c1"),
+        },
+        r#"{"type":"delete_comment","conversation":"c1"}"#,
+    );
+    assert_up(
+        ConsoleFrame::Simulate {
+            channel: id("whatsapp"),
+            name: "Tom".into(),
+            text: "Hi".into(),
+        },
+        r#"{"type":"simulate","channel":"whatsapp","name":"Tom","text":"Hi"}"#,
+    );
+}
+
+#[test]
+fn channel_facts_the_clock_and_the_platforms_refusals() {
+    let row = ConversationSummary {
+        channel: id("facebook_comments"),
+        facts: Some(ChannelFacts {
+            last_customer_ms: Some(1_700_000_000_000),
+            human_agent: false,
+            comment: Some(CommentFacts {
+                post: "1047_55".into(),
+                comment: "55_1".into(),
+                at_ms: 1_700_000_000_000,
+                top_level: true,
+                hidden: false,
+                deleted: false,
+                private_replied: true,
+            }),
+        }),
+        story: Some(StoryView {
+            mention: true,
+            url: None,
+        }),
+        position: None,
+        deadline: None,
+        email: None,
+        ..summary()
+    };
+    assert_down(
+        DeskFrame::Conversation {
+            now_ms: 5,
+            summary: Box::new(row),
+        },
+        concat!(
+            r#"{"type":"conversation","now_ms":5,"summary":{"id":"c1","channel":"facebook_comments","#,
+            r#""stage":"queued","name":"Ada","preview":"Where is my order?","started_ms":1700000000000,"#,
+            r#""updated_ms":1700000000500,"last_seq":4,"facts":{"last_customer_ms":1700000000000,"#,
+            r#""comment":{"post":"1047_55","comment":"55_1","at_ms":1700000000000,"top_level":true,"#,
+            r#""hidden":false,"deleted":false,"private_replied":true}},"story":{"mention":true}}}"#
+        ),
+    );
+    assert_down(
+        DeskFrame::Clock {
+            now_ms: 9,
+            offset_ms: 90_000_000,
+        },
+        r#"{"type":"clock","now_ms":9,"offset_ms":90000000}"#,
+    );
+    assert_down(
+        DeskFrame::Refused {
+            code: ConsoleError::Platform,
+            message: "the platform refuses".into(),
+            conversation: Some(id("c1")),
+            platform: Some(PlatformError {
+                status: 400,
+                code: 131_047,
+                error_subcode: None,
+                message: "Re-engagement message".into(),
+            }),
+        },
+        concat!(
+            r#"{"type":"refused","code":"platform","message":"the platform refuses","conversation":"c1","#,
+            r#""platform":{"status":400,"code":131047,"message":"Re-engagement message"}}"#
+        ),
+    );
+    let channel = ChannelInfo {
+        id: id("whatsapp"),
+        kind: ChannelKind::Whatsapp,
+        name: "WhatsApp".into(),
+        templates: vec!["order_update".into()],
+    };
+    assert_eq!(
+        serde_json::to_string(&channel).expect("json"),
+        r#"{"id":"whatsapp","kind":"whatsapp","name":"WhatsApp","templates":["order_update"]}"#
+    );
 }

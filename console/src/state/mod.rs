@@ -626,7 +626,13 @@ impl Console {
                 summary,
             } => {
                 self.clock_offset_ms = offset(server_ms, now_ms);
-                self.upsert(summary)
+                self.upsert(*summary)
+            }
+            DeskFrame::Clock {
+                now_ms: server_ms, ..
+            } => {
+                self.clock_offset_ms = offset(server_ms, now_ms);
+                Vec::new()
             }
             DeskFrame::Agent { status } => {
                 match self.agents.iter_mut().find(|a| a.id == status.id) {
@@ -702,6 +708,7 @@ impl Console {
                 code,
                 message,
                 conversation,
+                ..
             } => self.refused(code, &message, conversation),
             DeskFrame::Pong {} => Vec::new(),
         }

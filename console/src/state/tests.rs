@@ -4,6 +4,7 @@
 use super::folders::{Action, remaining_ms};
 use super::*;
 use porchlight_protocol::Author;
+use porchlight_protocol::channels::ChannelKind;
 use porchlight_protocol::console::{Deadline, DeadlineKind, Rating};
 
 const T0: u64 = 1_000_000;
@@ -34,6 +35,8 @@ fn summary(name: &str, stage: Stage, agent: Option<&str>, started: u64) -> Conve
         started_ms: started,
         updated_ms: started,
         last_seq: Seq(1),
+        facts: None,
+        story: None,
     }
 }
 
@@ -51,8 +54,13 @@ fn agent(name: &str, online: bool, load: u32) -> AgentStatus {
 fn channel(id_: &str, name: &str) -> ChannelInfo {
     ChannelInfo {
         id: id(id_),
-        kind: "web".into(),
+        kind: if id_ == "web" {
+            ChannelKind::Web
+        } else {
+            ChannelKind::Telegram
+        },
         name: name.into(),
+        templates: Vec::new(),
     }
 }
 
@@ -62,6 +70,7 @@ fn welcome(server_ms: u64, conversations: Vec<ConversationSummary>) -> DeskFrame
         now_ms: server_ms,
         agent: None,
         routing: RoutingMode::Broadcast,
+        clock_offset_ms: 0,
         agents: vec![agent("Ann", true, 1), agent("Bob", true, 0)],
         channels: vec![channel("web", "Example site"), channel("tg", "Telegram")],
         conversations,
@@ -104,7 +113,7 @@ fn upsert(c: &mut Console, summary: ConversationSummary) -> Vec<Effect> {
         c,
         DeskFrame::Conversation {
             now_ms: T0,
-            summary,
+            summary: Box::new(summary),
         },
     )
 }
@@ -438,7 +447,7 @@ fn the_clock_offset_comes_from_the_latest_timed_frame() {
     c.update(Input::Frame {
         frame: DeskFrame::Conversation {
             now_ms: T0 + 95_000,
-            summary: s,
+            summary: Box::new(s),
         },
         now_ms: T0 + 1_000,
     });

@@ -149,7 +149,10 @@ pub fn refusal(code: ConsoleError, message: &str) -> String {
         ConsoleError::RateLimited => {
             "Too many actions at once; the last one was dropped. Try again in a moment.".into()
         }
-        ConsoleError::NotAllowed => or_message("That is not possible right now."),
+        ConsoleError::NotAllowed | ConsoleError::Platform => {
+            or_message("That is not possible right now.")
+        }
+        ConsoleError::UnknownChannel => "That channel is not connected.".into(),
         ConsoleError::UnsupportedVersion => {
             "This console is out of date for the server; reload the page.".into()
         }
