@@ -411,3 +411,42 @@ async fn channel_conversations_their_outbox_and_the_clock_survive_a_restart() {
     assert_eq!(offset, 3 * HOUR_MS);
     let _ = std::fs::remove_file(&db);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_story_reply_opens_a_conversation_and_its_link_is_gone_after_a_day() {
+    let text = format!(
+        "{}\n[[channels]]\nid = \"instagram\"\nkind = \"instagram\"\nname = \"Account\"\n",
+        porchlight_mock::config::DEFAULT_CONFIG_TOML
+            .split("\n[routing]")
+            .next()
+            .unwrap_or_default()
+    ) + &format!("\n[routing]\n{BROADCAST}\n{AGENTS}");
+    let desk = Desk::new(MockConfig::from_toml(&text, "test").expect("valid"));
+    let mention = Inbound {
+        customer: Customer {
+            id: "17841".into(),
+            name: None,
+        },
+        message_id: "s1".into(),
+        at_ms: 0,
+        content: Content::StoryMention {
+            url: "https://cdn.example/story.jpg".into(),
+        },
+    };
+    let conversation = wrote(&desk, "instagram", mention);
+    assert_eq!(status(&desk, &conversation), "queued");
+    let story = |desk: &Desk| {
+        desk.read(|world| {
+            porchlight_mock::folders::summary(world, &desk.config, &conversation, Instant::now())
+        })
+        .and_then(|s| s.story)
+        .expect("a story")
+    };
+    assert!(story(&desk).mention);
+    assert_eq!(
+        story(&desk).url.as_deref(),
+        Some("https://cdn.example/story.jpg")
+    );
+    advance_hours(&desk, 24);
+    assert_eq!(story(&desk).url, None, "the link is not shown once it died");
+}
