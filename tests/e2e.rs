@@ -134,5 +134,19 @@ async fn the_snippet_works_twice_on_a_strict_csp_page_of_another_origin() {
     // which the host's CSP (no 'unsafe-inline') allows.
     browser.wait_for_frame_width(416).await;
     browser.screenshot("strict-host-page").await;
+    // The JS API takes listeners only for the widget's events: a hostile name reaches no
+    // prototype and throws nothing.
+    let untouched = browser
+        .client()
+        .execute(
+            "Porchlight('on', '__proto__', function () {});\
+             Porchlight('on', 'constructor', function () {});\
+             Porchlight('on', 'open', function () {});\
+             return Object.prototype.length === undefined && typeof ({}).constructor === 'function';",
+            vec![],
+        )
+        .await
+        .expect("the API call does not throw");
+    assert_eq!(untouched.as_bool(), Some(true));
     browser.quit().await;
 }

@@ -353,11 +353,97 @@ impl MockConfig {
             ));
         }
         self.check_channels()?;
+        self.check_lengths()?;
         let routing = &self.routing;
         if seconds(routing.queue_time_secs).is_none()
             || seconds(routing.acceptance_time_secs).is_none()
         {
             return Err("routing timers must be between 0 and 86400 seconds".into());
+        }
+        Ok(())
+    }
+
+    /// Every string within the protocol's limits, and every bot message small enough for
+    /// one frame with its quick replies, so nothing the server says can be refused by the
+    /// widget. Each problem names its key.
+    fn check_lengths(&self) -> Result<(), String> {
+        use porchlight_protocol::limits::{MAX_FIELD_CHARS, MAX_FRAME_BYTES, MAX_NAME_CHARS};
+        use porchlight_protocol::text::message_text;
+        let name = |key: &str, value: &str| {
+            let chars = value.trim().chars().count();
+            if chars == 0 || chars > MAX_NAME_CHARS {
+                Err(format!("{key}: must be 1 to {MAX_NAME_CHARS} characters"))
+            } else {
+                Ok(())
+            }
+        };
+        let message = |key: &str, value: &str| {
+            message_text(value)
+                .map(|_| ())
+                .map_err(|e| format!("{key}: {e}"))
+        };
+        if let Ok(serde_json::Value::Object(texts)) = serde_json::to_value(&self.site.texts) {
+            for (key, value) in texts {
+                if value
+                    .as_str()
+                    .is_some_and(|t| t.chars().count() > MAX_FIELD_CHARS)
+                {
+                    return Err(format!(
+                        "site.texts.{key}: at most {MAX_FIELD_CHARS} characters"
+                    ));
+                }
+            }
+        }
+        let bot = &self.bot;
+        name("bot.name", &bot.name)?;
+        message("bot.greeting", &bot.greeting)?;
+        message("bot.fallback", &bot.fallback)?;
+        for node in &bot.nodes {
+            name(&format!("bot.nodes.{}.label", node.id), &node.label)?;
+            message(&format!("bot.nodes.{}.answer", node.id), &node.answer)?;
+        }
+        for (i, answer) in bot.answers.iter().enumerate() {
+            message(&format!("bot.answers[{i}].answer"), &answer.answer)?;
+        }
+        let frames = std::iter::once(("bot.greeting".to_string(), bot.greeting())).chain(
+            bot.nodes.iter().map(|n| {
+                (
+                    format!("bot.nodes.{}", n.id),
+                    bot.says(&n.answer, &n.choices),
+                )
+            }),
+        );
+        for (key, event) in frames {
+            let frame = porchlight_protocol::ServerFrame::Event {
+                seq: porchlight_protocol::Seq(u64::MAX),
+                at_ms: u64::MAX,
+                event,
+            };
+            let bytes = frame.encode().len();
+            if bytes > MAX_FRAME_BYTES {
+                return Err(format!(
+                    "{key}: with its quick replies it takes {bytes} bytes, more than the \
+                     {MAX_FRAME_BYTES} of one frame"
+                ));
+            }
+        }
+        for agent in &self.agents {
+            name(&format!("agents.{}.name", agent.id), &agent.name)?;
+            for reply in &agent.replies {
+                message(&format!("agents.{}.replies", agent.id), reply)?;
+            }
+        }
+        for channel in &self.channels {
+            name(&format!("channels.{}.name", channel.id), &channel.name)?;
+            for template in &channel.templates {
+                name(
+                    &format!("channels.{}.templates.name", channel.id),
+                    &template.name,
+                )?;
+            }
+        }
+        for customer in &self.customers {
+            name("customers.name", &customer.name)?;
         }
         Ok(())
     }
@@ -552,6 +638,64 @@ mod tests {
         let message = err.to_string();
         assert!(message.contains("x.toml"), "{message}");
         assert!(message.contains("gretting"), "{message}");
+    }
+
+    #[test]
+    fn strings_beyond_the_protocols_limits_are_refused_naming_the_key() {
+        let long = "x".repeat(2_001);
+        let many_choices: String = (0..200)
+            .map(|i| {
+                format!(
+                    "\n[[bot.nodes]]\nid = \"n{i}\"\nlabel = \"{}\"\nanswer = \"a\"\n",
+                    "y".repeat(80)
+                )
+            })
+            .collect();
+        let choice_ids: Vec<String> = (0..200).map(|i| format!("\"n{i}\"")).collect();
+        let cases = [
+            (
+                DEFAULT_CONFIG_TOML.replace(
+                    "name = \"Porchlight bot\"",
+                    &format!("name = \"{}\"", "b".repeat(81)),
+                ),
+                "bot.name",
+            ),
+            (
+                DEFAULT_CONFIG_TOML.replace(
+                    "answer = \"We are open Monday to Friday, 9:00 to 18:00 (CET).\"",
+                    &format!("answer = \"{long}\""),
+                ),
+                "answer",
+            ),
+            (
+                DEFAULT_CONFIG_TOML.replace("name = \"Ben\"", "name = \"  \""),
+                "agents.ben.name",
+            ),
+            (
+                DEFAULT_CONFIG_TOML.replace(
+                    "title = \"Porchlight demo\"",
+                    &format!("title = \"{}\"", "t".repeat(201)),
+                ),
+                "site.texts.title",
+            ),
+            (
+                DEFAULT_CONFIG_TOML
+                    .replace(
+                        "choices = [\"pricing\", \"hours\", \"shipping\"]",
+                        &format!("choices = [{}]", choice_ids.join(", ")),
+                    )
+                    .replacen(
+                        "[[bot.answers]]",
+                        &format!("{many_choices}\n[[bot.answers]]"),
+                        1,
+                    ),
+                "bot.greeting",
+            ),
+        ];
+        for (text, key) in cases {
+            let err = MockConfig::from_toml(&text, "x.toml").expect_err(key);
+            assert!(err.to_string().contains(key), "{err} should name {key}");
+        }
     }
 
     #[test]

@@ -29,8 +29,9 @@ const DEMO_HTML: &str = include_str!("../assets/demo.html");
 const DEMO_CSS: &str = include_str!("../assets/demo.css");
 
 /// The demo page allows only its own origin: it embeds the widget with nothing inline.
-const DEMO_CSP: &str =
-    "default-src 'none'; script-src 'self'; style-src 'self'; frame-src 'self'; img-src 'self'";
+const DEMO_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+     frame-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; \
+     frame-ancestors 'none'";
 
 /// The agent console's page policy.
 const CONSOLE_CSP: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; \

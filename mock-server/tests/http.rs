@@ -37,6 +37,13 @@ async fn the_demo_page_embeds_the_widget_only_through_the_snippet() {
     assert!(!answer.text.contains("<iframe"));
     let csp = answer.header("content-security-policy").unwrap_or_default();
     assert!(csp.starts_with("default-src 'none'"), "{csp}");
+    for directive in [
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+        "form-action 'none'",
+    ] {
+        assert!(csp.contains(directive), "{csp} lacks {directive}");
+    }
 }
 
 #[tokio::test]
