@@ -12,7 +12,7 @@ use crate::desk::Desk;
 use crate::desk::DeskError;
 use crate::desk::channel::ChannelAction;
 use crate::folders;
-use crate::framing::{Dialect, End, Framed, IDLE_LIMIT, Refusal};
+use crate::framing::{Dialect, End, Framed, IDLE_LIMIT, Incoming, Refusal};
 use crate::state::AppState;
 use crate::store::{Appended, Update, random_id};
 use axum::extract::ws::Message;
@@ -148,8 +148,8 @@ where
         loop {
             tokio::select! {
                 incoming = self.io.next() => {
-                    heard = Instant::now();
-                    if let Some(frame) = incoming? {
+                    if let Incoming::Frame(frame) = incoming? {
+                        heard = Instant::now();
                         self.handle(frame).await?;
                     }
                 }

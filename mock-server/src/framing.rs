@@ -39,6 +39,16 @@ pub enum Refusal {
     Undecodable(FrameError),
 }
 
+/// What the client's next message was.
+#[derive(Debug)]
+pub enum Incoming<F> {
+    /// A frame of the protocol: the client is alive and talking.
+    Frame(F),
+    /// A WebSocket ping or pong, or a refused frame (already answered): counted by the
+    /// rate limit, but no sign of a live client, so the idle timer runs on.
+    Nothing,
+}
+
 /// One protocol spoken on a socket.
 pub trait Dialect {
     /// What the client sends.
@@ -138,7 +148,7 @@ where
     }
 
     /// Answers a refused frame; past [`MAX_REFUSED_FRAMES`] closes with 1008 instead.
-    async fn refused(&mut self, why: Refusal) -> Result<Option<D::Up>, End> {
+    async fn refused(&mut self, why: Refusal) -> Result<Incoming<D::Up>, End> {
         self.refused += 1;
         if self.refused > MAX_REFUSED_FRAMES {
             self.close(close_code::POLICY, "too many refused frames")
@@ -146,12 +156,12 @@ where
             return Err(End::Abusive);
         }
         self.send(D::refusal(why)).await?;
-        Ok(None)
+        Ok(Incoming::Nothing)
     }
 
-    /// The next frame. `Ok(None)` when the message was not a frame (a control message, or
-    /// a bad frame already answered with a refusal).
-    pub async fn next(&mut self) -> Result<Option<D::Up>, End> {
+    /// The next message. Every one, control frames included, takes a token of the rate
+    /// limit; only frames of the protocol are [`Incoming::Frame`].
+    pub async fn next(&mut self) -> Result<Incoming<D::Up>, End> {
         let message = match self.stream.next().await {
             Some(Ok(message)) => message,
             Some(Err(_)) | None => return Err(End::Gone),
@@ -162,16 +172,14 @@ where
                 self.close(close_code::SIZE, "frame too large").await;
                 Err(End::TooLarge)
             }
-            Message::Text(_) | Message::Binary(_) if !self.bucket.take(Instant::now()) => {
-                self.refused(Refusal::RateLimited).await
-            }
+            Message::Close(_) => Err(End::Gone),
+            _ if !self.bucket.take(Instant::now()) => self.refused(Refusal::RateLimited).await,
             Message::Text(text) => match D::decode(text.as_str()) {
-                Ok(frame) => Ok(Some(frame)),
+                Ok(frame) => Ok(Incoming::Frame(frame)),
                 Err(err) => self.refused(Refusal::Undecodable(err)).await,
             },
             Message::Binary(_) => self.refused(Refusal::Binary).await,
-            Message::Close(_) => Err(End::Gone),
-            Message::Ping(_) | Message::Pong(_) => Ok(None),
+            Message::Ping(_) | Message::Pong(_) => Ok(Incoming::Nothing),
         }
     }
 
@@ -180,7 +188,7 @@ where
     pub async fn first(&mut self) -> Result<D::Up, End> {
         tokio::time::timeout(HELLO_DEADLINE, async {
             loop {
-                if let Some(frame) = self.next().await? {
+                if let Incoming::Frame(frame) = self.next().await? {
                     return Ok(frame);
                 }
             }

@@ -8,7 +8,7 @@
 //! nothing it sends can take the server down.
 
 use crate::desk::{Attached, DeskError};
-use crate::framing::{Dialect, End, Framed, IDLE_LIMIT, Refusal};
+use crate::framing::{Dialect, End, Framed, IDLE_LIMIT, Incoming, Refusal};
 use crate::state::AppState;
 use crate::store::{StoredEvent, Update};
 use axum::extract::ws::Message;
@@ -106,8 +106,8 @@ where
         loop {
             tokio::select! {
                 incoming = self.io.next() => {
-                    heard = Instant::now();
-                    if let Some(frame) = incoming? {
+                    if let Incoming::Frame(frame) = incoming? {
+                        heard = Instant::now();
                         self.handle(&session, frame).await?;
                     }
                 }
@@ -431,6 +431,66 @@ mod tests {
         }
         tokio::task::yield_now().await;
         assert!(!connection.is_finished());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn websocket_pings_alone_do_not_keep_a_client_connected() {
+        let state = Shared::new(MockConfig::default(), "nowhere".into());
+        let (client, incoming) =
+            tokio::sync::mpsc::unbounded_channel::<Result<Message, axum::Error>>();
+        let connection = tokio::spawn(serve_connection(
+            reader(),
+            tokio_stream_from(incoming),
+            state,
+        ));
+        let _ = client.send(Ok(hello()));
+        for _ in 0..5 {
+            tokio::time::sleep(IDLE_LIMIT / 4).await;
+            let _ = client.send(Ok(Message::Ping(Default::default())));
+        }
+        tokio::task::yield_now().await;
+        assert!(connection.is_finished(), "silent but for control pings");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_ping_flood_is_rate_limited_then_closed() {
+        let state = Shared::new(MockConfig::default(), "nowhere".into());
+        let (client, incoming) =
+            tokio::sync::mpsc::unbounded_channel::<Result<Message, axum::Error>>();
+        let (out, mut sent) = tokio::sync::mpsc::unbounded_channel::<Message>();
+        let sink = Box::pin(futures_util::sink::unfold(
+            out,
+            |out, message: Message| async move {
+                out.send(message).map_err(|_| axum::Error::new("closed"))?;
+                Ok::<_, axum::Error>(out)
+            },
+        ));
+        let connection = tokio::spawn(serve_connection(sink, tokio_stream_from(incoming), state));
+        let _ = client.send(Ok(hello()));
+        let flood = usize::try_from(
+            porchlight_protocol::limits::FRAME_BURST
+                + porchlight_protocol::limits::MAX_REFUSED_FRAMES
+                + 10,
+        )
+        .unwrap_or(100);
+        for _ in 0..flood {
+            let _ = client.send(Ok(Message::Ping(Default::default())));
+        }
+        tokio::task::yield_now().await;
+        let mut rate_limited = 0;
+        let mut closed_for_policy = false;
+        while let Ok(Some(message)) =
+            tokio::time::timeout(Duration::from_millis(10), sent.recv()).await
+        {
+            match message {
+                Message::Text(text) if text.contains("rate_limited") => rate_limited += 1,
+                Message::Close(Some(frame)) => closed_for_policy = frame.code == 1008,
+                _ => {}
+            }
+        }
+        assert!(rate_limited > 0, "pings past the burst are refused");
+        assert!(closed_for_policy, "a flood ends the connection");
+        assert!(connection.is_finished());
     }
 
     /// An mpsc receiver as a stream.
