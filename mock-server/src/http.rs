@@ -18,6 +18,7 @@ use futures_util::StreamExt;
 use porchlight_protocol::console::CONSOLE_SOCKET_PATH;
 use porchlight_protocol::limits::MAX_FRAME_BYTES;
 use porchlight_protocol::{ConversationId, Seq, SessionToken};
+use std::sync::Arc;
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -232,16 +233,28 @@ fn origin_and_host(headers: &HeaderMap) -> (Option<&str>, Option<&str>) {
 
 /// Upgrades to a WebSocket whose messages may be up to twice the frame limit: frames
 /// between the two get a clean close 1009 from the connection; anything larger is cut off
-/// by the socket library itself.
-fn upgrade_bounded<F, Fut>(upgrade: WebSocketUpgrade, serve: F) -> Response
+/// by the socket library itself. The socket holds one of the server's socket slots while
+/// it lives; with none free the upgrade is refused with 503.
+fn upgrade_bounded<F, Fut>(state: &AppState, upgrade: WebSocketUpgrade, serve: F) -> Response
 where
     F: FnOnce(axum::extract::ws::WebSocket) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
+    let Ok(slot) = Arc::clone(&state.sockets).try_acquire_owned() else {
+        return ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too_many_connections",
+            "the server holds as many sockets as it may; try again shortly",
+        )
+        .into_response();
+    };
     upgrade
         .max_message_size(2 * MAX_FRAME_BYTES)
         .max_frame_size(2 * MAX_FRAME_BYTES)
-        .on_upgrade(serve)
+        .on_upgrade(move |socket| async move {
+            serve(socket).await;
+            drop(slot);
+        })
 }
 
 fn foreign(message: &'static str) -> Response {
@@ -258,7 +271,7 @@ async fn websocket(
     if !is_own_origin(origin, host) {
         return foreign("the chat socket accepts only the widget's own origin");
     }
-    upgrade_bounded(upgrade, move |socket| {
+    upgrade_bounded(&state.clone(), upgrade, move |socket| {
         let (sink, stream) = socket.split();
         serve_connection(sink, stream, state)
     })
@@ -275,7 +288,7 @@ async fn console_websocket(
     if !state.admin.is_own_host(host) || !is_own_origin(origin, host) {
         return foreign("the console socket accepts only the console's own origin and host");
     }
-    upgrade_bounded(upgrade, move |socket| {
+    upgrade_bounded(&state.clone(), upgrade, move |socket| {
         let (sink, stream) = socket.split();
         serve_console(sink, stream, state)
     })

@@ -28,6 +28,7 @@
 //! - [`socket`]: one widget's WebSocket, from `hello` to the end.
 //! - [`http`]: the router — demo page, loader, widget app, config and history API, WebSocket.
 //! - [`state`]: what the handlers share.
+//! - [`listen`]: the accept loop — header-read timer and connection cap.
 //!
 //! [`serve`] runs the server on an already-bound listener until a shutdown future
 //! resolves, so tests start it on port 0 and stop it cleanly.
@@ -45,6 +46,7 @@ pub mod framing;
 pub mod guard;
 pub mod http;
 pub mod limiter;
+pub mod listen;
 pub mod persist;
 pub mod process;
 pub mod routing;
@@ -69,7 +71,5 @@ pub async fn serve(
     if let Ok(addr) = listener.local_addr() {
         state.admin.listening_on(addr);
     }
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    listen::serve_app(listener, app(state), listen::Limits::default(), shutdown).await
 }

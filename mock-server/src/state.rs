@@ -8,6 +8,7 @@ use crate::persist::PersistError;
 use porchlight_protocol::AdminToken;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use tokio::sync::Semaphore;
 
 /// Shared, cheaply cloned handle to the server's state.
 pub type AppState = Arc<Shared>;
@@ -21,7 +22,12 @@ pub struct Shared {
     pub console_dir: PathBuf,
     /// The admin secret and the server's own names.
     pub admin: Admin,
+    /// Slots for open WebSockets (widgets and consoles): at most [`MAX_SOCKETS`] at once.
+    pub sockets: Arc<Semaphore>,
 }
+
+/// The most WebSockets open at once.
+pub const MAX_SOCKETS: usize = 20_000;
 
 /// How the server is set up, beyond its configuration.
 #[derive(Debug, Clone, Default)]
@@ -73,6 +79,7 @@ impl Shared {
             widget_dir: options.widget_dir,
             console_dir: options.console_dir,
             admin: Admin::new(options.admin_token, options.public_hosts),
+            sockets: Arc::new(Semaphore::new(MAX_SOCKETS)),
         })
     }
 }

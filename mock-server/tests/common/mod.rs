@@ -29,6 +29,17 @@ impl Drop for Server {
     }
 }
 
+impl Server {
+    /// A server started elsewhere at `addr` (stopped by whoever started it).
+    pub fn at(addr: SocketAddr) -> Server {
+        Server {
+            addr,
+            token: porchlight_protocol::AdminToken::new("unknown").expect("token"),
+            stop: None,
+        }
+    }
+}
+
 /// Starts the server with the built-in configuration.
 pub async fn start() -> Server {
     let mut config = MockConfig::default();
