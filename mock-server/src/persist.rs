@@ -30,6 +30,10 @@ pub enum PersistError {
         path: PathBuf,
         source: rusqlite::Error,
     },
+    #[error(
+        "database {path} was written by a newer Porchlight (schema {found}; this server knows up to {SCHEMA_VERSION}); use a newer server or another --db"
+    )]
+    NewerSchema { path: PathBuf, found: i64 },
     #[error("database {path} holds an invalid {what}: {detail}")]
     Corrupt {
         path: PathBuf,
@@ -37,6 +41,13 @@ pub enum PersistError {
         detail: String,
     },
 }
+
+/// The schema this server writes, kept in SQLite's `user_version`. 1 was the first (before
+/// channels); older databases are brought up to date when opened, newer ones refused.
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// How long a write waits for another connection's lock before it fails.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS sessions (
@@ -185,6 +196,16 @@ impl Database {
             source,
         };
         let connection = Connection::open(path).map_err(sqlite)?;
+        connection.busy_timeout(BUSY_TIMEOUT).map_err(sqlite)?;
+        let found: i64 = connection
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(sqlite)?;
+        if found > SCHEMA_VERSION {
+            return Err(PersistError::NewerSchema {
+                path: path.to_path_buf(),
+                found,
+            });
+        }
         connection
             .pragma_update(None, "journal_mode", "WAL")
             .map_err(sqlite)?;
@@ -193,6 +214,9 @@ impl Database {
             .map_err(sqlite)?;
         connection.execute_batch(SCHEMA).map_err(sqlite)?;
         add_missing_columns(&connection).map_err(sqlite)?;
+        connection
+            .pragma_update(None, "user_version", SCHEMA_VERSION)
+            .map_err(sqlite)?;
         let database = Database {
             connection,
             path: path.to_path_buf(),
@@ -710,6 +734,54 @@ mod tests {
             vec![said(None, "Hi!"), said(None, "still here?")]
         );
         let _ = std::fs::remove_dir_all(path.parent().expect("folder"));
+    }
+
+    #[tokio::test]
+    async fn a_database_of_a_newer_server_is_refused_and_an_older_one_is_upgraded() {
+        let path = temp_db("schema");
+        {
+            let (_, _) = Database::open(&path).expect("open");
+        }
+        let version = |path: &Path| -> i64 {
+            Connection::open(path)
+                .and_then(|c| c.pragma_query_value(None, "user_version", |r| r.get(0)))
+                .expect("read the version")
+        };
+        assert_eq!(version(&path), SCHEMA_VERSION);
+        Connection::open(&path)
+            .and_then(|c| c.pragma_update(None, "user_version", SCHEMA_VERSION + 1))
+            .expect("pretend a newer server wrote it");
+        let refused = Database::open(&path)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(refused.contains("newer"), "{refused}");
+        // A database of the first schema (no version, no channel columns) opens and gains them.
+        let old = temp_db("schema-1");
+        if let Some(folder) = old.parent() {
+            std::fs::create_dir_all(folder).expect("a folder");
+        }
+        Connection::open(&old)
+            .and_then(|c| {
+                c.execute_batch(
+                    "CREATE TABLE conversations (id TEXT PRIMARY KEY, token TEXT NOT NULL, \
+                     phase TEXT NOT NULL, agent TEXT, agent_name TEXT, answers TEXT NOT NULL, \
+                     request TEXT, message_request TEXT, rating TEXT, replies_said INTEGER NOT NULL);\
+                     INSERT INTO conversations VALUES ('c1', 't1', 'bot', NULL, NULL, '{}', NULL, NULL, NULL, 0);",
+                )
+            })
+            .expect("an old database");
+        let (_, store) = Database::open(&old).expect("an old database opens");
+        let conversation = ConversationId::new("c1").expect("id");
+        assert_eq!(
+            store
+                .conversation(&conversation)
+                .map(|c| c.channel.as_str()),
+            Some("web")
+        );
+        assert_eq!(version(&old), SCHEMA_VERSION);
+        let _ = std::fs::remove_file(&path);
+        let _ = std::fs::remove_file(&old);
     }
 
     #[test]
