@@ -177,11 +177,12 @@ pub fn setup(browser: bool) -> Result<(), String> {
                     .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
                     .unwrap_or(false);
                 let apt = |args: &[&str]| {
+                    // sudo resets the environment: pass DEBIAN_FRONTEND as an argument too.
                     let mut command = if as_root {
                         Command::new("apt-get")
                     } else {
                         let mut sudo = Command::new("sudo");
-                        sudo.arg("apt-get");
+                        sudo.args(["DEBIAN_FRONTEND=noninteractive", "apt-get"]);
                         sudo
                     };
                     command
