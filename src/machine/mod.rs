@@ -1023,6 +1023,13 @@ impl Widget {
         {
             // Whatever we held belonged to another conversation.
             self.forget_conversation();
+        } else if newest < self.last_seq {
+            // The server's history is shorter than ours (it was restored from an older
+            // copy): it is read again from the start, and our own messages it no longer
+            // holds go out again under their ids, so nothing is dropped or shown twice.
+            self.resend_lost_messages(newest);
+            self.events.clear();
+            self.last_seq = Seq(0);
         }
         if self.token.as_ref() != Some(&token) {
             self.token = Some(token.clone());
@@ -1053,6 +1060,35 @@ impl Widget {
                 .map(|p| Effect::Transmit(p.frame.clone())),
         );
         effects
+    }
+
+    /// Puts the visitor's own messages held after `newest` back in the outbox, unsent.
+    fn resend_lost_messages(&mut self, newest: Seq) {
+        let lost: Vec<Outgoing> = self
+            .events
+            .iter()
+            .filter(|e| e.seq > newest)
+            .filter_map(|e| match &e.event {
+                ConversationEvent::MessageReceived {
+                    id: Some(id),
+                    author,
+                    text,
+                    ..
+                } if author.kind == AuthorKind::Visitor
+                    && !self.outbox.iter().any(|o| o.id == *id) =>
+                {
+                    Some(Outgoing {
+                        id: id.clone(),
+                        text: text.clone(),
+                        sending: Sending::Text,
+                        acked: None,
+                        in_flight: false,
+                    })
+                }
+                _ => None,
+            })
+            .collect();
+        self.outbox.splice(0..0, lost);
     }
 
     /// Drops everything that belongs to the conversation held so far.

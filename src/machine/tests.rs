@@ -290,9 +290,32 @@ fn welcome_to_the_same_conversation_keeps_what_is_held() {
     let mut w = online();
     w.update(event(1, None, "kept"));
     w.update(Input::LinkClosed);
-    w.update(welcome("t1"));
+    w.update(welcome_with("t1", "c1", 1, Replay::Socket));
     assert_eq!(texts(&w), vec!["kept"]);
     assert_eq!(w.last_seq, Seq(1));
+}
+
+#[test]
+fn a_server_with_a_shorter_history_is_read_again_and_our_lost_messages_resent() {
+    let mut w = online();
+    w.update(event(1, None, "a"));
+    send(&mut w, "m1", "mine");
+    w.update(ack("m1", 2));
+    w.update(event(2, Some("m1"), "mine"));
+    w.update(event(3, None, "b"));
+    assert!(w.outbox.is_empty());
+    w.update(Input::LinkClosed);
+    // Restarted on an older copy of its database: it holds only seq 1.
+    let effects = w.update(welcome_with("t1", "c1", 1, Replay::Socket));
+    assert!(effects.contains(&text_frame("m1", "mine")), "{effects:?}");
+    assert_eq!(w.last_seq, Seq(0));
+    assert!(texts(&w).is_empty(), "read again from the start");
+    // The replay from seq 1, then our message stored anew: each shown once.
+    w.update(event(1, None, "a"));
+    w.update(ack("m1", 2));
+    w.update(event(2, Some("m1"), "mine"));
+    assert_eq!(texts(&w), vec!["a", "mine"]);
+    assert!(w.outbox.is_empty());
 }
 
 #[test]
