@@ -549,3 +549,69 @@ async fn a_server_killed_mid_conversation_comes_back_with_everything_it_acked() 
     drop(server);
     let _ = std::fs::remove_dir_all(db.parent().expect("folder"));
 }
+
+/// Copies the database files (the file, its WAL and shared memory) from `from` to `to`.
+fn copy_database(from: &std::path::Path, to: &std::path::Path) {
+    let _ = std::fs::remove_dir_all(to);
+    std::fs::create_dir_all(to).expect("a folder for the copy");
+    for entry in std::fs::read_dir(from).expect("the database folder") {
+        let entry = entry.expect("an entry");
+        std::fs::copy(entry.path(), to.join(entry.file_name())).expect("copy");
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs the release widget, the server binary and Chromium: run `cargo xtask test`"]
+async fn a_server_restored_from_an_older_copy_is_read_again_and_shows_each_event_once() {
+    let folder = std::env::temp_dir().join(format!(
+        "porchlight-e2e-older-{}-{}",
+        std::process::id(),
+        porchlight_mock::store::random_id()
+    ));
+    let live = folder.join("live");
+    let older = folder.join("older");
+    let db_arg = live.join("db.sqlite3").display().to_string();
+    let server = start_server_process(&["--db", &db_arg]);
+    let proxy = FaultyProxy::start(server.addr()).await;
+    let browser = Browser::start().await;
+    let frame = browser.open_greeted_chat(&proxy.url("/")).await;
+    for (i, text) in ["early 1", "early 2"].into_iter().enumerate() {
+        type_message(&frame, text).await;
+        frame
+            .wait_for_count(".pl-log li[data-seq]", 3 + 2 * i)
+            .await;
+    }
+    // An older copy is taken while the server is down; then the chat goes on.
+    server.kill_9();
+    copy_database(&live, &older);
+    let server = start_server_process(&["--db", &db_arg]);
+    proxy.set_upstream(server.addr());
+    for (i, text) in ["late 1", "late 2"].into_iter().enumerate() {
+        type_message(&frame, text).await;
+        frame
+            .wait_for_count(".pl-log li[data-seq]", 7 + 2 * i)
+            .await;
+    }
+    frame.wait_for_count(".pl-pending", 0).await;
+    let held = frame.seqs().await.len();
+    // The server comes back on the older copy: it knows less than the widget shows.
+    server.kill_9();
+    copy_database(&older, &live);
+    let server = start_server_process(&["--db", &db_arg]);
+    proxy.set_upstream(server.addr());
+    let control = ControlClient::new(server.addr(), server.token().clone());
+    let conversation = conversation_of_server(&control).await;
+    wait_until_settled(&frame, &control, &conversation).await;
+    let shown = counts(&shown_messages(&frame).await);
+    for text in ["early 1", "early 2", "late 1", "late 2"] {
+        assert_eq!(shown.get(text), Some(&1), "{text} once: {shown:?}");
+    }
+    println!(
+        "older copy: the widget held {held} events, the restored server 5; after re-reading \
+         it shows {} events, each once, with the 2 messages the copy lacked sent again",
+        frame.seqs().await.len()
+    );
+    browser.quit().await;
+    drop(server);
+    let _ = std::fs::remove_dir_all(&folder);
+}

@@ -3,7 +3,7 @@
 //! one WebSocket ([`CONSOLE_SOCKET_PATH`](porchlight_protocol::console::CONSOLE_SOCKET_PATH)).
 //!
 //! - [`state`]: the console's state — pure, inputs in, effects out; folders, countdowns,
-//!   filters and every sentence, unit-tested natively.
+//!   filters, what the social channels allow and every sentence, unit-tested natively.
 //! - [`runtime`]: the only I/O — socket, timers, the tab's storage, HTTP.
 //! - [`view`]: thin Leptos components that render the state and dispatch inputs.
 //!

@@ -251,7 +251,26 @@ where
             }
             Update::Agents => self.send_agents().await,
             Update::Changed { conversation } => self.send_summary(&conversation).await,
-            Update::Clock => Ok(()),
+            Update::Clock => {
+                let desk = &self.state.desk;
+                let (now_ms, offset_ms, stories) = desk.read(|world| {
+                    let stories: Vec<ConversationId> = world
+                        .store
+                        .all()
+                        .filter(|(_, c)| {
+                            c.channel_state.as_ref().is_some_and(|s| s.story.is_some())
+                        })
+                        .map(|(id, _)| id.clone())
+                        .collect();
+                    (world.store.now_ms(), world.store.clock_offset_ms(), stories)
+                });
+                self.send(DeskFrame::Clock { now_ms, offset_ms }).await?;
+                // A story's link may have died with the move.
+                for conversation in stories {
+                    self.send_summary(&conversation).await?;
+                }
+                Ok(())
+            }
             Update::VisitorTyping { .. } | Update::Typing { .. } | Update::Switched { .. } => {
                 Ok(())
             }

@@ -493,3 +493,33 @@ async fn the_control_api_needs_the_token_its_own_host_and_json() {
         .json();
     assert_eq!(state["agents"][0]["online"], true, "{state}");
 }
+
+#[tokio::test]
+async fn moving_the_mock_clock_is_told_to_every_console() {
+    let server = start_with(config(BROADCAST, MANUAL_AGENTS)).await;
+    let (mut admin, _) = console(&server, None).await;
+    let answer = common::http(
+        &server,
+        "POST",
+        "/mock/clock",
+        &[],
+        r#"{"advance_secs":3600}"#,
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let offset = down_until(&mut admin, |f| match f {
+        DeskFrame::Clock { offset_ms, .. } => Some(offset_ms),
+        _ => None,
+    })
+    .await;
+    assert_eq!(offset, 3_600_000);
+    // A console that signs in later is told in its snapshot.
+    let (_, welcome) = console(&server, Some("ann")).await;
+    assert!(matches!(
+        welcome,
+        DeskFrame::Welcome {
+            clock_offset_ms: 3_600_000,
+            ..
+        }
+    ));
+}

@@ -23,6 +23,11 @@ use std::time::Duration;
 
 pub use porchlight_web::time::now_ms;
 
+/// A fresh client-made message id.
+fn fresh_id() -> MessageId {
+    MessageId::new(random::hex_id()).expect("hex is a valid id")
+}
+
 /// A `Copy` handle the components use to read the console and send it inputs.
 #[derive(Clone, Copy)]
 pub struct Runtime {
@@ -93,11 +98,30 @@ impl Runtime {
         self.run_all(effects);
     }
 
-    /// Sends `text` in the open chat under a fresh id.
+    /// Like [`Runtime::dispatch`]; whether the state had anything done (a frame sent).
+    pub fn act(self, input: Input) -> bool {
+        let effects = self
+            .console
+            .try_update(|c| c.update(input))
+            .unwrap_or_default();
+        let acted = !effects.is_empty();
+        self.run_all(effects);
+        acted
+    }
+
+    /// Sends `text` in the open chat under a fresh id (on a comment: as the chosen reply).
     pub fn send_text(self, text: String) {
         self.dispatch(Input::Send {
-            id: MessageId::new(random::hex_id()).expect("hex is a valid id"),
+            id: fresh_id(),
             text,
+        });
+    }
+
+    /// Sends the WhatsApp template `template` in the open chat under a fresh id.
+    pub fn send_template(self, template: String) {
+        self.dispatch(Input::SendTemplate {
+            id: fresh_id(),
+            template,
         });
     }
 

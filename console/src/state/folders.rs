@@ -6,11 +6,12 @@
 //! - *History*: ended, missed and left messages, newest first; while a search is typed, only
 //!   what the desk found.
 //!
-//! The channel filter applies to the queue and history, the agent filter (admins) to the
-//! engaged, live and history folders. Tab counts ignore the filters. Also here: what one
+//! The channel and post filters apply to the queue and history, the agent filter (admins)
+//! to the engaged, live and history folders. Tab counts ignore the filters. Also here: what one
 //! row shows ([`Row`]) and the countdown against the server's clock ([`remaining_ms`]).
 
 use super::{Console, Who, words};
+use porchlight_protocol::channels::{ChannelKind, window_ends};
 use porchlight_protocol::console::{ConversationSummary, Deadline, Folder, Rating, Stage};
 use porchlight_protocol::{AgentId, ConversationId};
 
@@ -32,7 +33,7 @@ pub fn slug(folder: Folder) -> &'static str {
     }
 }
 
-/// Whether the channel filter applies to `folder`.
+/// Whether the channel and post filters apply to `folder`.
 pub fn filters_channel(folder: Folder) -> bool {
     matches!(folder, Folder::Queue | Folder::History)
 }
@@ -61,6 +62,11 @@ pub struct Row {
     pub preview: String,
     /// The channel's name as the desk calls it.
     pub channel: String,
+    /// The channel's platform.
+    pub kind: ChannelKind,
+    /// The row shows its reply window ([`Console::window_line`]): a waiting or live
+    /// conversation on a channel with a window.
+    pub window: bool,
     /// The agent's name, where it tells something: an admin's engaged and live rows, and
     /// history.
     pub agent: Option<String>,
@@ -95,10 +101,11 @@ impl Console {
 
     fn passes_filters(&self, summary: &ConversationSummary, folder: Folder) -> bool {
         let channel_ok = !filters_channel(folder)
-            || self
+            || (self
                 .channel_filter
                 .as_ref()
-                .is_none_or(|c| &summary.channel == c);
+                .is_none_or(|c| &summary.channel == c)
+                && self.passes_post_filter(summary));
         let agent_ok = self.who != Who::Admin
             || !filters_agent(folder)
             || self
@@ -166,12 +173,19 @@ impl Console {
             }
             _ => None,
         };
+        let kind = self.kind_of(s);
+        let window = folder != Folder::History
+            && s.facts
+                .as_ref()
+                .is_some_and(|f| window_ends(kind, f).is_some());
         Some(Row {
             id: s.id.clone(),
             name: words::visitor_name(s),
             email: s.email.clone().filter(|e| !e.trim().is_empty()),
             preview: s.preview.clone(),
             channel: self.channel_name(s),
+            kind,
+            window,
             agent: agent.map(|a| self.agent_name(a)),
             deadline: s
                 .deadline

@@ -14,7 +14,13 @@
 //! goes out at most every [`TYPING_EVERY_MS`] and stops after [`TYPING_IDLE_MS`]; the link
 //! pings every [`PING_AFTER_MS`], is reopened when silent for [`DEAD_AFTER_MS`], and is
 //! never reopened once the desk said the token is wrong.
+//!
+//! Social channels ([`channels`]): what the composer allows is asked of the platforms'
+//! rules at the server's mock time; on a comment a message is a public or a private reply
+//! (each send returns to public); a send the platform refused is never shown as sent, and
+//! the alert gives the platform's code.
 
+pub mod channels;
 pub mod folders;
 pub mod gate;
 pub mod words;
@@ -22,6 +28,7 @@ pub mod words;
 #[cfg(test)]
 mod tests;
 
+use porchlight_protocol::channels::PlatformError;
 use porchlight_protocol::console::{
     AgentStatus, AnswerLine, ChannelInfo, ConsoleError, ConversationSummary, Folder, RoutingMode,
     Stage,
@@ -31,6 +38,8 @@ use porchlight_protocol::{
     DeskFrame, EventRecord, MessageId, PROTOCOL_VERSION, Seq, text,
 };
 use std::collections::BTreeMap;
+
+pub use channels::{Composer, ReplyKind};
 
 /// An online link sends a `ping` this often; the desk answers `pong`.
 pub const PING_AFTER_MS: u64 = 20_000;
@@ -101,22 +110,49 @@ pub struct Found {
     pub conversations: Vec<ConversationId>,
 }
 
+/// What an outgoing agent message is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutKind {
+    /// A text message (on a comment: a public reply).
+    Text,
+    /// A private reply to a commenter.
+    Private,
+    /// A WhatsApp template, by name.
+    Template(String),
+}
+
 /// An agent message sent and not yet shown back as an event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outgoing {
     pub conversation: ConversationId,
     pub id: MessageId,
+    /// The text as sent; a template's name.
     pub text: String,
+    pub kind: OutKind,
     /// Stored by the desk as this seq; its event has not arrived yet.
     pub acked: Option<Seq>,
 }
 
 impl Outgoing {
     fn frame(&self) -> ConsoleFrame {
-        ConsoleFrame::SendText {
-            conversation: self.conversation.clone(),
-            id: self.id.clone(),
-            text: self.text.clone(),
+        let conversation = self.conversation.clone();
+        let id = self.id.clone();
+        match &self.kind {
+            OutKind::Text => ConsoleFrame::SendText {
+                conversation,
+                id,
+                text: self.text.clone(),
+            },
+            OutKind::Private => ConsoleFrame::PrivateReply {
+                conversation,
+                id,
+                text: self.text.clone(),
+            },
+            OutKind::Template(template) => ConsoleFrame::SendTemplate {
+                conversation,
+                id,
+                template: template.clone(),
+            },
         }
     }
 }
@@ -135,6 +171,8 @@ pub struct Chat {
     pub typing_sent_ms: Option<u64>,
     /// When the draft last changed while not empty.
     pub draft_ms: Option<u64>,
+    /// On a comment: how the next message goes out.
+    pub reply: ReplyKind,
 }
 
 impl Chat {
@@ -147,6 +185,7 @@ impl Chat {
             visitor_typing: false,
             typing_sent_ms: None,
             draft_ms: None,
+            reply: ReplyKind::Public,
         }
     }
 
@@ -185,6 +224,8 @@ pub enum Input {
     ShowFolder(Folder),
     /// The channel filter; `None` is every channel.
     FilterChannel(Option<ChannelId>),
+    /// The post filter (comments); `None` is every post.
+    FilterPost(Option<String>),
     /// The agent filter (admins); `None` is every agent.
     FilterAgent(Option<AgentId>),
     /// The history search box changed.
@@ -202,9 +243,27 @@ pub enum Input {
         empty: bool,
         now_ms: u64,
     },
-    /// Send `text` (unvalidated) in the open chat under a fresh client-made `id`.
+    /// Send `text` (unvalidated) in the open chat under a fresh client-made `id`: a message,
+    /// or on a comment a public or private reply as [`Chat::reply`] says.
     Send {
         id: MessageId,
+        text: String,
+    },
+    /// On a comment: how the next message goes out.
+    ReplyAs(ReplyKind),
+    /// Send a WhatsApp template in the open chat under a fresh client-made `id`.
+    SendTemplate {
+        id: MessageId,
+        template: String,
+    },
+    /// Hide the open chat's comment (after the agent confirmed).
+    HideComment,
+    /// Delete the open chat's comment (after the agent confirmed).
+    DeleteComment,
+    /// A customer message on a social channel, as its platform would deliver it.
+    Simulate {
+        channel: ChannelId,
+        name: String,
         text: String,
     },
     /// Close a live chat.
@@ -241,11 +300,16 @@ pub struct Console {
     pub agents: Vec<AgentStatus>,
     pub channels: Vec<ChannelInfo>,
     pub conversations: BTreeMap<ConversationId, ConversationSummary>,
-    /// Server time minus local time, in milliseconds, as of the latest timed frame.
+    /// Server time minus local time, in milliseconds, as of the latest timed frame. The
+    /// server's time is the mock's wall clock, so this includes [`Console::mock_offset_ms`].
     pub clock_offset_ms: i64,
+    /// How far the mock's wall clock was moved ahead of the real one.
+    pub mock_offset_ms: u64,
     /// The folder on show.
     pub folder: Folder,
     pub channel_filter: Option<ChannelId>,
+    /// The post filter (comment conversations on this post only).
+    pub post_filter: Option<String>,
     pub agent_filter: Option<AgentId>,
     /// The history search box's text.
     pub search: String,
@@ -280,8 +344,10 @@ impl Console {
             channels: Vec::new(),
             conversations: BTreeMap::new(),
             clock_offset_ms: 0,
+            mock_offset_ms: 0,
             folder: Folder::Queue,
             channel_filter: None,
+            post_filter: None,
             agent_filter: None,
             search: String::new(),
             found: None,
@@ -357,6 +423,10 @@ impl Console {
                 self.channel_filter = channel;
                 Vec::new()
             }
+            Input::FilterPost(post) => {
+                self.post_filter = post;
+                Vec::new()
+            }
             Input::FilterAgent(agent) => {
                 self.agent_filter = agent;
                 Vec::new()
@@ -396,6 +466,20 @@ impl Console {
             }
             Input::Draft { empty, now_ms } => self.draft(empty, now_ms),
             Input::Send { id, text } => self.send(id, &text),
+            Input::ReplyAs(reply) => {
+                if let Some(chat) = self.chat.as_mut() {
+                    chat.reply = reply;
+                }
+                Vec::new()
+            }
+            Input::SendTemplate { id, template } => self.send_template(id, template),
+            Input::HideComment => self.comment_action(true),
+            Input::DeleteComment => self.comment_action(false),
+            Input::Simulate {
+                channel,
+                name,
+                text,
+            } => self.simulate(channel, &name, &text),
             Input::CloseChat(conversation) => {
                 self.alert = None;
                 let mut effects = self.stop_typing();
@@ -569,18 +653,83 @@ impl Console {
         let Ok(text) = text::message_text(raw) else {
             return Vec::new();
         };
-        self.alert = None;
-        let mut effects = self.stop_typing();
-        let out = Outgoing {
+        let kind = match self.chat.as_mut().map(|c| std::mem::take(&mut c.reply)) {
+            Some(ReplyKind::Private) if self.is_comment(&conversation) => OutKind::Private,
+            _ => OutKind::Text,
+        };
+        self.queue_out(Outgoing {
             conversation,
             id,
             text: text.to_string(),
+            kind,
             acked: None,
+        })
+    }
+
+    fn send_template(&mut self, id: MessageId, template: String) -> Vec<Effect> {
+        let Some(conversation) = self.chat.as_ref().map(|c| c.id.clone()) else {
+            return Vec::new();
         };
-        // Sent now if the link is up, else after the next welcome: the desk stores an id once.
+        if !self.can_write(&conversation) {
+            self.set_alert(words::NOT_YOUR_CHAT.to_string());
+            return Vec::new();
+        }
+        if template.is_empty() {
+            return Vec::new();
+        }
+        self.queue_out(Outgoing {
+            conversation,
+            id,
+            text: template.clone(),
+            kind: OutKind::Template(template),
+            acked: None,
+        })
+    }
+
+    /// Sends `out` now if the link is up, else after the next welcome (the desk stores an
+    /// id once), and keeps it pending until its event arrives.
+    fn queue_out(&mut self, out: Outgoing) -> Vec<Effect> {
+        self.alert = None;
+        let mut effects = self.stop_typing();
         effects.extend(self.transmit_if_online(out.frame()));
         self.outbox.push(out);
         effects
+    }
+
+    /// Hides (`hide`) or deletes the open chat's comment.
+    fn comment_action(&mut self, hide: bool) -> Vec<Effect> {
+        let Some(conversation) = self.chat.as_ref().map(|c| c.id.clone()) else {
+            return Vec::new();
+        };
+        if !self.can_write(&conversation) {
+            self.set_alert(words::NOT_YOUR_CHAT.to_string());
+            return Vec::new();
+        }
+        if !self.is_comment(&conversation) {
+            return Vec::new();
+        }
+        self.alert = None;
+        self.act(if hide {
+            ConsoleFrame::HideComment { conversation }
+        } else {
+            ConsoleFrame::DeleteComment { conversation }
+        })
+    }
+
+    fn simulate(&mut self, channel: ChannelId, name: &str, raw: &str) -> Vec<Effect> {
+        let name = name.trim();
+        let Ok(text) = text::message_text(raw) else {
+            return Vec::new();
+        };
+        if name.is_empty() || !self.simulated_channels().iter().any(|c| c.id == channel) {
+            return Vec::new();
+        }
+        self.alert = None;
+        self.act(ConsoleFrame::Simulate {
+            channel,
+            name: name.to_string(),
+            text: text.to_string(),
+        })
     }
 
     fn frame(&mut self, frame: DeskFrame, now_ms: u64) -> Vec<Effect> {
@@ -592,6 +741,7 @@ impl Console {
             DeskFrame::Welcome {
                 now_ms: server_ms,
                 routing,
+                clock_offset_ms,
                 agents,
                 channels,
                 conversations,
@@ -602,6 +752,7 @@ impl Console {
                 self.attempts = 0;
                 self.pinged_ms = Some(now_ms);
                 self.clock_offset_ms = offset(server_ms, now_ms);
+                self.mock_offset_ms = clock_offset_ms;
                 self.routing = Some(routing);
                 self.agents = agents;
                 self.channels = channels;
@@ -629,9 +780,11 @@ impl Console {
                 self.upsert(*summary)
             }
             DeskFrame::Clock {
-                now_ms: server_ms, ..
+                now_ms: server_ms,
+                offset_ms,
             } => {
                 self.clock_offset_ms = offset(server_ms, now_ms);
+                self.mock_offset_ms = offset_ms;
                 Vec::new()
             }
             DeskFrame::Agent { status } => {
@@ -708,8 +861,8 @@ impl Console {
                 code,
                 message,
                 conversation,
-                ..
-            } => self.refused(code, &message, conversation),
+                platform,
+            } => self.refused(code, &message, conversation, platform.as_ref()),
             DeskFrame::Pong {} => Vec::new(),
         }
     }
@@ -851,6 +1004,7 @@ impl Console {
         code: ConsoleError,
         message: &str,
         conversation: Option<ConversationId>,
+        platform: Option<&PlatformError>,
     ) -> Vec<Effect> {
         match code {
             ConsoleError::Unauthorized => return self.stop(Stop::WrongToken),
@@ -871,9 +1025,29 @@ impl Console {
             if code == ConsoleError::InvalidText || !self.can_write(c) {
                 self.outbox
                     .retain(|o| &o.conversation != c || o.acked.is_some());
+            } else if code == ConsoleError::Platform {
+                // The desk answers a chat's frames in order: the platform refused the oldest
+                // send still waiting for its ack. Nothing was sent, so it is never shown sent.
+                if let Some(i) = self
+                    .outbox
+                    .iter()
+                    .position(|o| &o.conversation == c && o.acked.is_none())
+                {
+                    self.outbox.remove(i);
+                }
             }
         }
-        self.set_alert(words::refusal(code, message));
+        let sentence = match platform {
+            Some(error) => {
+                let kind = conversation
+                    .as_ref()
+                    .and_then(|c| self.conversations.get(c))
+                    .map(|s| self.kind_of(s));
+                words::platform_refusal(kind, error)
+            }
+            None => words::refusal(code, message),
+        };
+        self.set_alert(sentence);
         Vec::new()
     }
 }

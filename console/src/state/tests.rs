@@ -911,3 +911,579 @@ fn ratings_loads_and_system_lines_read_well() {
         "Someone else already accepted this request (Ben)."
     );
 }
+
+// ---- social channels ----
+
+mod social {
+    use super::*;
+    use crate::state::channels::{Composer, story, web_address};
+    use porchlight_protocol::channels::{
+        ChannelFacts, CommentFacts, HOUR_MS, PlatformError, REPLY_WINDOW_MS,
+    };
+    use porchlight_protocol::console::StoryView;
+
+    /// The mock's time when the customers below last wrote: the server runs this far
+    /// ahead of the browser's [`T0`].
+    const M0: u64 = 1_767_225_600_000;
+    const DAY: u64 = 24 * HOUR_MS;
+
+    fn info(id_: &str, kind: ChannelKind, templates: &[&str]) -> ChannelInfo {
+        ChannelInfo {
+            id: id(id_),
+            kind,
+            name: format!("{id_} channel"),
+            templates: templates.iter().map(|t| t.to_string()).collect(),
+        }
+    }
+
+    fn channels() -> Vec<ChannelInfo> {
+        vec![
+            info("web", ChannelKind::Web, &[]),
+            info("messenger", ChannelKind::Messenger, &[]),
+            info("fb", ChannelKind::FacebookComments, &[]),
+            info("wa", ChannelKind::Whatsapp, &["order_update", "follow_up"]),
+            info("ig", ChannelKind::InstagramComments, &[]),
+            info("tg", ChannelKind::Telegram, &[]),
+        ]
+    }
+
+    fn on(channel: &str, name: &str, stage: Stage, facts: ChannelFacts) -> ConversationSummary {
+        let agent = (stage == Stage::Live).then_some("ann");
+        let mut s = summary(name, stage, agent, 1);
+        s.channel = id(channel);
+        s.facts = Some(facts);
+        s
+    }
+
+    fn wrote(human_agent: bool) -> ChannelFacts {
+        ChannelFacts {
+            last_customer_ms: Some(M0),
+            human_agent,
+            comment: None,
+        }
+    }
+
+    fn commented(post: &str) -> ChannelFacts {
+        ChannelFacts {
+            last_customer_ms: Some(M0),
+            human_agent: false,
+            comment: Some(CommentFacts {
+                post: post.into(),
+                comment: format!("{post}_1"),
+                at_ms: M0,
+                top_level: true,
+                hidden: false,
+                deleted: false,
+                private_replied: false,
+            }),
+        }
+    }
+
+    /// Ann's console, the mock clock at [`M0`] while the browser's is at [`T0`].
+    fn desk(conversations: Vec<ConversationSummary>) -> Console {
+        let mut c = ann();
+        c.update(Input::Frame {
+            frame: DeskFrame::Welcome {
+                version: PROTOCOL_VERSION,
+                now_ms: M0,
+                agent: Some(id("ann")),
+                routing: RoutingMode::Broadcast,
+                clock_offset_ms: 0,
+                agents: vec![agent("Ann", true, 1)],
+                channels: channels(),
+                conversations,
+            },
+            now_ms: T0,
+        });
+        c
+    }
+
+    /// The composer of `conversation` `after` ms past the customer's last message.
+    fn composer(c: &Console, conversation: &str, after: u64) -> Composer {
+        c.composer(&conv(conversation), T0 + after)
+            .expect("Ann's live chat")
+    }
+
+    fn open(c: &mut Console, conversation: &str) {
+        c.update(Input::Open(conv(conversation)));
+    }
+
+    #[test]
+    fn the_reply_window_counts_down_then_the_tag_then_closes() {
+        let c = desk(vec![
+            on("messenger", "m", Stage::Live, wrote(true)),
+            on("messenger", "m-no-tag", Stage::Queued, wrote(false)),
+            on("wa", "w", Stage::Connecting, wrote(false)),
+            on("tg", "t", Stage::Live, wrote(false)),
+            on("messenger", "old", Stage::Ended, wrote(true)),
+        ]);
+        let line = |id: &str, after: u64| c.window_line(&conv(id), T0 + after);
+        assert_eq!(line("m", 0).as_deref(), Some("Reply window: 24:00:00 left"));
+        assert_eq!(
+            line("m", 18 * 60_000 + 53_000).as_deref(),
+            Some("Reply window: 23:41:07 left")
+        );
+        assert_eq!(
+            line("m", REPLY_WINDOW_MS - 1_000).as_deref(),
+            Some("Reply window: 0:00:01 left")
+        );
+        assert_eq!(
+            line("m", DAY + 2 * HOUR_MS).as_deref(),
+            Some("Reply window closed; HUMAN_AGENT tag: 5 d 22 h left")
+        );
+        assert_eq!(line("m", 7 * DAY).as_deref(), Some("Reply window closed"));
+        assert_eq!(
+            line("m-no-tag", DAY).as_deref(),
+            Some("Reply window closed")
+        );
+        assert_eq!(
+            line("w", DAY + 60_000).as_deref(),
+            Some("Reply window closed: templates only")
+        );
+        // No window on Telegram; none shown once a conversation is over.
+        assert_eq!(line("t", 30 * DAY), None);
+        assert_eq!(line("old", 0), None);
+        // Rows show it where it is open.
+        assert!(c.row(&conv("m"), Folder::Live).expect("row").window);
+        assert!(!c.row(&conv("t"), Folder::Live).expect("row").window);
+        assert!(!c.row(&conv("old"), Folder::History).expect("row").window);
+        assert_eq!(
+            c.row(&conv("m"), Folder::Live).expect("row").kind,
+            ChannelKind::Messenger
+        );
+    }
+
+    #[test]
+    fn the_window_is_asked_at_the_servers_mock_time() {
+        let mut c = desk(vec![on("messenger", "m", Stage::Live, wrote(true))]);
+        assert_eq!(c.mock_clock(), None);
+        // The mock clock moves 25 h ahead: the browser's clock has not moved.
+        frame(
+            &mut c,
+            DeskFrame::Clock {
+                now_ms: M0 + 25 * HOUR_MS,
+                offset_ms: 25 * HOUR_MS,
+            },
+        );
+        assert_eq!(c.mock_clock().as_deref(), Some("Mock time: +25 h 0 min"));
+        assert_eq!(
+            c.window_line(&conv("m"), T0).as_deref(),
+            Some("Reply window closed; HUMAN_AGENT tag: 5 d 23 h left")
+        );
+        assert!(composer(&c, "m", 0).tagged);
+        // A welcome says it too.
+        c.update(Input::Frame {
+            frame: DeskFrame::Welcome {
+                version: PROTOCOL_VERSION,
+                now_ms: M0 + 90 * 60_000,
+                agent: Some(id("ann")),
+                routing: RoutingMode::Broadcast,
+                clock_offset_ms: 90 * 60_000,
+                agents: vec![agent("Ann", true, 1)],
+                channels: channels(),
+                conversations: vec![],
+            },
+            now_ms: T0,
+        });
+        assert_eq!(c.mock_clock().as_deref(), Some("Mock time: +1 h 30 min"));
+    }
+
+    #[test]
+    fn the_composer_allows_what_the_platform_does_and_says_why_not() {
+        let c = desk(vec![
+            on("messenger", "m", Stage::Live, wrote(true)),
+            on("wa", "w", Stage::Live, wrote(false)),
+            on("web", "site", Stage::Live, ChannelFacts::default()),
+            on("messenger", "bens", Stage::Live, wrote(true)),
+        ]);
+        let inside = composer(&c, "m", 0);
+        assert!(!inside.disabled && !inside.tagged && inside.why.is_none());
+        assert!(inside.templates.is_empty() && !inside.comments);
+        let tagged = composer(&c, "m", DAY + HOUR_MS);
+        assert!(!tagged.disabled && tagged.tagged && tagged.why.is_none());
+        let late = composer(&c, "m", 8 * DAY);
+        assert!(late.disabled && !late.tagged);
+        assert_eq!(
+            late.why.as_deref(),
+            Some(
+                "The 24-hour reply window closed 7 d ago and the HUMAN_AGENT tag's 7 days ended 1 d ago, so Messenger does not allow free text."
+            )
+        );
+        // WhatsApp: templates at any time, free text only inside the window.
+        let w = composer(&c, "w", 0);
+        assert!(!w.disabled);
+        assert_eq!(w.templates, vec!["order_update", "follow_up"]);
+        let w = composer(&c, "w", DAY + HOUR_MS);
+        assert!(w.disabled && !w.tagged);
+        assert_eq!(
+            w.why.as_deref(),
+            Some(
+                "The 24-hour reply window closed 1 h ago, so WhatsApp does not allow free text. Send an approved template instead."
+            )
+        );
+        assert_eq!(w.templates.len(), 2);
+        // The web widget's chats have no rules; others' chats no composer.
+        let site = composer(&c, "site", 100 * DAY);
+        assert!(!site.disabled && site.why.is_none() && site.templates.is_empty());
+        let mut bens = c.clone();
+        let mut s = on("messenger", "bens", Stage::Live, wrote(true));
+        s.agent = Some(id("bob"));
+        upsert(&mut bens, s);
+        assert_eq!(bens.composer(&conv("bens"), T0), None);
+    }
+
+    #[test]
+    fn a_whatsapp_customer_who_never_wrote_cannot_be_written_to_first() {
+        let c = desk(vec![on("wa", "w", Stage::Live, ChannelFacts::default())]);
+        let w = composer(&c, "w", 0);
+        assert!(w.disabled);
+        let why = w.why.expect("why");
+        assert!(
+            why.contains("reply window") && why.contains("template"),
+            "{why}"
+        );
+        assert_eq!(c.window_line(&conv("w"), T0), None);
+    }
+
+    #[test]
+    fn templates_go_out_pending_and_again_after_a_reconnect() {
+        let mut c = desk(vec![on("wa", "w", Stage::Live, wrote(false))]);
+        open(&mut c, "w");
+        let effects = c.update(Input::SendTemplate {
+            id: id("t1"),
+            template: "order_update".into(),
+        });
+        let sent = Effect::Transmit(ConsoleFrame::SendTemplate {
+            conversation: conv("w"),
+            id: id("t1"),
+            template: "order_update".into(),
+        });
+        assert_eq!(effects, vec![sent.clone()]);
+        assert_eq!(c.pending(&conv("w")).count(), 1);
+        c.update(Input::LinkClosed);
+        c.update(Input::ReconnectDue);
+        c.update(Input::LinkOpened { now_ms: T0 });
+        let effects = c.update(Input::Frame {
+            frame: DeskFrame::Welcome {
+                version: PROTOCOL_VERSION,
+                now_ms: M0,
+                agent: Some(id("ann")),
+                routing: RoutingMode::Broadcast,
+                clock_offset_ms: 0,
+                agents: vec![agent("Ann", true, 1)],
+                channels: channels(),
+                conversations: vec![on("wa", "w", Stage::Live, wrote(false))],
+            },
+            now_ms: T0,
+        });
+        assert!(effects.contains(&sent), "{effects:?}");
+    }
+
+    #[test]
+    fn comments_reply_publicly_or_privately_once_then_back_to_public() {
+        let mut c = desk(vec![on("fb", "f", Stage::Live, commented("1047_55"))]);
+        open(&mut c, "f");
+        let first = composer(&c, "f", 0);
+        assert!(first.comments && first.reply == ReplyKind::Public);
+        assert!(!first.disabled && first.why.is_none());
+        assert!(first.can_hide && first.can_delete && first.templates.is_empty());
+        let public = c.update(Input::Send {
+            id: id("p1"),
+            text: "Yes".into(),
+        });
+        assert_eq!(
+            public,
+            vec![Effect::Transmit(ConsoleFrame::SendText {
+                conversation: conv("f"),
+                id: id("p1"),
+                text: "Yes".into(),
+            })]
+        );
+        c.update(Input::ReplyAs(ReplyKind::Private));
+        assert_eq!(composer(&c, "f", 0).reply, ReplyKind::Private);
+        let private = c.update(Input::Send {
+            id: id("p2"),
+            text: "Our recipe".into(),
+        });
+        assert_eq!(
+            private,
+            vec![Effect::Transmit(ConsoleFrame::PrivateReply {
+                conversation: conv("f"),
+                id: id("p2"),
+                text: "Our recipe".into(),
+            })]
+        );
+        // Each send returns to a public reply.
+        assert_eq!(composer(&c, "f", 0).reply, ReplyKind::Public);
+        // Once the private reply went, choosing another says why (the desk refuses it).
+        let mut replied = commented("1047_55");
+        if let Some(comment) = replied.comment.as_mut() {
+            comment.private_replied = true;
+        }
+        upsert(&mut c, on("fb", "f", Stage::Live, replied));
+        c.update(Input::ReplyAs(ReplyKind::Private));
+        let again = composer(&c, "f", 0);
+        assert!(!again.disabled);
+        assert_eq!(
+            again.why.as_deref(),
+            Some(
+                "Facebook does not allow this: Activity already replied to: a comment gets one private reply (code 10900)."
+            )
+        );
+    }
+
+    #[test]
+    fn a_refused_send_is_said_with_the_platforms_code_and_never_shown_sent() {
+        let mut c = desk(vec![on("fb", "f", Stage::Live, commented("1047_55"))]);
+        open(&mut c, "f");
+        c.update(Input::ReplyAs(ReplyKind::Private));
+        c.update(Input::Send {
+            id: id("p1"),
+            text: "One more thing".into(),
+        });
+        assert_eq!(c.pending(&conv("f")).count(), 1);
+        frame(
+            &mut c,
+            DeskFrame::Refused {
+                code: ConsoleError::Platform,
+                message: "the platform refused".into(),
+                conversation: Some(conv("f")),
+                platform: Some(PlatformError {
+                    status: 400,
+                    code: 10_900,
+                    error_subcode: None,
+                    message: "Activity already replied to: a comment gets one private reply".into(),
+                }),
+            },
+        );
+        assert_eq!(c.pending(&conv("f")).count(), 0);
+        assert_eq!(
+            c.alert.map(|a| a.text).as_deref(),
+            Some(
+                "Facebook refused this: Activity already replied to: a comment gets one private reply (code 10900). Nothing was sent."
+            )
+        );
+    }
+
+    #[test]
+    fn a_late_messenger_send_refused_names_its_subcode() {
+        let mut c = desk(vec![on("messenger", "m", Stage::Live, wrote(false))]);
+        open(&mut c, "m");
+        frame(
+            &mut c,
+            DeskFrame::Refused {
+                code: ConsoleError::Platform,
+                message: String::new(),
+                conversation: Some(conv("m")),
+                platform: Some(PlatformError {
+                    status: 400,
+                    code: 10,
+                    error_subcode: Some(2_018_278),
+                    message: "This message is sent outside of allowed window".into(),
+                }),
+            },
+        );
+        assert_eq!(
+            c.alert.map(|a| a.text).as_deref(),
+            Some(
+                "Facebook refused this: This message is sent outside of allowed window (code 10, subcode 2018278). Nothing was sent."
+            )
+        );
+    }
+
+    #[test]
+    fn comments_are_hidden_and_deleted_and_a_deleted_one_takes_nothing() {
+        let mut c = desk(vec![
+            on("fb", "f", Stage::Live, commented("p")),
+            on("messenger", "m", Stage::Live, wrote(false)),
+        ]);
+        open(&mut c, "f");
+        assert_eq!(
+            c.update(Input::HideComment),
+            vec![Effect::Transmit(ConsoleFrame::HideComment {
+                conversation: conv("f")
+            })]
+        );
+        assert_eq!(
+            c.update(Input::DeleteComment),
+            vec![Effect::Transmit(ConsoleFrame::DeleteComment {
+                conversation: conv("f")
+            })]
+        );
+        let mut hidden = commented("p");
+        if let Some(comment) = hidden.comment.as_mut() {
+            comment.hidden = true;
+        }
+        upsert(&mut c, on("fb", "f", Stage::Live, hidden.clone()));
+        let after_hide = composer(&c, "f", 0);
+        assert!(!after_hide.can_hide && after_hide.can_delete && !after_hide.disabled);
+        if let Some(comment) = hidden.comment.as_mut() {
+            comment.deleted = true;
+        }
+        upsert(&mut c, on("fb", "f", Stage::Live, hidden));
+        let gone = composer(&c, "f", 0);
+        assert!(gone.disabled && !gone.can_hide && !gone.can_delete);
+        assert_eq!(
+            gone.why.as_deref(),
+            Some("The comment was deleted, so nothing more can be sent about it.")
+        );
+        // Not a comment: nothing to hide.
+        open(&mut c, "m");
+        assert!(c.update(Input::HideComment).is_empty());
+    }
+
+    #[test]
+    fn instagram_answers_only_top_level_visible_comments_in_public() {
+        let mut facts = commented("reel");
+        if let Some(comment) = facts.comment.as_mut() {
+            comment.hidden = true;
+        }
+        let mut c = desk(vec![on("ig", "i", Stage::Live, facts)]);
+        open(&mut c, "i");
+        let public = composer(&c, "i", 0);
+        // A private reply is still possible, so the textbox stays; the reason shows.
+        assert!(!public.disabled);
+        let why = public.why.expect("why");
+        assert!(
+            why.starts_with("Instagram does not allow this: Replies are allowed only to top-level"),
+            "{why}"
+        );
+        c.update(Input::ReplyAs(ReplyKind::Private));
+        assert_eq!(composer(&c, "i", 0).why, None);
+    }
+
+    #[test]
+    fn the_post_filter_narrows_the_queue_and_history_to_one_posts_comments() {
+        let mut c = desk(vec![
+            on("fb", "a", Stage::Queued, commented("1047_55")),
+            on("fb", "b", Stage::Queued, commented("1047_77")),
+            on("ig", "c", Stage::Queued, commented("1047_55")),
+            on("messenger", "d", Stage::Queued, wrote(false)),
+            on("fb", "e", Stage::Live, commented("1047_99")),
+            on("fb", "h", Stage::Ended, commented("1047_12")),
+        ]);
+        assert_eq!(c.posts(Folder::Queue), vec!["1047_55", "1047_77"]);
+        assert_eq!(c.posts(Folder::History), vec!["1047_12"]);
+        assert!(c.posts(Folder::Engaged).is_empty());
+        c.update(Input::FilterPost(Some("1047_55".into())));
+        assert_eq!(c.folder_ids(Folder::Queue), vec![conv("a"), conv("c")]);
+        assert!(c.folder_ids(Folder::History).is_empty());
+        // Filtered on, a post stays an option even where it has no rows.
+        assert_eq!(c.posts(Folder::History), vec!["1047_12", "1047_55"]);
+        // It does not apply to live chats; with the channel filter both must hold.
+        assert_eq!(c.folder_ids(Folder::Live), vec![conv("e")]);
+        c.update(Input::FilterChannel(Some(id("fb"))));
+        assert_eq!(c.folder_ids(Folder::Queue), vec![conv("a")]);
+        c.update(Input::FilterPost(None));
+        assert_eq!(c.folder_ids(Folder::Queue), vec![conv("a"), conv("b")]);
+    }
+
+    #[test]
+    fn customers_are_simulated_on_social_channels_only() {
+        let mut c = desk(vec![]);
+        assert_eq!(
+            c.simulated_channels()
+                .iter()
+                .map(|ch| ch.id.to_string())
+                .collect::<Vec<_>>(),
+            vec!["messenger", "fb", "wa", "ig", "tg"]
+        );
+        assert_eq!(
+            c.update(Input::Simulate {
+                channel: id("tg"),
+                name: " Jonas ".into(),
+                text: "Hello\n".into(),
+            }),
+            vec![Effect::Transmit(ConsoleFrame::Simulate {
+                channel: id("tg"),
+                name: "Jonas".into(),
+                text: "Hello".into(),
+            })]
+        );
+        for (channel, name, text) in [
+            ("web", "Ada", "Hi"),
+            ("tg", " ", "Hi"),
+            ("tg", "Jonas", " "),
+        ] {
+            assert!(
+                c.update(Input::Simulate {
+                    channel: id(channel),
+                    name: name.into(),
+                    text: text.into(),
+                })
+                .is_empty(),
+                "{channel} {name:?} {text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn stories_link_while_they_live_and_only_to_web_addresses() {
+        let live = story(&StoryView {
+            mention: true,
+            url: Some("https://cdn.example/story/1.jpg".into()),
+        });
+        assert_eq!(
+            live.link.as_deref(),
+            Some("https://cdn.example/story/1.jpg")
+        );
+        assert_eq!(live.about, "They mentioned you in their story.");
+        assert_eq!(live.placeholder, None);
+        let gone = story(&StoryView {
+            mention: false,
+            url: None,
+        });
+        assert_eq!(gone.link, None);
+        assert_eq!(
+            gone.placeholder,
+            Some("The story is no longer available (stories expire after 24 hours).")
+        );
+        assert_eq!(gone.about, "They replied to your story.");
+        let sneaky = story(&StoryView {
+            mention: false,
+            url: Some("javascript:alert(1)".into()),
+        });
+        assert_eq!(sneaky.link, None);
+        assert_eq!(
+            web_address(" HTTP://x.example/a "),
+            Some("HTTP://x.example/a")
+        );
+        assert_eq!(web_address("data:text/html,hi"), None);
+        assert_eq!(web_address("no scheme"), None);
+    }
+
+    #[test]
+    fn durations_and_the_comment_state_read_well() {
+        use crate::state::words::{comment_state, hms, mock_clock, span};
+        assert_eq!(hms(0), "0:00:00");
+        assert_eq!(hms(DAY), "24:00:00");
+        assert_eq!(span(6 * DAY + 22 * HOUR_MS + 59 * 60_000), "6 d 22 h");
+        assert_eq!(span(8 * DAY), "8 d");
+        assert_eq!(span(HOUR_MS + 5 * 60_000), "1 h 5 min");
+        assert_eq!(span(HOUR_MS), "1 h");
+        assert_eq!(span(12 * 60_000 + 59_000), "12 min");
+        assert_eq!(span(59_000), "less than a minute");
+        assert_eq!(mock_clock(0), None);
+        assert_eq!(
+            mock_clock(7 * DAY + 25 * HOUR_MS).as_deref(),
+            Some("Mock time: +193 h 0 min")
+        );
+        let mut facts = commented("1047_55");
+        let comment = facts.comment.as_mut().expect("comment");
+        assert_eq!(
+            comment_state(comment),
+            "Comment on post 1047_55: visible; no private reply yet."
+        );
+        comment.hidden = true;
+        comment.private_replied = true;
+        assert_eq!(
+            comment_state(comment),
+            "Comment on post 1047_55: hidden from everyone but its author; private reply sent."
+        );
+        comment.deleted = true;
+        assert_eq!(
+            comment_state(comment),
+            "Comment on post 1047_55: deleted; private reply sent."
+        );
+    }
+}

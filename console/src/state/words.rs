@@ -1,6 +1,10 @@
 //! Every sentence the console shows or announces, made from the desk's facts. Visitor,
 //! agent and bot text passes through unchanged: the view renders it as text, never HTML.
 
+use porchlight_protocol::channels::{
+    ChannelFacts, ChannelKind, CommentFacts, Delivery, HOUR_MS, HUMAN_AGENT_WINDOW_MS,
+    PlatformError, REPLY_WINDOW_MS, window_ends,
+};
 use porchlight_protocol::console::{ConsoleError, ConversationSummary, Folder, Stage};
 use porchlight_protocol::{AuthorKind, ConversationEvent};
 
@@ -163,4 +167,187 @@ pub fn refusal(code: ConsoleError, message: &str) -> String {
                 .into()
         }
     }
+}
+
+// ---- social channels ----
+
+/// Beside a composer whose messages go out with the `HUMAN_AGENT` tag.
+pub const TAG_NOTE: &str = "Sent with the HUMAN_AGENT tag (a person answering within 7 days)";
+/// Where a story's link was, once the platform stopped serving it.
+pub const STORY_EXPIRED: &str = "The story is no longer available (stories expire after 24 hours).";
+/// Where a story's link was, when it is not a web address.
+pub const STORY_NOT_A_LINK: &str = "The story's link is not a web address, so it is not shown.";
+/// Why nothing can be sent about a deleted comment.
+pub const COMMENT_DELETED: &str = "The comment was deleted, so nothing more can be sent about it.";
+
+/// What hiding a comment asks first.
+pub const CONFIRM_HIDE: &str =
+    "Hide this comment? Everyone but its author and their friends stops seeing it.";
+/// What deleting a comment asks first.
+pub const CONFIRM_DELETE: &str = "Delete this comment? It is removed from the post for everyone, and cannot be answered any more.";
+
+const MINUTE_MS: u64 = 60_000;
+const DAY_MS: u64 = 24 * HOUR_MS;
+
+/// Who runs the platform of `kind`, as a refusal names it.
+pub fn platform(kind: Option<ChannelKind>) -> &'static str {
+    match kind {
+        Some(ChannelKind::Messenger | ChannelKind::FacebookComments) => "Facebook",
+        Some(ChannelKind::Whatsapp) => "WhatsApp",
+        Some(ChannelKind::Instagram | ChannelKind::InstagramComments) => "Instagram",
+        Some(ChannelKind::Telegram) => "Telegram",
+        Some(ChannelKind::Web) => "The website",
+        None => "The platform",
+    }
+}
+
+/// A platform error's own words with its numbers, e.g. "… (code 10, subcode 2018278)".
+fn platform_words(error: &PlatformError) -> String {
+    let message = error.message.trim().trim_end_matches('.');
+    match error.error_subcode {
+        Some(sub) => format!("{message} (code {}, subcode {sub})", error.code),
+        None => format!("{message} (code {})", error.code),
+    }
+}
+
+/// The alert when the platform refused a send: who, why, its code, and that nothing went.
+pub fn platform_refusal(kind: Option<ChannelKind>, error: &PlatformError) -> String {
+    format!(
+        "{} refused this: {}. Nothing was sent.",
+        platform(kind),
+        platform_words(error)
+    )
+}
+
+/// Why the composer's chosen send is not allowed, in the platform's words.
+pub fn platform_says_no(kind: ChannelKind, error: &PlatformError) -> String {
+    format!(
+        "{} does not allow this: {}.",
+        platform(Some(kind)),
+        platform_words(error)
+    )
+}
+
+/// A duration as a reply window's countdown, `h:mm:ss` (e.g. "23:41:07").
+pub fn hms(ms: u64) -> String {
+    let s = ms / 1000;
+    format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
+/// A long duration in days and hours, hours and minutes, or minutes, leaving out what is
+/// zero: "6 d 22 h", "8 d", "1 h 5 min", "12 min", "less than a minute".
+pub fn span(ms: u64) -> String {
+    let (d, h, m) = (ms / DAY_MS, ms % DAY_MS / HOUR_MS, ms % HOUR_MS / MINUTE_MS);
+    let pair = if d > 0 {
+        [(d, "d"), (h, "h")]
+    } else if h > 0 {
+        [(h, "h"), (m, "min")]
+    } else {
+        [(m, "min"), (0, "")]
+    };
+    let parts: Vec<String> = pair
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, unit)| format!("{n} {unit}"))
+        .collect();
+    if parts.is_empty() {
+        "less than a minute".into()
+    } else {
+        parts.join(" ")
+    }
+}
+
+/// The reply window's line: `ends` as [`window_ends`] gives it, `delivery` what free text
+/// would get now (`None`: refused), `templates_only` whether templates still go.
+pub fn window_line(
+    ends: (u64, Option<u64>),
+    delivery: Option<Delivery>,
+    templates_only: bool,
+    now_ms: u64,
+) -> String {
+    let (free_until, tag_until) = ends;
+    match delivery {
+        Some(Delivery::HumanAgentTag) => format!(
+            "Reply window closed; HUMAN_AGENT tag: {} left",
+            span(tag_until.unwrap_or(now_ms).saturating_sub(now_ms))
+        ),
+        Some(_) => format!(
+            "Reply window: {} left",
+            hms(free_until.saturating_sub(now_ms))
+        ),
+        None if templates_only => "Reply window closed: templates only".into(),
+        None => "Reply window closed".into(),
+    }
+}
+
+/// Why free text may not go out on `kind` with `facts` at `now_ms`, which the platform
+/// refused with `error`; `templates` when a template may go instead.
+pub fn why_not_text(
+    kind: ChannelKind,
+    facts: &ChannelFacts,
+    error: &PlatformError,
+    templates: bool,
+    now_ms: u64,
+) -> String {
+    let instead = if templates {
+        " Send an approved template instead."
+    } else {
+        ""
+    };
+    let label = kind.label();
+    let sentence = match window_ends(kind, facts) {
+        None if kind.has_window() => format!(
+            "{label} does not let a business write first, and the customer has not written yet, so there is no reply window."
+        ),
+        Some((free_until, tag_until)) if now_ms >= free_until => {
+            let hours = REPLY_WINDOW_MS / HOUR_MS;
+            let closed = span(now_ms - free_until);
+            match tag_until {
+                Some(tag_until) if now_ms >= tag_until => format!(
+                    "The {hours}-hour reply window closed {closed} ago and the HUMAN_AGENT tag's {} days ended {} ago, so {label} does not allow free text.",
+                    HUMAN_AGENT_WINDOW_MS / DAY_MS,
+                    span(now_ms - tag_until),
+                ),
+                _ => format!(
+                    "The {hours}-hour reply window closed {closed} ago, so {label} does not allow free text."
+                ),
+            }
+        }
+        _ => platform_says_no(kind, error),
+    };
+    format!("{sentence}{instead}")
+}
+
+/// What was done about a comment, e.g. "Comment on post 1047_55: hidden; private reply
+/// sent."
+pub fn comment_state(comment: &CommentFacts) -> String {
+    let shown = if comment.deleted {
+        "deleted"
+    } else if comment.hidden {
+        "hidden from everyone but its author"
+    } else {
+        "visible"
+    };
+    let private = if comment.private_replied {
+        "private reply sent"
+    } else {
+        "no private reply yet"
+    };
+    format!("Comment on post {}: {shown}; {private}.", comment.post)
+}
+
+/// The header's line while the mock clock runs ahead, e.g. "Mock time: +25 h 0 min".
+pub fn mock_clock(offset_ms: u64) -> Option<String> {
+    (offset_ms > 0).then(|| {
+        format!(
+            "Mock time: +{} h {} min",
+            offset_ms / HOUR_MS,
+            offset_ms % HOUR_MS / MINUTE_MS
+        )
+    })
+}
+
+/// A template waiting to be sent, as the transcript shows it.
+pub fn pending_template(name: &str) -> String {
+    format!("Template “{name}”")
 }

@@ -1,17 +1,19 @@
-//! The open conversation, beside the folders: its heading and facts, the transcript (each
-//! event a list item: messages with author and text, lifecycle events as system lines),
-//! the pre-chat answers, "Visitor is typing…", and — only in the signed-in agent's own
-//! live chat — the composer and "Close chat". Everything else is read-only. New visitor
+//! The open conversation, beside the folders: its heading and facts (the channel, its
+//! reply window, the comment's state, the story it is about), the transcript (each event a
+//! list item: messages with author and text, lifecycle events as system lines), the
+//! pre-chat answers, "Visitor is typing…", and — only in the signed-in agent's own live
+//! chat — the [`Composer`] and "Close chat". Everything else is read-only. New visitor
 //! messages are announced by the announcer, so the transcript is not a live region.
 
-use super::focus_soon;
+use super::composer::Composer;
+use super::{channel_badge, focus_soon};
 use crate::runtime::{Runtime, now_ms};
-use crate::state::{Chat, Input, words};
+use crate::state::channels::{Story, comment_of, story};
+use crate::state::{Chat, Input, OutKind, words};
 use leptos::prelude::*;
+use porchlight_protocol::channels::ChannelKind;
 use porchlight_protocol::console::Stage;
-use porchlight_protocol::limits::MAX_MESSAGE_CHARS;
-use porchlight_protocol::{AuthorKind, ConversationEvent, ConversationId, EventRecord, text};
-use porchlight_web::composer;
+use porchlight_protocol::{AuthorKind, ConversationEvent, ConversationId, EventRecord};
 
 /// The chat view, or a hint while no conversation is open.
 #[component]
@@ -42,6 +44,10 @@ struct Facts {
     stage: &'static str,
     agent: Option<String>,
     stage_raw: Option<Stage>,
+    kind: ChannelKind,
+    /// A comment conversation: what was done about the comment.
+    comment: Option<String>,
+    story: Option<Story>,
 }
 
 fn author_class(kind: AuthorKind) -> &'static str {
@@ -108,6 +114,9 @@ fn ChatPane(id: ConversationId) -> impl IntoView {
                 stage: s.map_or("", |s| words::stage_word(s.stage)),
                 agent: s.and_then(|s| s.agent.as_ref()).map(|a| c.agent_name(a)),
                 stage_raw: s.map(|s| s.stage),
+                kind: s.map_or(ChannelKind::Web, |s| c.kind_of(s)),
+                comment: s.and_then(comment_of).map(words::comment_state),
+                story: s.and_then(|s| s.story.as_ref()).map(story),
             }
         })
     });
@@ -119,7 +128,14 @@ fn ChatPane(id: ConversationId) -> impl IntoView {
     let pending = Memo::new(move |_| {
         runtime.console.with(|c| {
             c.pending(&pending_id)
-                .map(|o| (o.id.clone(), o.text.clone(), o.acked.is_some()))
+                .map(|o| {
+                    let (author, text) = match &o.kind {
+                        OutKind::Text => ("You", o.text.clone()),
+                        OutKind::Private => ("You, privately", o.text.clone()),
+                        OutKind::Template(name) => ("You", words::pending_template(name)),
+                    };
+                    (o.id.clone(), author, text, o.acked.is_some())
+                })
                 .collect::<Vec<_>>()
         })
     });
@@ -156,6 +172,30 @@ fn ChatPane(id: ConversationId) -> impl IntoView {
         })
     };
     let composer_id = id.clone();
+    let window_id = id.clone();
+    let has_window = Memo::new(move |_| {
+        runtime
+            .console
+            .with(|c| c.window_line(&window_id, now_ms()).is_some())
+    });
+    let window_id = id.clone();
+    let window = move || {
+        let window_id = window_id.clone();
+        has_window.get().then(|| {
+            let line = move || {
+                runtime.now.track();
+                runtime
+                    .console
+                    .with(|c| c.window_line(&window_id, now_ms()))
+                    .unwrap_or_default()
+            };
+            view! {
+                <p class="pc-window" role="timer">
+                    {line}
+                </p>
+            }
+        })
+    };
     view! {
         <section class="pc-chat" data-conversation=id.to_string() aria-labelledby="pc-chat-title">
             <div class="pc-chat-head">
@@ -168,18 +208,27 @@ fn ChatPane(id: ConversationId) -> impl IntoView {
                             let f = facts.get();
                             let mut parts: Vec<String> = Vec::new();
                             parts.extend(f.email);
-                            if !f.channel.is_empty() {
-                                parts.push(f.channel);
-                            }
                             if !f.stage.is_empty() {
                                 parts.push(f.stage.to_string());
                             }
                             if let Some(agent) = f.agent {
                                 parts.push(format!("Agent: {agent}"));
                             }
-                            parts.join(" · ")
+                            let rest = (!parts.is_empty()).then(|| format!(" · {}", parts.join(" · ")));
+                            view! {
+                                {(!f.channel.is_empty()).then(|| channel_badge(f.kind, f.channel))}
+                                {rest}
+                            }
                         }}
                     </p>
+                    {window}
+                    {move || {
+                        facts
+                            .get()
+                            .comment
+                            .map(|line| view! { <p class="pc-comment-state">{line}</p> })
+                    }}
+                    {move || facts.get().story.map(story_view)}
                 </div>
                 <button type="button" class="pc-close-view" on:click=close_view>
                     "Hide conversation"
@@ -194,11 +243,11 @@ fn ChatPane(id: ConversationId) -> impl IntoView {
                     />
                     <For
                         each=move || pending.get()
-                        key=|(id, _, acked)| (id.clone(), *acked)
-                        children=|(id, text, acked)| {
+                        key=|(id, _, _, acked)| (id.clone(), *acked)
+                        children=|(id, author, text, acked)| {
                             view! {
                                 <li class="pc-msg pc-from-agent pc-pending" data-id=id.to_string()>
-                                    <span class="pc-author">"You"</span>
+                                    <span class="pc-author">{author}</span>
                                     <p class="pc-text">{text}</p>
                                     <span class="pc-delivery">
                                         {if acked { "Sent" } else { "Sending…" }}
@@ -242,60 +291,26 @@ fn ChatPane(id: ConversationId) -> impl IntoView {
     }
 }
 
-/// The agent's textbox, Send and Close chat. Enter sends, Shift+Enter starts a new line.
-#[component]
-fn Composer(id: ConversationId, name: String) -> impl IntoView {
-    let runtime = expect_context::<Runtime>();
-    let draft = RwSignal::new(String::new());
-    let submit = move || {
-        let text = draft.get_untracked();
-        if text::message_text(&text).is_ok() {
-            runtime.send_text(text);
-            draft.set(String::new());
-        }
-    };
+/// The story a conversation is about: a link to it while the platform serves it (never the
+/// media itself: the page's policy allows images from itself only), else a placeholder.
+fn story_view(story: Story) -> impl IntoView {
+    let Story {
+        about,
+        link,
+        placeholder,
+    } = story;
     view! {
-        <form
-            class="pc-composer"
-            on:submit=move |ev| {
-                ev.prevent_default();
-                submit();
-            }
-        >
-            <label for="pc-composer">"Message"</label>
-            <textarea
-                id="pc-composer"
-                rows="3"
-                maxlength=MAX_MESSAGE_CHARS
-                prop:value=move || draft.get()
-                on:input=move |ev| {
-                    let text = event_target_value(&ev);
-                    runtime
-                        .quietly(Input::Draft {
-                            empty: text.trim().is_empty(),
-                            now_ms: now_ms(),
-                        });
-                    draft.set(text);
-                }
-                on:keydown=move |ev| {
-                    if composer::enter_sends(&ev) {
-                        submit();
+        <div class="pc-story">
+            <p class="pc-story-about">{about}</p>
+            {link
+                .map(|href| {
+                    view! {
+                        <a class="pc-story-link" href=href rel="noopener noreferrer" target="_blank">
+                            "View the story"
+                        </a>
                     }
-                }
-            ></textarea>
-            <div class="pc-composer-actions">
-                <button type="submit" class="pc-send">
-                    "Send"
-                </button>
-                <button
-                    type="button"
-                    class="pc-close-chat"
-                    aria-label=format!("Close chat with {name}")
-                    on:click=move |_| runtime.dispatch(Input::CloseChat(id.clone()))
-                >
-                    "Close chat"
-                </button>
-            </div>
-        </form>
+                })}
+            {placeholder.map(|text| view! { <p class="pc-story-gone">{text}</p> })}
+        </div>
     }
 }

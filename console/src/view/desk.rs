@@ -1,12 +1,14 @@
 //! The signed-in page: a header with who is signed in, the online toggle and load (agents),
-//! the link's state and "Sign out"; then the one `<main>`: notices, the folders beside the
-//! open chat. A refused token leaves for the wrong-token screen.
+//! the mock clock while it runs ahead, the link's state and "Sign out"; then the one
+//! `<main>`: notices, the folders beside the open chat, and the Simulate panel. A refused
+//! token leaves for the wrong-token screen.
 
 use super::app::GateHandle;
 use super::aria_bool;
 use super::chat::ChatView;
 use super::folders::Folders;
 use super::notices::Notices;
+use super::simulate::Simulate;
 use crate::runtime::Runtime;
 use crate::state::{Input, LinkState, Stop, Who, words};
 use leptos::prelude::*;
@@ -39,6 +41,7 @@ pub fn Desk(token: AdminToken, who: Who) -> impl IntoView {
             .console
             .with(|c| c.me().map(|m| (m.online, m.load, m.max_chats)))
     });
+    let mock_clock = Memo::new(move |_| runtime.console.with(|c| c.mock_clock()));
     let link_text = move || {
         link.with(|(state, attempts)| match state {
             LinkState::Connecting if *attempts == 0 => "Connecting…",
@@ -81,6 +84,7 @@ pub fn Desk(token: AdminToken, who: Who) -> impl IntoView {
                 "Signed in as " <strong id="pc-user-name">{move || name.get()}</strong>
             </p>
             {agent_controls}
+            {move || mock_clock.get().map(|line| view! { <p id="pc-clock" class="pc-clock">{line}</p> })}
             <p id="pc-link" class="pc-link" role="status">
                 {link_text}
             </p>
@@ -99,6 +103,7 @@ pub fn Desk(token: AdminToken, who: Who) -> impl IntoView {
                 <Folders />
                 <ChatView />
             </div>
+            <Simulate />
         </main>
     }
 }

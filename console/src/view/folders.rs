@@ -1,7 +1,8 @@
 //! The folders as tabs (`role="tablist"`; arrow keys, Home and End move between them, and
 //! every tab is also on the Tab sequence), each with its count; below them the folder's
-//! filters — channel on the queue and history, agent (admins) on engaged, live chats and
-//! history, search on history — and its rows.
+//! filters — channel on the queue and history, post there too while comments are among
+//! them, agent (admins) on engaged, live chats and history, search on history — and its
+//! rows.
 
 use super::aria_bool;
 use super::row::RowView;
@@ -131,23 +132,22 @@ fn filter_select(
                 <option value="" prop:selected=move || chosen.with(Option::is_none)>
                     {all}
                 </option>
-                {move || {
-                    options
-                        .get()
-                        .into_iter()
-                        .map(|(value, name)| {
-                            let this = value.clone();
-                            view! {
-                                <option
-                                    value=value
-                                    prop:selected=move || chosen.with(|c| c.as_ref() == Some(&this))
-                                >
-                                    {name}
-                                </option>
-                            }
-                        })
-                        .collect_view()
-                }}
+                // Keyed, so options already there stay the same elements as others arrive.
+                <For
+                    each=move || options.get()
+                    key=|option| option.clone()
+                    children=move |(value, name)| {
+                        let this = value.clone();
+                        view! {
+                            <option
+                                value=value
+                                prop:selected=move || chosen.with(|c| c.as_ref() == Some(&this))
+                            >
+                                {name}
+                            </option>
+                        }
+                    }
+                />
             </select>
         </div>
     }
@@ -173,6 +173,27 @@ fn Filters(folder: Memo<Folder>) -> impl IntoView {
                         .collect()
                 },
                 chosen: |c| c.channel_filter.as_ref().map(ToString::to_string),
+            };
+            filter_select(runtime, select, pick)
+        })
+    };
+    let has_posts = Memo::new(move |_| runtime.console.with(|c| !c.posts(c.folder).is_empty()));
+    let post_select = move || {
+        (filters_channel(folder.get()) && has_posts.get()).then(|| {
+            let pick = move |value: String| {
+                runtime.dispatch(Input::FilterPost((!value.is_empty()).then_some(value)))
+            };
+            let select = FilterSelect {
+                id: "pc-filter-post",
+                label: "Post",
+                all: "All posts",
+                options: |c| {
+                    c.posts(c.folder)
+                        .into_iter()
+                        .map(|p| (p.clone(), p))
+                        .collect()
+                },
+                chosen: |c| c.post_filter.clone(),
             };
             filter_select(runtime, select, pick)
         })
@@ -216,6 +237,7 @@ fn Filters(folder: Memo<Folder>) -> impl IntoView {
     view! {
         <div class="pc-filters">
             {channel_select}
+            {post_select}
             {agent_select}
             {search}
         </div>

@@ -9,19 +9,35 @@
 //! - [`notices`]: the polite announcer and the alert for refusals.
 //! - [`folders`]: the folder tabs, their filters and search, and the rows.
 //! - [`row`]: one conversation in a folder, with its countdown and actions.
-//! - [`chat`]: the open conversation: transcript, pre-chat answers, typing, composer.
+//! - [`chat`]: the open conversation: transcript, pre-chat answers, typing, the reply
+//!   window, the story, the comment's state; [`composer`]: what the agent may send there.
+//! - [`simulate`]: a customer's message on a social channel, made up by hand.
 
 pub mod app;
 pub mod chat;
+pub mod composer;
 pub mod desk;
 pub mod folders;
 pub mod notices;
 pub mod row;
 pub mod signin;
+pub mod simulate;
 
 use leptos::prelude::*;
+use porchlight_protocol::channels::ChannelKind;
 use std::time::Duration;
 use wasm_bindgen::JsCast;
+
+/// The channel a conversation came from: a small badge drawn by the stylesheet for its
+/// platform (`data-kind`; hidden from assistive technology) and the channel's name.
+pub fn channel_badge(kind: ChannelKind, name: String) -> impl IntoView {
+    view! {
+        <span class="pc-channel" data-kind=kind.as_str()>
+            <span class="pc-channel-icon" aria-hidden="true"></span>
+            {name}
+        </span>
+    }
+}
 
 /// Moves keyboard focus to the first element matching `selector` once the current render
 /// has landed; returns nothing, and does nothing if there is none.

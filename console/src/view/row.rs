@@ -1,8 +1,9 @@
 //! One conversation in a folder: the visitor's name (the button that opens the chat),
 //! email, the first words, the channel, the agent where it tells something, history's
-//! status and rating, the countdown (`role="timer"`, which is not announced), and Accept or
-//! Start chat. Each button's accessible name names the visitor.
+//! status and rating, the countdown and the reply window (`role="timer"`, which is not
+//! announced), and Accept or Start chat. Each button's accessible name names the visitor.
 
+use super::channel_badge;
 use crate::runtime::{Runtime, now_ms};
 use crate::state::folders::{Action, Row};
 use crate::state::{Input, words};
@@ -40,6 +41,8 @@ fn row_body(runtime: Runtime, row: Row, is_open: Memo<bool>) -> impl IntoView {
         email,
         preview,
         channel,
+        kind,
+        window,
         agent,
         deadline,
         status,
@@ -47,6 +50,23 @@ fn row_body(runtime: Runtime, row: Row, is_open: Memo<bool>) -> impl IntoView {
         action,
     } = row;
     let open_id = id.clone();
+    let window_id = id.clone();
+    let window = window.then(|| {
+        let line = move || {
+            // Moves with the runtime's clock, like the countdown, and at once when the
+            // desk's clock or the customer's last message moves.
+            runtime.now.track();
+            runtime
+                .console
+                .with(|c| c.window_line(&window_id, now_ms()))
+                .unwrap_or_default()
+        };
+        view! {
+            <p class="pc-window" role="timer">
+                {line}
+            </p>
+        }
+    });
     let countdown = deadline.map(|deadline| {
         let lead = match deadline.kind {
             DeadlineKind::Queue => "Missed in ",
@@ -112,7 +132,7 @@ fn row_body(runtime: Runtime, row: Row, is_open: Memo<bool>) -> impl IntoView {
         </div>
         <p class="pc-preview">{preview}</p>
         <p class="pc-meta">
-            <span class="pc-channel">{channel}</span>
+            {channel_badge(kind, channel)}
             {agent
                 .map(|a| {
                     view! {
@@ -125,6 +145,7 @@ fn row_body(runtime: Runtime, row: Row, is_open: Memo<bool>) -> impl IntoView {
             {rating}
         </p>
         {countdown}
+        {window}
         {button}
     }
 }
