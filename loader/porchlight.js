@@ -12,10 +12,9 @@
   var site = script.getAttribute('data-site') || '';
   var chatOrigin = new URL(script.src, doc.baseURI).origin;
   var frame = doc.createElement('iframe');
-  // Listeners by event name: a Map, and only for the events the widget sends, so a name
-  // like "__proto__" can never reach an object's prototype.
-  var EVENTS = ['open', 'close', 'message', 'unread'];
-  var listeners = new Map();
+  // Listeners by event name, only for the events the widget sends, in an object without a
+  // prototype: a name like "__proto__" reaches nothing.
+  var listeners = Object.create(null);
   var ready = false;
   var pending = [];
   win.__porchlight = frame;
@@ -45,7 +44,7 @@
   }
 
   function emit(name, detail) {
-    (listeners.get(name) || []).forEach(function (fn) {
+    (listeners[name] || []).forEach(function (fn) {
       try { fn(detail); } catch (e) { setTimeout(function () { throw e; }); }
     });
   }
@@ -71,9 +70,8 @@
 
   function api(command, arg, fn) {
     if (command === 'on') {
-      if (typeof fn !== 'function' || EVENTS.indexOf(arg) < 0) return;
-      if (!listeners.has(arg)) listeners.set(arg, []);
-      listeners.get(arg).push(fn);
+      if (typeof fn === 'function' && /^(open|close|message|unread)$/.test(arg))
+        (listeners[arg] = listeners[arg] || []).push(fn);
     } else if (command === 'open' || command === 'close' || command === 'toggle') {
       post({ type: 'porchlight:command', command: command });
     } else if (command === 'identify' && arg && typeof arg === 'object') {

@@ -139,6 +139,17 @@ pub struct SavedOutbox {
 
 impl Outgoing {
     /// The message as if never sent: not acked, not in flight.
+    /// Typed text, not yet sent.
+    fn text(id: MessageId, text: String) -> Outgoing {
+        Outgoing {
+            id,
+            text,
+            sending: Sending::Text,
+            acked: None,
+            in_flight: false,
+        }
+    }
+
     fn unsent(self) -> Outgoing {
         Outgoing {
             acked: None,
@@ -715,13 +726,7 @@ impl Widget {
             return Vec::new();
         }
         self.session_lost = false;
-        let mut effects = self.queue(Outgoing {
-            id,
-            text: text.to_string(),
-            sending: Sending::Text,
-            acked: None,
-            in_flight: false,
-        });
+        let mut effects = self.queue(Outgoing::text(id, text.to_string()));
         if !effects.is_empty() {
             effects.extend(self.stop_typing());
         }
@@ -1062,33 +1067,20 @@ impl Widget {
         effects
     }
 
-    /// Puts the visitor's own messages held after `newest` back in the outbox, unsent.
+    /// Puts the visitor's own messages held after `newest` (the only events with a client
+    /// id) back in the outbox, unsent, ahead of those still waiting.
     fn resend_lost_messages(&mut self, newest: Seq) {
-        let lost: Vec<Outgoing> = self
-            .events
-            .iter()
-            .filter(|e| e.seq > newest)
-            .filter_map(|e| match &e.event {
-                ConversationEvent::MessageReceived {
-                    id: Some(id),
-                    author,
-                    text,
-                    ..
-                } if author.kind == AuthorKind::Visitor
-                    && !self.outbox.iter().any(|o| o.id == *id) =>
-                {
-                    Some(Outgoing {
-                        id: id.clone(),
-                        text: text.clone(),
-                        sending: Sending::Text,
-                        acked: None,
-                        in_flight: false,
-                    })
-                }
-                _ => None,
-            })
-            .collect();
-        self.outbox.splice(0..0, lost);
+        let mut lost = Vec::new();
+        for record in self.events.iter().filter(|e| e.seq > newest) {
+            if let ConversationEvent::MessageReceived {
+                id: Some(id), text, ..
+            } = &record.event
+            {
+                lost.push(Outgoing::text(id.clone(), text.clone()));
+            }
+        }
+        lost.append(&mut self.outbox);
+        self.outbox = lost;
     }
 
     /// Drops everything that belongs to the conversation held so far.
