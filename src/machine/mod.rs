@@ -354,9 +354,12 @@ pub struct Widget {
     pub starting_new: bool,
     /// The agent who is typing, as the server last said.
     pub agent_typing: Option<String>,
-    /// When the visitor's last `typing: true` went out; `Some` while the server believes
-    /// the visitor is typing.
+    /// When the visitor's last `typing: true` went out on this link. Kept after the
+    /// visitor stops, so typing frames stay one per [`TYPING_EVERY_MS`] however fast they
+    /// write: with their messages they stay under the server's frame rate.
     pub typing_sent_ms: Option<u64>,
+    /// The server believes the visitor is typing.
+    pub typing_on: bool,
     pub history: History,
     /// Failed connection attempts since the link was last online.
     pub attempts: u32,
@@ -412,6 +415,7 @@ impl Widget {
             starting_new: false,
             agent_typing: None,
             typing_sent_ms: None,
+            typing_on: false,
             history: History::Closed,
             attempts: 0,
             notice: None,
@@ -765,11 +769,12 @@ impl Widget {
             return Vec::new();
         }
         self.typing_sent_ms = Some(now_ms);
+        self.typing_on = true;
         vec![Effect::Transmit(ClientFrame::Typing { typing: true })]
     }
 
     fn stop_typing(&mut self) -> Vec<Effect> {
-        let was_typing = self.typing_sent_ms.take().is_some();
+        let was_typing = std::mem::take(&mut self.typing_on);
         self.transmit_if(was_typing, ClientFrame::Typing { typing: false })
     }
 
@@ -918,6 +923,7 @@ impl Widget {
         self.rating_sent = false;
         self.starting_new = false;
         self.typing_sent_ms = None;
+        self.typing_on = false;
         self.agent_typing = None;
         vec![Effect::ScheduleReconnect {
             attempt: self.attempts,
@@ -1097,6 +1103,7 @@ impl Widget {
         self.rating_sent = false;
         self.agent_typing = None;
         self.typing_sent_ms = None;
+        self.typing_on = false;
     }
 
     fn status_changed(&mut self, status: ChatStatus, now_ms: u64) {
@@ -1116,6 +1123,7 @@ impl Widget {
         if !live {
             self.agent_typing = None;
             self.typing_sent_ms = None;
+        self.typing_on = false;
         }
         self.rating_sent = false;
         let after = self.phase();

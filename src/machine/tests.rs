@@ -1072,6 +1072,34 @@ fn sending_a_message_stops_the_visitors_typing() {
 }
 
 #[test]
+fn a_fast_writer_sends_one_typing_frame_per_three_seconds_not_one_per_message() {
+    // Four messages a second: with a typing pair for each, twelve frames a second would
+    // exceed the server's five and get messages refused (and reordered by their resends).
+    let mut w = in_status(live());
+    let mut frames = 0;
+    for i in 0..12u64 {
+        let now_ms = i * 250;
+        frames += w
+            .update(Input::Draft {
+                empty: false,
+                now_ms,
+            })
+            .len();
+        frames += send(&mut w, &format!("m{i}"), "hi").len();
+        frames += w.update(ack(&format!("m{i}"), i + 2)).len();
+    }
+    // 12 messages in 3 s: 12 sends, one typing start and its stop.
+    assert_eq!(frames, 12 + 2);
+    assert_eq!(
+        w.update(Input::Draft {
+            empty: false,
+            now_ms: 3_000
+        }),
+        vec![Effect::Transmit(ClientFrame::Typing { typing: true })]
+    );
+}
+
+#[test]
 fn visitor_typing_is_not_sent_to_the_bot_or_the_queue() {
     for s in [ChatStatus::Bot {}, queued(1, 0)] {
         let mut w = in_status(s);
