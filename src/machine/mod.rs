@@ -1123,7 +1123,7 @@ impl Widget {
         if !live {
             self.agent_typing = None;
             self.typing_sent_ms = None;
-        self.typing_on = false;
+            self.typing_on = false;
         }
         self.rating_sent = false;
         let after = self.phase();
