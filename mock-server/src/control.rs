@@ -279,19 +279,27 @@ async fn online(
     Ok(Json(state.desk.state(Instant::now())).into_response())
 }
 
+/// Parses the agent and a body `B`, and carries out the channel action `B` names.
+fn channel_call<B: DeserializeOwned>(
+    state: &AppState,
+    agent: String,
+    bytes: &Bytes,
+    action: impl FnOnce(B) -> (ConversationId, ChannelAction),
+) -> Result<Response, ApiError> {
+    agent_call(state, agent, bytes, |desk, agent, b: B, _| {
+        let (conversation, action) = action(b);
+        desk.channel_action(agent, &conversation, None, &action)?;
+        Ok(conversation)
+    })
+}
+
 async fn template(
     State(state): State<AppState>,
     Path(agent): Path<String>,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
-    agent_call(&state, agent, &bytes, |desk, agent, b: TemplateBody, _| {
-        desk.channel_action(
-            agent,
-            &b.conversation,
-            None,
-            &ChannelAction::Template(b.template),
-        )?;
-        Ok(b.conversation)
+    channel_call(&state, agent, &bytes, |b: TemplateBody| {
+        (b.conversation, ChannelAction::Template(b.template))
     })
 }
 
@@ -300,14 +308,8 @@ async fn private_reply(
     Path(agent): Path<String>,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
-    agent_call(&state, agent, &bytes, |desk, agent, b: MessageBody, _| {
-        desk.channel_action(
-            agent,
-            &b.conversation,
-            None,
-            &ChannelAction::PrivateReply(b.text),
-        )?;
-        Ok(b.conversation)
+    channel_call(&state, agent, &bytes, |b: MessageBody| {
+        (b.conversation, ChannelAction::PrivateReply(b.text))
     })
 }
 
@@ -316,15 +318,9 @@ async fn hide(
     Path(agent): Path<String>,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
-    agent_call(
-        &state,
-        agent,
-        &bytes,
-        |desk, agent, b: ConversationBody, _| {
-            desk.channel_action(agent, &b.conversation, None, &ChannelAction::Hide)?;
-            Ok(b.conversation)
-        },
-    )
+    channel_call(&state, agent, &bytes, |b: ConversationBody| {
+        (b.conversation, ChannelAction::Hide)
+    })
 }
 
 async fn delete(
@@ -332,15 +328,9 @@ async fn delete(
     Path(agent): Path<String>,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
-    agent_call(
-        &state,
-        agent,
-        &bytes,
-        |desk, agent, b: ConversationBody, _| {
-            desk.channel_action(agent, &b.conversation, None, &ChannelAction::Delete)?;
-            Ok(b.conversation)
-        },
-    )
+    channel_call(&state, agent, &bytes, |b: ConversationBody| {
+        (b.conversation, ChannelAction::Delete)
+    })
 }
 
 /// A platform's webhook for `channel`: every customer event it carries joins or opens a

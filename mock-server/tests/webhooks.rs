@@ -224,3 +224,58 @@ async fn a_late_send_is_refused_with_the_platforms_code_and_the_outbox_shows_wha
         "the late text went nowhere"
     );
 }
+
+#[tokio::test]
+async fn comment_actions_over_the_control_api() {
+    let server = start().await;
+    let (_, answer) = post(
+        &server,
+        "/mock/channels/facebook_comments/inbound",
+        &samples()[2].1.to_string(),
+    )
+    .await;
+    let conversation = answer["conversation"].as_str().expect("conversation");
+    let on = |extra: &str| format!(r#"{{"conversation":"{conversation}"{extra}}}"#);
+    assert_eq!(
+        post(&server, "/mock/agents/ann/accept", &on("")).await.0,
+        200
+    );
+    let private = on(r#","text":"Recipe sent""#);
+    assert_eq!(
+        post(&server, "/mock/agents/ann/private-reply", &private)
+            .await
+            .0,
+        200
+    );
+    let (status, again) = post(&server, "/mock/agents/ann/private-reply", &private).await;
+    assert_eq!(
+        (status, again["platform"]["code"].as_u64()),
+        (400, Some(10_900))
+    );
+    assert_eq!(post(&server, "/mock/agents/ann/hide", &on("")).await.0, 200);
+    assert_eq!(
+        post(&server, "/mock/agents/ann/delete", &on("")).await.0,
+        200
+    );
+    let (status, gone) = post(&server, "/mock/agents/ann/hide", &on("")).await;
+    assert_eq!(
+        (status, gone["platform"]["code"].as_u64()),
+        (400, Some(100))
+    );
+    let outbox = http(
+        &server,
+        "GET",
+        "/mock/channels/facebook_comments/outbox",
+        &[],
+        "",
+    )
+    .await
+    .json();
+    let methods: Vec<&str> = outbox
+        .as_array()
+        .expect("records")
+        .iter()
+        .map(|r| r["call"]["method"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(methods, vec!["POST", "POST", "DELETE"]);
+}
