@@ -91,12 +91,10 @@ impl Desk {
             .store
             .subscribe(&token)
             .expect("the session was just found or made");
-        let mut attached = attach(&world.store, &token, &conversation, from, now);
+        let window = (!lost).then_some(self.config.link.replay_window);
+        let mut attached = attach(&world.store, &token, &conversation, from, now, window);
         if lost {
             attached.replay = Replay::Lost;
-        } else if attached.missed.len() as u64 > self.config.link.replay_window {
-            attached.missed.clear();
-            attached.replay = Replay::Http;
         }
         (attached, updates)
     }
@@ -105,7 +103,7 @@ impl Desk {
     pub fn attach(&self, token: &SessionToken, from: Seq, now: Instant) -> Option<Attached> {
         let world = self.lock();
         let conversation = world.store.session(token)?;
-        Some(attach(&world.store, token, &conversation, from, now))
+        Some(attach(&world.store, token, &conversation, from, now, None))
     }
 
     /// The current status of `conversation`.
@@ -391,24 +389,36 @@ impl Desk {
     }
 }
 
+/// What a connection holding events up to `from` needs. With a replay `window`, a client
+/// further behind is told to read over HTTP, and nothing is copied for the socket.
 fn attach(
     store: &Store,
     token: &SessionToken,
     conversation: &ConversationId,
     from: Seq,
     now: Instant,
+    window: Option<u64>,
 ) -> Attached {
     let newest = store.last_seq(conversation);
     // A client claiming more than exists gets everything again rather than nothing.
     let from = if from > newest { Seq(0) } else { from };
+    let too_far = window.is_some_and(|w| newest.0.saturating_sub(from.0) > w);
     Attached {
         token: token.clone(),
         conversation: conversation.clone(),
-        missed: store.events_after(conversation, from),
+        missed: if too_far {
+            Vec::new()
+        } else {
+            store.events_after(conversation, from)
+        },
         last_seq: newest,
         status: store
             .conversation(conversation)
             .map_or(ChatStatus::Bot {}, |c| c.phase.status(now)),
-        replay: Replay::Socket,
+        replay: if too_far {
+            Replay::Http
+        } else {
+            Replay::Socket
+        },
     }
 }
