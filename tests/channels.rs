@@ -77,32 +77,7 @@ fn telegram(chat: u64, text: &str) -> Value {
 
 /// Signs in as Ann.
 async fn console<'a>(chat: &Chat, browser: &'a Browser) -> Frame<'a> {
-    let page = browser.open_page(&chat.console_url()).await;
-    page.click("button.pc-sign-in[data-agent='ann']").await;
-    page.wait_for(Locator::Css("button.pc-folder[data-folder='queue']"))
-        .await;
-    page
-}
-
-/// Runs axe-core on the page and fails on any violation, naming `state`.
-async fn assert_accessible(page: &Frame<'_>, state: &str) {
-    let source = std::fs::read_to_string(
-        std::env::var_os("PORCHLIGHT_AXE")
-            .map(std::path::PathBuf::from)
-            .expect("PORCHLIGHT_AXE is not set: run these tests with `cargo xtask test`"),
-    )
-    .expect("axe-core's script");
-    page.script(&source).await;
-    let found = page
-        .async_script(
-            "const done = arguments[arguments.length - 1];\
-             axe.run(document, {resultTypes: ['violations']})\
-               .then(r => done(r.violations.map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))))\
-               .catch(e => done(['axe failed: ' + e]));",
-        )
-        .await;
-    let violations = browser::strings(&found);
-    assert!(violations.is_empty(), "axe-core, {state}: {violations:?}");
+    browser.open_console(chat, Some("ann")).await
 }
 
 /// Picks `value` in the `select` matching `css`.
@@ -205,7 +180,8 @@ async fn messenger_answered_then_refused_after_the_window_then_sent_with_the_hum
     let sent = wait_for_outbox(&control, "messenger", 2).await;
     assert_eq!(sent[1]["body"]["tag"], "HUMAN_AGENT");
     browser.screenshot("channels-messenger-tag").await;
-    assert_accessible(&page, "a Messenger chat answered with the tag").await;
+    page.assert_accessible("a Messenger chat answered with the tag")
+        .await;
 
     // After 7 days nothing may be sent: the composer is disabled and says why.
     control
@@ -217,7 +193,8 @@ async fn messenger_answered_then_refused_after_the_window_then_sent_with_the_hum
         .script("return document.querySelector('#pc-composer').disabled")
         .await;
     assert_eq!(disabled.as_bool(), Some(true));
-    assert_accessible(&page, "a Messenger chat past the tag's 7 days").await;
+    page.assert_accessible("a Messenger chat past the tag's 7 days")
+        .await;
     browser.quit().await;
 }
 
@@ -259,7 +236,8 @@ async fn a_facebook_comment_answered_publicly_and_privately_once_then_deleted() 
     send(&page, "One more thing").await;
     page.wait_for_text("#pc-alert", "10900").await;
     assert_eq!(outbox(&control, "facebook_comments").await.len(), 2);
-    assert_accessible(&page, "a comment's second private reply refused").await;
+    page.assert_accessible("a comment's second private reply refused")
+        .await;
 
     // Hiding asks first; Cancel hides nothing and gives the focus back.
     page.click("button.pc-hide-comment").await;
@@ -271,7 +249,8 @@ async fn a_facebook_comment_answered_publicly_and_privately_once_then_deleted() 
 
     page.click("button.pc-delete-comment").await;
     page.wait_until_focused_css("button.pc-confirm").await;
-    assert_accessible(&page, "deleting a comment, asked to confirm").await;
+    page.assert_accessible("deleting a comment, asked to confirm")
+        .await;
     page.click("button.pc-confirm").await;
     let sent = wait_for_outbox(&control, "facebook_comments", 3).await;
     assert_eq!(sent[2]["method"], "DELETE");
@@ -306,7 +285,8 @@ async fn whatsapp_outside_its_window_takes_a_template_and_telegram_closes_after_
     page.wait_for_text(".pc-from-agent .pc-text", "There is news about your order")
         .await;
     browser.screenshot("channels-whatsapp-template").await;
-    assert_accessible(&page, "a WhatsApp chat outside its window").await;
+    page.assert_accessible("a WhatsApp chat outside its window")
+        .await;
 
     let telegram = webhook(
         &control,
@@ -369,7 +349,7 @@ async fn a_story_reply_links_to_its_story_and_a_simulated_customer_queues() {
         page.texts(".pc-story img").await.is_empty(),
         "a link, never the media"
     );
-    assert_accessible(&page, "a story reply in the queue").await;
+    page.assert_accessible("a story reply in the queue").await;
 
     // A customer made up in the Simulate panel joins the queue; the message is cleared.
     page.click("details.pc-simulate summary").await;
@@ -377,7 +357,7 @@ async fn a_story_reply_links_to_its_story_and_a_simulated_customer_queues() {
     page.type_into("#pc-sim-name", "Jonas Weber").await;
     page.type_into("#pc-sim-text", "Can I pause my subscription?")
         .await;
-    assert_accessible(&page, "the Simulate panel").await;
+    page.assert_accessible("the Simulate panel").await;
     page.click("button.pc-sim-send").await;
     page.click("button.pc-folder[data-folder='queue']").await;
     page.wait_for_text("#pc-folder-panel .pc-name", "Jonas Weber")

@@ -35,20 +35,9 @@ async fn visitor_asking<'a>(chat: &Chat, browser: &'a Browser) -> Frame<'a> {
     frame
 }
 
-/// Opens the console from the URL `cargo xtask demo` prints and signs in as `agent`
-/// (`None`: an admin).
+/// Opens the console and signs in as `agent` (`None`: an admin).
 async fn console<'a>(chat: &Chat, browser: &'a Browser, agent: Option<&str>) -> Frame<'a> {
-    let page = browser.open_page(&chat.console_url()).await;
-    match agent {
-        Some(agent) => {
-            page.click(&format!("button.pc-sign-in[data-agent='{agent}']"))
-                .await
-        }
-        None => page.click("button.pc-sign-in-admin").await,
-    }
-    page.wait_for(Locator::Css("button.pc-folder[data-folder='queue']"))
-        .await;
-    page
+    browser.open_console(chat, agent).await
 }
 
 /// Shows `folder` (queue, engaged, live, history).
@@ -103,31 +92,6 @@ async fn countdown(page: &Frame<'_>) -> u64 {
         .unwrap_or_else(|| panic!("no countdown in {texts:?}"))
 }
 
-/// Runs axe-core on the page and returns its violations' ids (an empty list is clean).
-async fn axe_violations(page: &Frame<'_>) -> Vec<String> {
-    let source = std::fs::read_to_string(
-        std::env::var_os("PORCHLIGHT_AXE")
-            .map(std::path::PathBuf::from)
-            .expect("PORCHLIGHT_AXE is not set: run these tests with `cargo xtask test`"),
-    )
-    .expect("axe-core's script");
-    page.script(&source).await;
-    let found = page
-        .async_script(
-            "const done = arguments[arguments.length - 1];\
-             axe.run(document, {resultTypes: ['violations']})\
-               .then(r => done(r.violations.map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))))\
-               .catch(e => done(['axe failed: ' + e]));",
-        )
-        .await;
-    browser::strings(&found)
-}
-
-async fn assert_accessible(page: &Frame<'_>, state: &str) {
-    let violations = axe_violations(page).await;
-    assert!(violations.is_empty(), "axe-core, {state}: {violations:?}");
-}
-
 #[tokio::test]
 #[ignore = "needs the release widget and console and Chromium: run `cargo xtask test`"]
 async fn broadcast_request_taken_in_the_console_chatted_closed_and_rated_into_history() {
@@ -136,7 +100,7 @@ async fn broadcast_request_taken_in_the_console_chatted_closed_and_rated_into_hi
     let agent = Browser::start().await;
     let console = console(&chat, &agent, Some("ann")).await;
     console.wait_for_text("#pc-load", "0 / 2 chats").await;
-    assert_accessible(&console, "an empty queue").await;
+    console.assert_accessible("an empty queue").await;
     // The secret does not stay in the address bar.
     let address = console.script("return location.href").await;
     assert!(
@@ -159,7 +123,7 @@ async fn broadcast_request_taken_in_the_console_chatted_closed_and_rated_into_hi
     assert!((110..=120).contains(&first), "queue countdown at {first}");
     console.wait_for_text("#pc-announcer", "Ada Lovelace").await;
     agent.screenshot("console-queue").await;
-    assert_accessible(&console, "a request in the queue").await;
+    console.assert_accessible("a request in the queue").await;
 
     console.click("#pc-folder-panel button.pc-accept").await;
     wait_for_count(&console, "queue", 0).await;
@@ -201,7 +165,7 @@ async fn broadcast_request_taken_in_the_console_chatted_closed_and_rated_into_hi
         .wait_for_text(".pc-from-agent .pc-text", "On its way")
         .await;
     agent.screenshot("console-chat").await;
-    assert_accessible(&console, "a live chat").await;
+    console.assert_accessible("a live chat").await;
 
     // Close; the visitor rates; History shows it with the rating.
     console.click("button.pc-close-chat").await;
@@ -227,7 +191,7 @@ async fn broadcast_request_taken_in_the_console_chatted_closed_and_rated_into_hi
         .wait_for_text("#pc-folder-panel .pc-name", "Ada Lovelace")
         .await;
     agent.screenshot("console-history").await;
-    assert_accessible(&console, "history").await;
+    console.assert_accessible("history").await;
     visitor.quit().await;
     agent.quit().await;
 }
@@ -250,7 +214,7 @@ async fn time_based_request_started_from_engaged_and_one_that_moves_on() {
     let left = countdown(&console).await;
     assert!((1..=4).contains(&left), "acceptance countdown at {left}");
     agent.screenshot("console-engaged").await;
-    assert_accessible(&console, "an engaged request").await;
+    console.assert_accessible("an engaged request").await;
     // Ann lets it run out: it leaves her Engaged and goes to Ben's.
     wait_for_count(&console, "engaged", 0).await;
     console.click("#pc-sign-out").await;
@@ -309,7 +273,7 @@ async fn two_consoles_accept_the_same_request_and_exactly_one_gets_it() {
     assert_eq!(count(lost, "live").await.trim(), "0");
     if lost_clicked.as_bool() == Some(true) {
         lost.wait_for_text("#pc-alert", "already accepted").await;
-        assert_accessible(lost, "a lost race").await;
+        lost.assert_accessible("a lost race").await;
     }
     visitor.quit().await;
     ann_browser.quit().await;
@@ -349,7 +313,7 @@ async fn a_message_left_after_a_missed_request_shows_in_history() {
         console.texts("#pc-composer").await.is_empty(),
         "history is read-only"
     );
-    assert_accessible(&console, "a message left, read-only").await;
+    console.assert_accessible("a message left, read-only").await;
     visitor.quit().await;
     agent.quit().await;
 }

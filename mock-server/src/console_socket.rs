@@ -14,11 +14,11 @@ use crate::desk::channel::ChannelAction;
 use crate::folders;
 use crate::framing::{Dialect, End, Framed, IDLE_LIMIT, Incoming, Refusal};
 use crate::state::AppState;
-use crate::store::{Appended, Update, random_id};
+use crate::store::{Appended, Phase, Update, random_id};
 use axum::extract::ws::Message;
 use futures_util::{Sink, Stream};
 use porchlight_protocol::channels::PlatformError;
-use porchlight_protocol::console::{AgentStatus, ConsoleError, Stage};
+use porchlight_protocol::console::{AgentStatus, ConsoleError};
 use porchlight_protocol::limits::FRAMES_PER_SECOND;
 use porchlight_protocol::{
     AgentId, ChannelId, ConsoleFrame, ConversationId, DeskFrame, FrameError, MessageId,
@@ -280,19 +280,26 @@ where
     /// Sends a conversation's row, unless it is still with the bot (in no folder).
     async fn send_summary(&mut self, conversation: &ConversationId) -> Result<(), End> {
         let desk = &self.state.desk;
-        let summary =
-            desk.read(|world| folders::summary(world, &desk.config, conversation, Instant::now()));
-        match summary {
-            Some(summary) if summary.stage != Stage::Bot => {
-                let now_ms = self.mock_now();
-                self.send(DeskFrame::Conversation {
-                    now_ms,
-                    summary: Box::new(summary),
-                })
-                .await
+        // Most traffic is visitors talking to the bot: skip those before building a row.
+        let found = desk.read(|world| {
+            let with_bot = world
+                .store
+                .conversation(conversation)
+                .is_none_or(|c| c.phase == Phase::Bot);
+            if with_bot {
+                return None;
             }
-            _ => Ok(()),
-        }
+            folders::summary(world, &desk.config, conversation, Instant::now())
+                .map(|summary| (summary, world.store.now_ms()))
+        });
+        let Some((summary, now_ms)) = found else {
+            return Ok(());
+        };
+        self.send(DeskFrame::Conversation {
+            now_ms,
+            summary: Box::new(summary),
+        })
+        .await
     }
 
     /// Sends the agents whose presence or load changed since last sent.

@@ -13,8 +13,7 @@
 use crate::channels::{ChannelFacts, ChannelKind, PlatformError};
 use crate::form::Answers;
 use crate::ids::{AdminToken, AgentId, ChannelId, ConversationId, MessageId, Seq};
-use crate::limits::MAX_FRAME_BYTES;
-use crate::wire::{ConversationEvent, EventRecord, FrameError};
+use crate::wire::{ConversationEvent, EventRecord, FrameError, decode, encode};
 use serde::{Deserialize, Serialize};
 
 /// The channel of conversations that come from the web widget.
@@ -348,7 +347,7 @@ pub struct AnswerLine {
 pub enum ConsoleError {
     /// The frame is not valid JSON or not a known frame.
     MalformedFrame,
-    /// The frame is larger than [`MAX_FRAME_BYTES`].
+    /// The frame is larger than [`MAX_FRAME_BYTES`](crate::limits::MAX_FRAME_BYTES).
     FrameTooLarge,
     UnsupportedVersion,
     /// The first frame was not `hello`, or `hello` came twice.
@@ -383,18 +382,6 @@ pub fn answer_lines(fields: &[crate::form::FormField], answers: &Answers) -> Vec
             })
         })
         .collect()
-}
-
-fn decode<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, FrameError> {
-    if text.len() > MAX_FRAME_BYTES {
-        return Err(FrameError::TooLarge { bytes: text.len() });
-    }
-    serde_json::from_str(text).map_err(|e| FrameError::Malformed(e.to_string()))
-}
-
-fn encode<T: Serialize>(frame: &T) -> String {
-    // Strings, integers and enums with string keys only: serde_json always serializes them.
-    serde_json::to_string(frame).expect("console frames always serialize")
 }
 
 impl ConsoleFrame {

@@ -280,16 +280,18 @@ impl FrameError {
     }
 }
 
-fn decode<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, FrameError> {
+/// Parses a frame of any direction, checking its size first.
+pub(crate) fn decode<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, FrameError> {
     if text.len() > MAX_FRAME_BYTES {
         return Err(FrameError::TooLarge { bytes: text.len() });
     }
     serde_json::from_str(text).map_err(|e| FrameError::Malformed(e.to_string()))
 }
 
-fn encode<T: Serialize>(frame: &T) -> String {
-    // These types hold only strings, integers and enums with string keys, which
-    // serde_json always serializes.
+/// A frame as JSON text.
+pub(crate) fn encode<T: Serialize>(frame: &T) -> String {
+    // Frames hold only strings, integers and enums with string keys, which serde_json
+    // always serializes.
     serde_json::to_string(frame).expect("wire frames always serialize")
 }
 

@@ -269,6 +269,22 @@ impl Browser {
         }
     }
 
+    /// Opens the agent console from the URL `cargo xtask demo` prints and signs in as
+    /// `agent` (`None`: an admin).
+    pub async fn open_console(&self, chat: &Chat, agent: Option<&str>) -> Frame<'_> {
+        let page = self.open_page(&chat.console_url()).await;
+        match agent {
+            Some(agent) => {
+                page.click(&format!("button.pc-sign-in[data-agent='{agent}']"))
+                    .await
+            }
+            None => page.click("button.pc-sign-in-admin").await,
+        }
+        page.wait_for(Locator::Css("button.pc-folder[data-folder='queue']"))
+            .await;
+        page
+    }
+
     /// Loads the host page at `url`, enters the widget and clicks its launcher.
     pub async fn open_chat(&self, url: &str) -> Frame<'_> {
         self.client.goto(url).await.expect("host page");
@@ -453,18 +469,45 @@ impl Frame<'_> {
             .unwrap_or_else(|e| panic!("cannot press {keys:?}: {e}"));
     }
 
+    /// Whether the focused element matches `css`.
+    pub async fn focus_matches(&self, css: &str) -> bool {
+        self.client
+            .execute(
+                "return !!document.activeElement && document.activeElement.matches(arguments[0])",
+                vec![serde_json::json!(css)],
+            )
+            .await
+            .expect("read focus")
+            .as_bool()
+            == Some(true)
+    }
+
+    /// Runs axe-core (the file `PORCHLIGHT_AXE` names) on the page and fails on any
+    /// violation, naming `state`.
+    pub async fn assert_accessible(&self, state: &str) {
+        let source = std::fs::read_to_string(
+            std::env::var_os("PORCHLIGHT_AXE")
+                .map(PathBuf::from)
+                .expect("PORCHLIGHT_AXE is not set: run these tests with `cargo xtask test`"),
+        )
+        .expect("axe-core's script");
+        self.script(&source).await;
+        let found = self
+            .async_script(
+                "const done = arguments[arguments.length - 1];\
+                 axe.run(document, {resultTypes: ['violations']})\
+                   .then(r => done(r.violations.map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))))\
+                   .catch(e => done(['axe failed: ' + e]));",
+            )
+            .await;
+        let violations = strings(&found);
+        assert!(violations.is_empty(), "axe-core, {state}: {violations:?}");
+    }
+
     /// Presses Tab until the focused element matches `css` (at most 60 times).
     pub async fn tab_to(&self, css: &str) {
         for _ in 0..60 {
-            let there = self
-                .client
-                .execute(
-                    "return !!document.activeElement && document.activeElement.matches(arguments[0])",
-                    vec![serde_json::json!(css)],
-                )
-                .await
-                .expect("read focus");
-            if there.as_bool() == Some(true) {
+            if self.focus_matches(css).await {
                 return;
             }
             self.press("\u{E004}").await;
@@ -534,15 +577,7 @@ impl Frame<'_> {
     pub async fn wait_until_focused_css(&self, css: &str) {
         let deadline = tokio::time::Instant::now() + PATIENCE;
         loop {
-            let focused = self
-                .client
-                .execute(
-                    "return !!document.activeElement && document.activeElement.matches(arguments[0])",
-                    vec![serde_json::json!(css)],
-                )
-                .await
-                .expect("read focus");
-            if focused.as_bool() == Some(true) {
+            if self.focus_matches(css).await {
                 return;
             }
             assert!(

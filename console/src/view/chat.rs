@@ -181,20 +181,9 @@ fn ChatPane(id: ConversationId) -> impl IntoView {
     let window_id = id.clone();
     let window = move || {
         let window_id = window_id.clone();
-        has_window.get().then(|| {
-            let line = move || {
-                runtime.now.track();
-                runtime
-                    .console
-                    .with(|c| c.window_line(&window_id, now_ms()))
-                    .unwrap_or_default()
-            };
-            view! {
-                <p class="pc-window" role="timer">
-                    {line}
-                </p>
-            }
-        })
+        has_window
+            .get()
+            .then(|| super::row::window_line(runtime, window_id))
     };
     view! {
         <section class="pc-chat" data-conversation=id.to_string() aria-labelledby="pc-chat-title">

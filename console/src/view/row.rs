@@ -34,6 +34,24 @@ pub fn RowView(id: ConversationId, folder: Folder) -> impl IntoView {
     }
 }
 
+/// The reply window's time left (or what is still allowed) for conversation `id`, as a
+/// timer that is not announced. Moves with the runtime's clock, like the countdown, and at
+/// once when the desk's clock or the customer's last message moves.
+pub fn window_line(runtime: Runtime, id: ConversationId) -> impl IntoView {
+    let line = move || {
+        runtime.now.track();
+        runtime
+            .console
+            .with(|c| c.window_line(&id, now_ms()))
+            .unwrap_or_default()
+    };
+    view! {
+        <p class="pc-window" role="timer">
+            {line}
+        </p>
+    }
+}
+
 fn row_body(runtime: Runtime, row: Row, is_open: Memo<bool>) -> impl IntoView {
     let Row {
         id,
@@ -51,22 +69,7 @@ fn row_body(runtime: Runtime, row: Row, is_open: Memo<bool>) -> impl IntoView {
     } = row;
     let open_id = id.clone();
     let window_id = id.clone();
-    let window = window.then(|| {
-        let line = move || {
-            // Moves with the runtime's clock, like the countdown, and at once when the
-            // desk's clock or the customer's last message moves.
-            runtime.now.track();
-            runtime
-                .console
-                .with(|c| c.window_line(&window_id, now_ms()))
-                .unwrap_or_default()
-        };
-        view! {
-            <p class="pc-window" role="timer">
-                {line}
-            </p>
-        }
-    });
+    let window = window.then(|| window_line(runtime, window_id));
     let countdown = deadline.map(|deadline| {
         let lead = match deadline.kind {
             DeadlineKind::Queue => "Missed in ",
