@@ -259,6 +259,18 @@ pub enum ErrorCode {
     /// More frames than [`FRAMES_PER_SECOND`](crate::limits::FRAMES_PER_SECOND) allows; the
     /// frame was dropped. Too many refused frames close the connection (code 1008).
     RateLimited,
+    /// The server could not make the change durable (its storage failed); nothing was acked
+    /// and the client sends it again later, with the same id.
+    Unavailable,
+    /// This client opened more sessions or connections than the server allows from one
+    /// address; it may try again later.
+    TooManySessions,
+    /// The queue for an agent is full; the visitor may leave a message or try later.
+    QueueFull,
+    /// The conversation holds the most events one may; the visitor may start a new one.
+    ConversationFull,
+    /// The session holds the most conversations one may.
+    TooManyConversations,
 }
 
 /// Why a frame could not be decoded.

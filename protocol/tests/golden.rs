@@ -166,6 +166,11 @@ fn error() {
         (ErrorCode::UnknownChoice, "\"unknown_choice\""),
         (ErrorCode::InvalidRating, "\"invalid_rating\""),
         (ErrorCode::RateLimited, "\"rate_limited\""),
+        (ErrorCode::Unavailable, "\"unavailable\""),
+        (ErrorCode::TooManySessions, "\"too_many_sessions\""),
+        (ErrorCode::QueueFull, "\"queue_full\""),
+        (ErrorCode::ConversationFull, "\"conversation_full\""),
+        (ErrorCode::TooManyConversations, "\"too_many_conversations\""),
     ] {
         assert_eq!(serde_json::to_string(&code).expect("encodes"), json);
     }

@@ -995,10 +995,11 @@ impl Widget {
             }
             ServerFrame::Error { code, message } => {
                 self.notice = Some(message);
-                if code == ErrorCode::RateLimited {
-                    // Some of what is on its way was refused, and which is not said: all of it
-                    // goes out again (same ids) at the next heartbeat, when the server's budget
-                    // has refilled.
+                if matches!(code, ErrorCode::RateLimited | ErrorCode::Unavailable) {
+                    // Some of what is on its way was refused (too fast, or the server could
+                    // not store it), and which is not said: all of it goes out again (same
+                    // ids) at the next heartbeat, when the server's budget has refilled or its
+                    // storage recovered.
                     for out in &mut self.outbox {
                         out.in_flight &= out.acked.is_some();
                     }

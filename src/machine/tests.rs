@@ -472,6 +472,21 @@ fn refused_for_rate_the_unacked_go_again_at_the_next_heartbeat() {
 }
 
 #[test]
+fn refused_for_storage_the_unacked_go_again_at_the_next_heartbeat() {
+    let mut w = in_bot_phase();
+    send(&mut w, "m1", "one");
+    assert_eq!(w.update(Input::Heartbeat { now_ms: 1 }), vec![]);
+    w.update(frame(ServerFrame::error(
+        ErrorCode::Unavailable,
+        "cannot store",
+    )));
+    assert_eq!(
+        w.update(Input::Heartbeat { now_ms: 2 }),
+        vec![text_frame("m1", "one")]
+    );
+}
+
+#[test]
 fn each_waiting_message_shows_how_far_it_got() {
     let mut w = in_bot_phase();
     send(&mut w, "m1", "one");
