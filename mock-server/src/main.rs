@@ -42,6 +42,10 @@ struct Args {
     /// Keep everything in memory only: a restart forgets every conversation.
     #[arg(long, conflicts_with = "db")]
     memory: bool,
+    /// Lift the per-address limits (sockets at once, new sessions a minute), for load runs
+    /// from one machine such as `cargo xtask bench`. Never on a public address.
+    #[arg(long)]
+    no_client_limits: bool,
 }
 
 #[tokio::main]
@@ -95,6 +99,7 @@ async fn main() -> ExitCode {
             console_dir: args.console_dir,
             admin_token: args.admin_token,
             public_hosts: args.public_hosts,
+            client_limits: !args.no_client_limits,
         },
     );
     let addr = listener.local_addr().unwrap_or(args.addr);

@@ -30,7 +30,7 @@ pub struct Shared {
 pub const MAX_SOCKETS: usize = 20_000;
 
 /// How the server is set up, beyond its configuration.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Options {
     pub widget_dir: PathBuf,
     pub console_dir: PathBuf,
@@ -38,6 +38,8 @@ pub struct Options {
     pub admin_token: Option<AdminToken>,
     /// Names the server is reached by besides its listen address and loopback.
     pub public_hosts: Vec<String>,
+    /// Whether the per-address limits apply (the default; lifted for load runs).
+    pub client_limits: bool,
 }
 
 impl Options {
@@ -46,7 +48,9 @@ impl Options {
         Options {
             widget_dir,
             console_dir: PathBuf::from("console/dist"),
-            ..Options::default()
+            admin_token: None,
+            public_hosts: Vec::new(),
+            client_limits: true,
         }
     }
 }

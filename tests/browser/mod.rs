@@ -72,9 +72,8 @@ impl Chat {
         let state = Shared::with(
             porchlight_mock::desk::Desk::new(config),
             porchlight_mock::Options {
-                widget_dir: widget_dir(),
                 console_dir: console_dir(),
-                ..porchlight_mock::Options::default()
+                ..porchlight_mock::Options::serving(widget_dir())
             },
         );
         let token = state.admin.token().clone();
