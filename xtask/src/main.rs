@@ -8,7 +8,10 @@
 //! - `test`: size budget, formatting, lints (native and wasm32), every unit, integration
 //!   and end-to-end test.
 //! - `size`: the bytes a browser downloads to show the opened widget, and the console's.
+//! - `bench [SECTION…]`: measurements under `target/bench/` (see [`bench`]); not part of
+//!   `test`.
 
+mod bench;
 mod csp;
 mod size;
 mod tools;
@@ -27,6 +30,7 @@ fn main() -> ExitCode {
         Some("build") => build(),
         Some("demo") => demo(&args[1..]),
         Some("test") => test(),
+        Some("bench") => bench::bench(&args[1..]),
         Some("size") => build()
             .and_then(|()| size::report(&root()))
             .and_then(|()| size::report_console(&root(), &console_dist())),
@@ -41,7 +45,7 @@ fn main() -> ExitCode {
     }
 }
 
-const USAGE: &str = "usage: cargo xtask <setup [--browser] | build | demo [--addr HOST:PORT] [-- SERVER ARGS] | test | size>";
+const USAGE: &str = "usage: cargo xtask <setup [--browser] | build | demo [--addr HOST:PORT] [-- SERVER ARGS] | test | size | bench [load] [OPTIONS]>";
 
 /// Where cargo puts what it builds.
 fn target_dir() -> PathBuf {

@@ -1,0 +1,197 @@
+//! `cargo xtask bench [SECTION…] [OPTIONS]`: measurements, one section each, written under
+//! `target/bench/`. With no section named, every section runs in turn. A new section is
+//! one more entry in [`SECTIONS`]; options a section does not use are ignored by it.
+//!
+//! - `load`: how the release mock server holds many visitor WebSockets — its memory per
+//!   socket, and the latencies of acks and echoes at a steady message rate (the
+//!   `porchlight-load` generator in `bench/`). Writes `target/bench/load.md`.
+//!
+//! Options: `--sizes 1000,5000,10000` (sockets per run, a fresh server each), `--rate 500`
+//! (messages a second), `--seconds 10`; `--server-bin PATH` benches that server binary
+//! instead of building this tree's, and `--server-args "ARGS"` replaces its flags
+//! (default `--memory --no-client-limits`; an older server without that flag takes
+//! `--server-args --memory`).
+
+use crate::{cargo, run, step, target_dir};
+use std::path::PathBuf;
+use std::process::Command;
+
+/// One part of the bench.
+struct Section {
+    name: &'static str,
+    run: fn(&Options) -> Result<(), String>,
+}
+
+/// Every section, in the order `cargo xtask bench` runs them.
+const SECTIONS: &[Section] = &[Section {
+    name: "load",
+    run: load,
+}];
+
+/// The options of `cargo xtask bench`, as given.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Options {
+    sizes: Option<String>,
+    rate: Option<String>,
+    seconds: Option<String>,
+    server_bin: Option<PathBuf>,
+    server_args: Option<String>,
+}
+
+/// Runs the sections named in `args`, or all of them.
+pub fn bench(args: &[String]) -> Result<(), String> {
+    let (sections, options) = parse(args)?;
+    for section in sections {
+        (section.run)(&options)?;
+    }
+    Ok(())
+}
+
+fn usage() -> String {
+    let names: Vec<&str> = SECTIONS.iter().map(|s| s.name).collect();
+    format!(
+        "usage: cargo xtask bench [{}] [--sizes 1000,5000,10000] [--rate 500] [--seconds 10] \
+         [--server-bin PATH] [--server-args \"ARGS\"]",
+        names.join(" | ")
+    )
+}
+
+/// The sections to run, in their own order, and the options.
+fn parse(args: &[String]) -> Result<(Vec<&'static Section>, Options), String> {
+    let mut named = Vec::new();
+    let mut options = Options::default();
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        let mut value = || {
+            rest.next()
+                .cloned()
+                .ok_or_else(|| format!("{arg} needs a value\n{}", usage()))
+        };
+        match arg.as_str() {
+            "--sizes" => {
+                let sizes = value()?;
+                let valid = sizes.split(',').all(|n| {
+                    n.trim()
+                        .replace('_', "")
+                        .parse::<usize>()
+                        .is_ok_and(|n| n > 0)
+                });
+                if !valid {
+                    return Err(format!(
+                        "--sizes takes numbers like 1000,5000, not {sizes:?}"
+                    ));
+                }
+                options.sizes = Some(sizes);
+            }
+            "--rate" | "--seconds" => {
+                let number = value()?;
+                if number.parse::<u32>().is_err() {
+                    return Err(format!("{arg} takes a whole number, not {number:?}"));
+                }
+                if arg == "--rate" {
+                    options.rate = Some(number);
+                } else {
+                    options.seconds = Some(number);
+                }
+            }
+            "--server-bin" => options.server_bin = Some(PathBuf::from(value()?)),
+            "--server-args" => options.server_args = Some(value()?),
+            name => match SECTIONS.iter().find(|s| s.name == name) {
+                Some(section) => named.push(section.name),
+                None => return Err(format!("unknown bench argument {name:?}\n{}", usage())),
+            },
+        }
+    }
+    let sections = SECTIONS
+        .iter()
+        .filter(|s| named.is_empty() || named.contains(&s.name))
+        .collect();
+    Ok((sections, options))
+}
+
+/// The `load` section: build the server and the generator (release), run the generator.
+fn load(options: &Options) -> Result<(), String> {
+    let release = target_dir().join("release");
+    let server = match &options.server_bin {
+        Some(path) => path.clone(),
+        None => {
+            step("Building the mock server (release)", || {
+                run(cargo().args(["build", "--release", "--locked", "-p", "porchlight-mock"]))
+            })?;
+            release.join("porchlight-mock")
+        }
+    };
+    if !server.is_file() {
+        return Err(format!("no server binary at {}", server.display()));
+    }
+    step("Building the load generator (release)", || {
+        run(cargo().args(["build", "--release", "--locked", "-p", "porchlight-bench"]))
+    })?;
+    let out_dir = target_dir().join("bench");
+    std::fs::create_dir_all(&out_dir)
+        .map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
+    let mut generator = Command::new(release.join("porchlight-load"));
+    generator
+        .arg("--server-bin")
+        .arg(&server)
+        .arg("--out")
+        .arg(out_dir.join("load.md"));
+    let passed = [
+        ("--sizes", &options.sizes),
+        ("--rate", &options.rate),
+        ("--seconds", &options.seconds),
+        ("--server-args", &options.server_args),
+    ];
+    for (flag, value) in passed {
+        if let Some(value) = value {
+            generator.args([flag, value.as_str()]);
+        }
+    }
+    step("Load: visitor sockets on the mock server", || {
+        run(&mut generator)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(args: &[&str]) -> Result<(Vec<&'static str>, Options), String> {
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        parse(&args).map(|(sections, options)| (sections.iter().map(|s| s.name).collect(), options))
+    }
+
+    #[test]
+    fn no_section_named_runs_them_all() {
+        let (sections, options) = parsed(&[]).expect("parses");
+        assert_eq!(sections.len(), SECTIONS.len());
+        assert_eq!(options, Options::default());
+    }
+
+    #[test]
+    fn a_named_section_and_its_options() {
+        let (sections, options) = parsed(&[
+            "load",
+            "--sizes",
+            "100,2_000",
+            "--rate",
+            "50",
+            "--seconds",
+            "3",
+        ])
+        .expect("parses");
+        assert_eq!(sections, ["load"]);
+        assert_eq!(options.sizes.as_deref(), Some("100,2_000"));
+        assert_eq!(options.rate.as_deref(), Some("50"));
+        assert_eq!(options.seconds.as_deref(), Some("3"));
+    }
+
+    #[test]
+    fn bad_arguments_are_refused_before_building() {
+        assert!(parsed(&["lighthouse-not-yet"]).is_err());
+        assert!(parsed(&["--sizes", "many"]).is_err());
+        assert!(parsed(&["--sizes", "0"]).is_err());
+        assert!(parsed(&["--rate", "-1"]).is_err());
+        assert!(parsed(&["--seconds"]).is_err());
+    }
+}
