@@ -120,6 +120,7 @@ impl From<DeskError> for Refused {
             DeskError::InvalidText(_) => ConsoleError::InvalidText,
             DeskError::UnknownChannel(_) => ConsoleError::UnknownChannel,
             DeskError::Platform(_) => ConsoleError::Platform,
+            DeskError::Unavailable => ConsoleError::Unavailable,
             DeskError::NotAllowed(_)
             | DeskError::Form(_)
             | DeskError::InvalidRating
@@ -346,7 +347,15 @@ where
             | ConsoleFrame::DeleteComment { conversation } => Some(conversation.clone()),
             _ => None,
         };
-        match self.answer(frame).await? {
+        let answer = match self.answer(frame).await? {
+            // Nothing is acked before it is durable.
+            Ok(answer) => match self.state.desk.durable().await {
+                Ok(()) => Ok(answer),
+                Err(err) => Err(Refused::from(err)),
+            },
+            refused => refused,
+        };
+        match answer {
             Ok(Some(frame)) => self.send(frame).await,
             Ok(None) => Ok(()),
             Err(refusal) => {

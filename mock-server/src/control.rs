@@ -52,6 +52,25 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// Middleware for the control API: a successful change is answered only once it is
+/// durable; when the database cannot be written it is 503 `unavailable` (the change is kept
+/// and written later).
+pub async fn durable_changes(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let changes = request.method() != axum::http::Method::GET;
+    let response = next.run(request).await;
+    if !changes || !response.status().is_success() {
+        return response;
+    }
+    match state.desk.durable().await {
+        Ok(()) => response,
+        Err(err) => ApiError::from(err).into_response(),
+    }
+}
+
 impl From<DeskError> for ApiError {
     fn from(err: DeskError) -> Self {
         if let DeskError::Platform(platform) = err {
@@ -69,6 +88,7 @@ impl From<DeskError> for ApiError {
             DeskError::UnknownChannel(_) => (StatusCode::NOT_FOUND, "unknown_channel"),
             DeskError::NotAllowed(_) | DeskError::Taken(_) => (StatusCode::CONFLICT, "not_allowed"),
             DeskError::InvalidText(_) => (StatusCode::BAD_REQUEST, "invalid_text"),
+            DeskError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             DeskError::InvalidRating
             | DeskError::Form(_)
             | DeskError::UnknownChoice(_)

@@ -39,6 +39,9 @@ const CONSOLE_CSP: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-ev
      style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; \
      form-action 'none'; frame-ancestors 'none'";
 
+/// How much a socket reads at once (the buffer grows for a larger frame).
+const SOCKET_READ_CHUNK: usize = 4 * 1024;
+
 /// The whole router.
 pub fn app(state: AppState) -> Router {
     let widget = ServeDir::new(&state.widget_dir).append_index_html_on_directories(true);
@@ -64,10 +67,15 @@ pub fn app(state: AppState) -> Router {
             HeaderValue::from_static("no-referrer"),
         ))
         .service(console);
-    let control = control::routes().route_layer(axum::middleware::from_fn_with_state(
-        state.clone(),
-        guard::require_admin,
-    ));
+    let control = control::routes()
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            control::durable_changes,
+        ))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::require_admin,
+        ));
     Router::new()
         .route("/", get(demo_page))
         .route("/demo.css", get(demo_css))
@@ -165,6 +173,7 @@ async fn history(
     check_site(&state, &site)?;
     let token = bearer_token(&headers)?;
     let past = state.desk.history(&token).ok_or_else(unauthorized)?;
+    state.desk.durable().await?;
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(past)).into_response())
 }
 
@@ -205,6 +214,7 @@ async fn transcript(
         .desk
         .transcript(&token, &conversation, Seq(after))
         .ok_or_else(not_found)?;
+    state.desk.durable().await?;
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(events)).into_response())
 }
 
@@ -233,8 +243,10 @@ fn origin_and_host(headers: &HeaderMap) -> (Option<&str>, Option<&str>) {
 
 /// Upgrades to a WebSocket whose messages may be up to twice the frame limit: frames
 /// between the two get a clean close 1009 from the connection; anything larger is cut off
-/// by the socket library itself. The socket holds one of the server's socket slots while
-/// it lives; with none free the upgrade is refused with 503.
+/// by the socket library itself. Its buffers start small (most frames are far below a
+/// kilobyte) and grow only for a large frame, so an idle socket costs little memory. The
+/// socket holds one of the server's socket slots while it lives; with none free the
+/// upgrade is refused with 503.
 fn upgrade_bounded<F, Fut>(state: &AppState, upgrade: WebSocketUpgrade, serve: F) -> Response
 where
     F: FnOnce(axum::extract::ws::WebSocket) -> Fut + Send + 'static,
@@ -251,6 +263,9 @@ where
     upgrade
         .max_message_size(2 * MAX_FRAME_BYTES)
         .max_frame_size(2 * MAX_FRAME_BYTES)
+        .read_buffer_size(SOCKET_READ_CHUNK)
+        .write_buffer_size(0)
+        .max_write_buffer_size(4 * MAX_FRAME_BYTES)
         .on_upgrade(move |socket| async move {
             serve(socket).await;
             drop(slot);

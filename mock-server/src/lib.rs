@@ -54,6 +54,7 @@ pub mod socket;
 pub mod state;
 pub mod store;
 pub mod views;
+pub mod writer;
 
 pub use config::MockConfig;
 pub use http::app;

@@ -2,10 +2,11 @@
 //! their pre-chat answers and ratings, every event, and the messages visitors left.
 //!
 //! The store stays the working copy in memory; this layer reads it all back on start
-//! ([`Database::open`]) and writes what each desk operation changed, in one transaction,
-//! before the desk's lock is released ([`Database::write`]) — so whatever the server acked
-//! survives a `kill -9`. The journal is WAL with `synchronous=NORMAL`: a committed
-//! transaction survives the process dying (not the machine losing power).
+//! ([`Database::open`]). Under the desk's lock each operation's changes become [`Rows`];
+//! the [`writer`](crate::writer) thread commits them ([`Database::commit`]) before anyone is
+//! told or acked — so whatever the server acked survives a `kill -9`. The journal is WAL
+//! with `synchronous=NORMAL`: a committed transaction survives the process dying (not the
+//! machine losing power).
 
 use crate::channels::outbound::OutboxRecord;
 use crate::store::{Changes, Conversation, OfflineMessage, Phase, Rating, Store, StoredEvent};
@@ -25,6 +26,11 @@ pub enum PersistError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("cannot open the lock file {path}: {source}")]
+    LockFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("database {path}: {source}")]
     Sqlite {
         path: PathBuf,
@@ -34,6 +40,15 @@ pub enum PersistError {
         "database {path} was written by a newer Porchlight (schema {found}; this server knows up to {SCHEMA_VERSION}); use a newer server or another --db"
     )]
     NewerSchema { path: PathBuf, found: i64 },
+    #[error(
+        "database {path} is in use by another Porchlight server (it holds {lock}); stop that one or use another --db"
+    )]
+    InUse { path: PathBuf, lock: PathBuf },
+    #[error("database {path}: cannot start its writer thread: {source}")]
+    Writer {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("database {path} holds an invalid {what}: {detail}")]
     Corrupt {
         path: PathBuf,
@@ -47,7 +62,34 @@ pub enum PersistError {
 pub const SCHEMA_VERSION: i64 = 2;
 
 /// How long a write waits for another connection's lock before it fails.
-const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+pub const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Takes the lock file beside the database at `path` (`…sqlite3.lock`), held while the
+/// returned file is open, so a second server on the same database refuses to start.
+fn lock(path: &Path) -> Result<std::fs::File, PersistError> {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".lock");
+    let lock = PathBuf::from(name);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock)
+        .map_err(|source| PersistError::LockFile {
+            path: lock.clone(),
+            source,
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(PersistError::InUse {
+            path: path.to_path_buf(),
+            lock,
+        }),
+        Err(std::fs::TryLockError::Error(source)) => {
+            Err(PersistError::LockFile { path: lock, source })
+        }
+    }
+}
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS sessions (
@@ -140,6 +182,8 @@ struct ConversationRow {
 pub struct Database {
     connection: Connection,
     path: PathBuf,
+    /// Held open for the lock on it (see [`lock`]).
+    _lock: std::fs::File,
 }
 
 /// A phase as stored: its name, the agent of a live chat, whether an ended chat is rated.
@@ -185,6 +229,15 @@ fn json<T: serde::Serialize>(value: &T) -> String {
 impl Database {
     /// Opens (creating if needed) the database at `path` and reads the whole store back.
     pub fn open(path: &Path) -> Result<(Database, Store), PersistError> {
+        Database::open_with(path, BUSY_TIMEOUT)
+    }
+
+    /// Like [`Database::open`], with writes waiting at most `busy_timeout` for another
+    /// connection's lock.
+    pub fn open_with(
+        path: &Path,
+        busy_timeout: std::time::Duration,
+    ) -> Result<(Database, Store), PersistError> {
         if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(folder).map_err(|source| PersistError::Folder {
                 path: path.to_path_buf(),
@@ -195,8 +248,9 @@ impl Database {
             path: path.to_path_buf(),
             source,
         };
+        let lock = lock(path)?;
         let connection = Connection::open(path).map_err(sqlite)?;
-        connection.busy_timeout(BUSY_TIMEOUT).map_err(sqlite)?;
+        connection.busy_timeout(busy_timeout).map_err(sqlite)?;
         let found: i64 = connection
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .map_err(sqlite)?;
@@ -220,6 +274,7 @@ impl Database {
         let database = Database {
             connection,
             path: path.to_path_buf(),
+            _lock: lock,
         };
         let store = database.read()?;
         Ok((database, store))
@@ -409,28 +464,154 @@ impl Database {
         Ok(store)
     }
 
-    /// Writes what `store` changed since the last save, in one transaction. When that
-    /// fails the changes stay noted in the store, so the next save writes them too.
-    pub fn save(&mut self, store: &mut Store) -> Result<(), rusqlite::Error> {
-        let changes = store.take_changes();
-        let written = self.write(store, &changes);
-        if written.is_err() {
-            store.keep_changes(changes);
-        }
-        written
-    }
-
-    /// Writes `changes` (read from `store`) in one transaction.
-    fn write(&mut self, store: &Store, changes: &Changes) -> Result<(), rusqlite::Error> {
-        if changes.is_empty() {
+    /// Writes `batches` (oldest first) in one transaction: all of them or, when it fails,
+    /// none.
+    pub fn commit(&mut self, batches: &[Rows]) -> Result<(), rusqlite::Error> {
+        if batches.iter().all(Rows::is_empty) {
             return Ok(());
         }
         let tx = self.connection.transaction()?;
-        for id in &changes.conversations {
-            let Some(conv) = store.conversation(id) else {
-                continue;
-            };
-            let (phase, agent, agent_name) = phase_columns(&conv.phase);
+        for rows in batches {
+            rows.write(&tx)?;
+        }
+        tx.commit()
+    }
+}
+
+/// One `conversations` row to write.
+#[derive(Debug)]
+struct ConversationValues {
+    id: String,
+    token: String,
+    phase: &'static str,
+    agent: Option<String>,
+    agent_name: Option<String>,
+    answers: String,
+    request: Option<String>,
+    message_request: Option<String>,
+    rating: Option<String>,
+    replies_said: u64,
+    channel: String,
+    handled_by: Option<String>,
+    channel_state: Option<String>,
+}
+
+/// What one desk operation changed, as the rows to write: read from the store under the
+/// desk's lock, written later by the [`writer`](crate::writer) thread.
+#[derive(Debug, Default)]
+pub struct Rows {
+    conversations: Vec<ConversationValues>,
+    /// (conversation, seq, at_ms, event JSON)
+    events: Vec<(String, u64, u64, String)>,
+    /// (token, current, past JSON)
+    sessions: Vec<(String, String, String)>,
+    /// (conversation, answers JSON, text, at_ms)
+    offline_messages: Vec<(String, String, String, u64)>,
+    /// (channel, conversation, at_ms, call JSON)
+    outbox: Vec<(String, String, u64, String)>,
+    clock_offset_ms: Option<u64>,
+}
+
+impl Rows {
+    /// The rows for `changes`, as `store` holds them now.
+    pub fn read(store: &Store, changes: &Changes) -> Rows {
+        let conversations = changes
+            .conversations
+            .iter()
+            .filter_map(|id| {
+                let conv = store.conversation(id)?;
+                let (phase, agent, agent_name) = phase_columns(&conv.phase);
+                Some(ConversationValues {
+                    id: id.as_str().to_string(),
+                    token: conv.token.as_str().to_string(),
+                    phase,
+                    agent: agent.map(str::to_string),
+                    agent_name: agent_name.map(str::to_string),
+                    answers: json(&conv.answers),
+                    request: conv.request.as_ref().map(|r| r.as_str().to_string()),
+                    message_request: conv
+                        .message_request
+                        .as_ref()
+                        .map(|r| r.as_str().to_string()),
+                    rating: conv.rating.as_ref().map(json),
+                    replies_said: conv.replies_said as u64,
+                    channel: conv.channel.as_str().to_string(),
+                    handled_by: conv.handled_by.as_ref().map(|a| a.as_str().to_string()),
+                    channel_state: conv.channel_state.as_ref().map(json),
+                })
+            })
+            .collect();
+        let events = changes
+            .events
+            .iter()
+            .map(|(conversation, event)| {
+                (
+                    conversation.as_str().to_string(),
+                    event.seq.0,
+                    event.at_ms,
+                    json(&event.event),
+                )
+            })
+            .collect();
+        let sessions = changes
+            .sessions
+            .iter()
+            .filter_map(|token| {
+                let (current, past) = store.session_parts(token)?;
+                Some((
+                    token.as_str().to_string(),
+                    current.as_str().to_string(),
+                    json(&past),
+                ))
+            })
+            .collect();
+        let offline_messages = changes
+            .offline_messages
+            .iter()
+            .map(|m| {
+                (
+                    m.conversation.as_str().to_string(),
+                    json(&m.answers),
+                    m.text.clone(),
+                    m.at_ms,
+                )
+            })
+            .collect();
+        let outbox = changes
+            .outbox
+            .iter()
+            .map(|(channel, record)| {
+                (
+                    channel.as_str().to_string(),
+                    record.conversation.as_str().to_string(),
+                    record.at_ms,
+                    json(&record.call),
+                )
+            })
+            .collect();
+        Rows {
+            conversations,
+            events,
+            sessions,
+            offline_messages,
+            outbox,
+            clock_offset_ms: changes.clock.then(|| store.clock_offset_ms()),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.conversations.is_empty()
+            && self.events.is_empty()
+            && self.sessions.is_empty()
+            && self.offline_messages.is_empty()
+            && self.outbox.is_empty()
+            && self.clock_offset_ms.is_none()
+    }
+
+    /// Writes these rows inside `tx`. Writing them twice changes nothing, so a batch that
+    /// failed is simply written again with the next.
+    fn write(&self, tx: &rusqlite::Transaction<'_>) -> Result<(), rusqlite::Error> {
+        for c in &self.conversations {
             tx.execute(
                 "INSERT INTO conversations (id, token, phase, agent, agent_name, answers, request, \
                  message_request, rating, replies_said, channel, handled_by, channel_state) \
@@ -439,73 +620,55 @@ impl Database {
                  answers = ?6, request = ?7, message_request = ?8, rating = ?9, \
                  replies_said = ?10, channel = ?11, handled_by = ?12, channel_state = ?13",
                 params![
-                    id.as_str(),
-                    conv.token.as_str(),
-                    phase,
-                    agent,
-                    agent_name,
-                    json(&conv.answers),
-                    conv.request.as_ref().map(|r| r.as_str()),
-                    conv.message_request.as_ref().map(|r| r.as_str()),
-                    conv.rating.as_ref().map(json),
-                    conv.replies_said as u64,
-                    conv.channel.as_str(),
-                    conv.handled_by.as_ref().map(|a| a.as_str()),
-                    conv.channel_state.as_ref().map(json),
+                    c.id,
+                    c.token,
+                    c.phase,
+                    c.agent,
+                    c.agent_name,
+                    c.answers,
+                    c.request,
+                    c.message_request,
+                    c.rating,
+                    c.replies_said,
+                    c.channel,
+                    c.handled_by,
+                    c.channel_state,
                 ],
             )?;
         }
-        for (conversation, event) in &changes.events {
+        for (conversation, seq, at_ms, event) in &self.events {
             tx.execute(
                 "INSERT OR IGNORE INTO events (conversation, seq, at_ms, event) VALUES (?1, ?2, ?3, ?4)",
-                params![
-                    conversation.as_str(),
-                    event.seq.0,
-                    event.at_ms,
-                    json(&event.event)
-                ],
+                params![conversation, seq, at_ms, event],
             )?;
         }
-        for token in &changes.sessions {
-            let Some((current, past)) = store.session_parts(token) else {
-                continue;
-            };
+        for (token, current, past) in &self.sessions {
             tx.execute(
                 "INSERT INTO sessions (token, current, past) VALUES (?1, ?2, ?3) \
                  ON CONFLICT(token) DO UPDATE SET current = ?2, past = ?3",
-                params![token.as_str(), current.as_str(), json(&past)],
+                params![token, current, past],
             )?;
         }
-        for message in &changes.offline_messages {
+        for (conversation, answers, text, at_ms) in &self.offline_messages {
             tx.execute(
                 "INSERT INTO offline_messages (conversation, answers, text, at_ms) VALUES (?1, ?2, ?3, ?4)",
-                params![
-                    message.conversation.as_str(),
-                    json(&message.answers),
-                    message.text,
-                    message.at_ms
-                ],
+                params![conversation, answers, text, at_ms],
             )?;
         }
-        for (channel, record) in &changes.outbox {
+        for (channel, conversation, at_ms, call) in &self.outbox {
             tx.execute(
                 "INSERT INTO outbox (channel, conversation, at_ms, call) VALUES (?1, ?2, ?3, ?4)",
-                params![
-                    channel.as_str(),
-                    record.conversation.as_str(),
-                    record.at_ms,
-                    json(&record.call)
-                ],
+                params![channel, conversation, at_ms, call],
             )?;
         }
-        if changes.clock {
+        if let Some(offset) = self.clock_offset_ms {
             tx.execute(
                 "INSERT INTO settings (key, value) VALUES ('clock_offset_ms', ?1) \
                  ON CONFLICT(key) DO UPDATE SET value = ?1",
-                params![store.clock_offset_ms()],
+                params![offset],
             )?;
         }
-        tx.commit()
+        Ok(())
     }
 }
 
@@ -539,8 +702,15 @@ mod tests {
         }
     }
 
+    /// The rows for what `store` changed since the last call.
+    fn rows(store: &mut Store) -> Rows {
+        let changes = store.take_changes();
+        Rows::read(store, &changes)
+    }
+
     fn save(database: &mut Database, store: &mut Store) {
-        database.save(store).expect("write");
+        let rows = rows(store);
+        database.commit(&[rows]).expect("write");
     }
 
     #[tokio::test]
@@ -706,22 +876,24 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_failed_write_is_written_with_the_next_one() {
+    async fn a_failed_batch_is_written_whole_with_the_next_one() {
         let path = temp_db("retry");
         let (mut database, mut store) = Database::open(&path).expect("open");
         let (token, conv) = store.create_session();
         store.append(&conv, said(None, "Hi!"));
+        let failed = rows(&mut store);
         database
             .connection
             .pragma_update(None, "query_only", true)
             .expect("pragma");
-        assert!(database.save(&mut store).is_err());
+        assert!(database.commit(std::slice::from_ref(&failed)).is_err());
         database
             .connection
             .pragma_update(None, "query_only", false)
             .expect("pragma");
         store.append(&conv, said(None, "still here?"));
-        save(&mut database, &mut store);
+        let next = rows(&mut store);
+        database.commit(&[failed, next]).expect("write");
         drop(database);
 
         let (_, back) = Database::open(&path).expect("reopen");
@@ -732,6 +904,28 @@ mod tests {
                 .map(|e| e.event)
                 .collect::<Vec<_>>(),
             vec![said(None, "Hi!"), said(None, "still here?")]
+        );
+        let _ = std::fs::remove_dir_all(path.parent().expect("folder"));
+    }
+
+    #[tokio::test]
+    async fn a_second_server_on_the_same_database_is_refused_until_the_first_closes_it() {
+        let path = temp_db("lock");
+        let (first, _) = Database::open(&path).expect("open");
+        match Database::open(&path) {
+            Err(err @ PersistError::InUse { .. }) => {
+                assert!(
+                    err.to_string()
+                        .contains("in use by another Porchlight server")
+                )
+            }
+            Err(other) => panic!("unexpected error {other}"),
+            Ok(_) => panic!("two servers on one database"),
+        }
+        drop(first);
+        assert!(
+            Database::open(&path).is_ok(),
+            "free once the first is closed"
         );
         let _ = std::fs::remove_dir_all(path.parent().expect("folder"));
     }

@@ -84,6 +84,7 @@ fn error_frame(err: &DeskError) -> ServerFrame {
         DeskError::InvalidText(_) => ErrorCode::InvalidText,
         DeskError::InvalidRating => ErrorCode::InvalidRating,
         DeskError::UnknownChoice(_) => ErrorCode::UnknownChoice,
+        DeskError::Unavailable => ErrorCode::Unavailable,
         DeskError::UnknownAgent(_)
         | DeskError::UnknownConversation(_)
         | DeskError::NotAllowed(_)
@@ -161,6 +162,11 @@ where
             last_seq,
             Instant::now(),
         );
+        // What the welcome shows (a new session, its greeting, the events replayed) must be
+        // durable first.
+        if let Err(err) = self.state.desk.durable().await {
+            return self.refuse(ErrorCode::Unavailable, err.to_string()).await;
+        }
         let mut session = Session {
             token: attached.token.clone(),
             conversation: attached.conversation.clone(),
@@ -285,6 +291,10 @@ where
         let desk = &self.state.desk;
         let conversation = &session.conversation;
         let now = Instant::now();
+        let changes = !matches!(
+            frame,
+            ClientFrame::Ping {} | ClientFrame::Hello { .. } | ClientFrame::Typing { .. }
+        );
         let reply = match frame {
             ClientFrame::Ping {} => Ok(Some(ServerFrame::Pong {})),
             ClientFrame::Hello { .. } => Ok(Some(ServerFrame::error(
@@ -334,6 +344,12 @@ where
                 Err(err) => Err(err),
             },
             ClientFrame::StartNew {} => desk.start_new(&session.token).map(|_| None),
+        };
+        // Nothing is acked before it is durable; what failed to be written is kept and
+        // written later, and the client sends it again meanwhile.
+        let reply = match reply {
+            Ok(reply) if changes => desk.durable().await.map(|()| reply),
+            other => other,
         };
         match reply {
             Ok(Some(frame)) => self.send(frame).await,

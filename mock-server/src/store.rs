@@ -3,9 +3,10 @@
 //! [`Desk`](crate::desk::Desk) under its lock.
 //!
 //! It assigns every event the next gap-free `seq`, makes messages idempotent by their
-//! client id, and fans every change out to the connections of the conversation's session
-//! (all of a visitor's tabs) and to the desk-wide stream that agent consoles watch. It also
-//! notes what changed, so the [`persist`](crate::persist) layer can write exactly that.
+//! client id, and notes every change as a [`Notice`] for the connections of the
+//! conversation's session (all of a visitor's tabs) and for the desk-wide stream that agent
+//! consoles watch. It also notes what changed, so the [`persist`](crate::persist) layer can
+//! write exactly that; notices are delivered only once it is written.
 
 use crate::channels::outbound::OutboxRecord;
 use porchlight_protocol::channels::ChannelFacts;
@@ -21,7 +22,9 @@ use tokio::sync::broadcast;
 use tokio::time::Instant;
 
 /// How many updates a slow connection may fall behind before it must re-read the store.
-const WATCH_BUFFER: usize = 256;
+/// Small, since every listening session holds one such buffer; falling behind costs a
+/// re-read, not a loss.
+const WATCH_BUFFER: usize = 16;
 
 /// How many changes an agent console may fall behind before it must take a new snapshot.
 const DESK_WATCH_BUFFER: usize = 1024;
@@ -237,8 +240,30 @@ struct Session {
     current: ConversationId,
     /// Earlier conversations, oldest first.
     past: Vec<ConversationId>,
-    /// Fan-out to every connection (tab) of this session.
-    updates: broadcast::Sender<Update>,
+    /// Fan-out to every connection (tab) of this session; made when one subscribes and
+    /// dropped once none listens, so idle sessions hold no buffer.
+    updates: Option<broadcast::Sender<Update>>,
+}
+
+/// A change to tell once it is durable: to the connections of a session that listened
+/// when it was made, and to agent consoles.
+#[derive(Debug)]
+pub struct Notice {
+    session: Option<broadcast::Sender<Update>>,
+    desk: Option<broadcast::Sender<Update>>,
+    update: Update,
+}
+
+impl Notice {
+    /// Tells whoever listens; nobody listening is fine (what is stored is replayed).
+    pub fn deliver(self) {
+        if let Some(session) = &self.session {
+            let _ = session.send(self.update.clone());
+        }
+        if let Some(desk) = &self.desk {
+            let _ = desk.send(self.update);
+        }
+    }
 }
 
 /// The outcome of appending a visitor message.
@@ -299,6 +324,8 @@ pub struct Store {
     order: Vec<ConversationId>,
     offline_messages: Vec<OfflineMessage>,
     changes: Changes,
+    /// What to tell listeners once the changes are durable, in order.
+    notices: Vec<Notice>,
     /// Every change of every conversation, for agent consoles.
     desk_watch: broadcast::Sender<Update>,
     /// What agents sent on each social channel, as the platform received it, oldest first
@@ -319,6 +346,7 @@ impl Default for Store {
             order: Vec::new(),
             offline_messages: Vec::new(),
             changes: Changes::default(),
+            notices: Vec::new(),
             desk_watch: broadcast::channel(DESK_WATCH_BUFFER).0,
             outboxes: HashMap::new(),
             clock_offset_ms: 0,
@@ -413,10 +441,13 @@ impl Store {
         self.desk_watch.subscribe()
     }
 
-    /// Tells agent consoles only.
-    pub fn tell(&self, update: Update) {
-        // Nobody watching is fine.
-        let _ = self.desk_watch.send(update);
+    /// Tells agent consoles only (once durable).
+    pub fn tell(&mut self, update: Update) {
+        self.notices.push(Notice {
+            session: None,
+            desk: Some(self.desk_watch.clone()),
+            update,
+        });
     }
 
     /// What changed since the last call.
@@ -424,16 +455,17 @@ impl Store {
         std::mem::take(&mut self.changes)
     }
 
-    /// Notes `earlier` changes again, ahead of those made since: how a failed write is
-    /// tried again with the next one.
-    pub fn keep_changes(&mut self, earlier: Changes) {
-        let later = std::mem::replace(&mut self.changes, earlier);
-        self.changes.sessions.extend(later.sessions);
-        self.changes.conversations.extend(later.conversations);
-        self.changes.events.extend(later.events);
-        self.changes.offline_messages.extend(later.offline_messages);
-        self.changes.outbox.extend(later.outbox);
-        self.changes.clock |= later.clock;
+    /// What to tell since the last call, in order.
+    pub fn take_notices(&mut self) -> Vec<Notice> {
+        std::mem::take(&mut self.notices)
+    }
+
+    /// Tells at once what there is to tell: for a store kept in memory only, where a change
+    /// is as durable as it gets when it is made.
+    pub fn deliver_notices(&mut self) {
+        for notice in self.take_notices() {
+            notice.deliver();
+        }
     }
 
     /// Every message left, oldest first.
@@ -458,7 +490,7 @@ impl Store {
             Session {
                 current,
                 past,
-                updates: broadcast::channel(WATCH_BUFFER).0,
+                updates: None,
             },
         );
     }
@@ -502,7 +534,7 @@ impl Store {
             Session {
                 current: conversation.clone(),
                 past: Vec::new(),
-                updates: broadcast::channel(WATCH_BUFFER).0,
+                updates: None,
             },
         );
         (token, conversation)
@@ -518,8 +550,13 @@ impl Store {
         let session = self.sessions.get_mut(token)?;
         let old = std::mem::replace(&mut session.current, conversation.clone());
         session.past.push(old);
-        let _ = session.updates.send(Update::Switched {
-            conversation: conversation.clone(),
+        let listeners = session.updates.clone();
+        self.notices.push(Notice {
+            session: listeners,
+            desk: None,
+            update: Update::Switched {
+                conversation: conversation.clone(),
+            },
         });
         Some(conversation)
     }
@@ -548,8 +585,23 @@ impl Store {
     }
 
     /// A receiver for every later change in session `token`.
-    pub fn subscribe(&self, token: &SessionToken) -> Option<broadcast::Receiver<Update>> {
-        self.sessions.get(token).map(|s| s.updates.subscribe())
+    pub fn subscribe(&mut self, token: &SessionToken) -> Option<broadcast::Receiver<Update>> {
+        let session = self.sessions.get_mut(token)?;
+        Some(
+            session
+                .updates
+                .get_or_insert_with(|| broadcast::channel(WATCH_BUFFER).0)
+                .subscribe(),
+        )
+    }
+
+    /// How many sessions hold a fan-out buffer (have had a listener since their last
+    /// change).
+    pub fn listened_sessions(&self) -> usize {
+        self.sessions
+            .values()
+            .filter(|s| s.updates.is_some())
+            .count()
     }
 
     pub fn conversation(&self, id: &ConversationId) -> Option<&Conversation> {
@@ -569,15 +621,27 @@ impl Store {
             .filter_map(|id| self.conversations.get(id).map(|c| (id, c)))
     }
 
-    /// Tells the conversation's session (every tab) and agent consoles.
-    fn notify(&self, conversation: &ConversationId, update: Update) {
+    /// Tells the conversation's session (every tab listening) and agent consoles, once
+    /// durable. A session nobody listens to any more lets its buffer go.
+    fn notify(&mut self, conversation: &ConversationId, update: Update) {
+        let mut listeners = None;
         if let Some(conv) = self.conversations.get(conversation)
-            && let Some(session) = self.sessions.get(&conv.token)
+            && let Some(session) = self.sessions.get_mut(&conv.token)
         {
-            // Nobody connected is fine: the change is stored and replayed.
-            let _ = session.updates.send(update.clone());
+            if session
+                .updates
+                .as_ref()
+                .is_some_and(|u| u.receiver_count() == 0)
+            {
+                session.updates = None;
+            }
+            listeners = session.updates.clone();
         }
-        self.tell(update);
+        self.notices.push(Notice {
+            session: listeners,
+            desk: Some(self.desk_watch.clone()),
+            update,
+        });
     }
 
     /// Notes whether the visitor is typing, and tells agent consoles. It is not kept
@@ -657,7 +721,7 @@ impl Store {
     }
 
     /// Tells the visitor's connections that `name` is typing or stopped.
-    pub fn typing(&self, conversation: &ConversationId, name: &str, typing: bool) {
+    pub fn typing(&mut self, conversation: &ConversationId, name: &str, typing: bool) {
         self.notify(
             conversation,
             Update::Typing {
@@ -734,6 +798,11 @@ mod tests {
         let mut tab_two = store.subscribe(&token).expect("session");
         store.append(&conv, message("a"));
         store.set_phase(&conv, Phase::Missed, Instant::now());
+        assert!(
+            tab_one.try_recv().is_err(),
+            "nothing is told before it is durable"
+        );
+        store.deliver_notices();
         for tab in [&mut tab_one, &mut tab_two] {
             assert!(matches!(tab.try_recv(), Ok(Update::Event { .. })));
             assert_eq!(
@@ -752,6 +821,7 @@ mod tests {
         let (token, first) = store.create_session();
         let mut tab = store.subscribe(&token).expect("session");
         let second = store.start_new(&token).expect("session");
+        store.deliver_notices();
         assert_ne!(first, second);
         assert_eq!(store.session(&token), Some(second.clone()));
         assert_eq!(store.past(&token), vec![first]);

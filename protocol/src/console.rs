@@ -369,6 +369,8 @@ pub enum ConsoleError {
     /// The social channel's platform would refuse this send; nothing was sent or stored
     /// (`platform` has its error).
     Platform,
+    /// The server could not store the change yet; try again shortly.
+    Unavailable,
 }
 
 /// Builds the pre-chat answers in the order of the form's fields.

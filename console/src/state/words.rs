@@ -157,6 +157,9 @@ pub fn refusal(code: ConsoleError, message: &str) -> String {
             or_message("That is not possible right now.")
         }
         ConsoleError::UnknownChannel => "That channel is not connected.".into(),
+        ConsoleError::Unavailable => {
+            "The server could not save that just now. Try again in a moment.".into()
+        }
         ConsoleError::UnsupportedVersion => {
             "This console is out of date for the server; reload the page.".into()
         }

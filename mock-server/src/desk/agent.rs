@@ -100,7 +100,7 @@ impl Desk {
         conversation: &ConversationId,
         typing: bool,
     ) -> Result<(), DeskError> {
-        let world = self.lock();
+        let mut world = self.lock();
         let name = world.live_agent(agent, conversation)?;
         world.store.typing(conversation, &name, typing);
         Ok(())

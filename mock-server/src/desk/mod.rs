@@ -6,7 +6,9 @@
 //! released.
 //!
 //! Every change is also told on a desk-wide stream ([`Desk::watch`]) that agent consoles
-//! follow; a console that falls behind takes a fresh snapshot.
+//! follow; a console that falls behind takes a fresh snapshot. With a database, changes are
+//! told only once the [`Writer`] has committed them; [`Desk::durable`] waits for that
+//! before anything is acked.
 //!
 //! Timers run on tokio's clock: a driver task sleeps until the router's next deadline or
 //! until an operation wakes it, so tests pause and advance time instead of sleeping.
@@ -19,9 +21,10 @@ pub mod visitor;
 
 use crate::agents::{self, Plan};
 use crate::config::MockConfig;
-use crate::persist::{Database, PersistError};
+use crate::persist::{Database, PersistError, Rows};
 use crate::routing::{RouteError, Routed, Router};
 use crate::store::{Conversation, Phase, Store, Update};
+use crate::writer::Writer;
 use porchlight_protocol::channels::PlatformError;
 use porchlight_protocol::limits::MAX_MESSAGE_CHARS;
 use porchlight_protocol::text::TextError;
@@ -60,6 +63,10 @@ pub enum DeskError {
     /// The platform would refuse this send; nothing was stored or sent.
     #[error("the platform refuses: {0}")]
     Platform(PlatformError),
+    /// The change could not be made durable yet; it is kept and written when the database
+    /// can be written again, and nothing was acked.
+    #[error("the server cannot store changes right now; send it again shortly")]
+    Unavailable,
 }
 
 fn not_now(message: impl Into<String>) -> DeskError {
@@ -70,8 +77,6 @@ fn not_now(message: impl Into<String>) -> DeskError {
 pub struct World {
     pub store: Store,
     pub router: Router,
-    /// Where the store is kept, unless it lives in memory only.
-    database: Option<Database>,
 }
 
 impl World {
@@ -108,35 +113,39 @@ impl World {
     }
 }
 
-/// The locked world. Releasing it writes what the operation changed to the database, so
-/// nothing is acked (or shown) before it is durable.
-struct WorldGuard<'a>(MutexGuard<'a, World>);
+/// The locked world. Releasing it hands what the operation changed, and what to tell, to
+/// the writer — in the order operations hold the lock — so nothing is shown before it is
+/// durable. Without a database the changes are told at once.
+struct WorldGuard<'a> {
+    world: MutexGuard<'a, World>,
+    writer: Option<&'a Writer>,
+}
 
 impl std::ops::Deref for WorldGuard<'_> {
     type Target = World;
     fn deref(&self) -> &World {
-        &self.0
+        &self.world
     }
 }
 
 impl std::ops::DerefMut for WorldGuard<'_> {
     fn deref_mut(&mut self) -> &mut World {
-        &mut self.0
+        &mut self.world
     }
 }
 
 impl Drop for WorldGuard<'_> {
     fn drop(&mut self) {
-        let world = &mut *self.0;
-        match &mut world.database {
-            Some(database) => {
-                if let Err(err) = database.save(&mut world.store) {
-                    tracing::error!("cannot write to the database (tried again next time): {err}");
+        let store = &mut self.world.store;
+        let changes = store.take_changes();
+        match self.writer {
+            Some(writer) => {
+                let notices = store.take_notices();
+                if !changes.is_empty() || !notices.is_empty() {
+                    writer.send(Rows::read(store, &changes), notices);
                 }
             }
-            None => {
-                world.store.take_changes();
-            }
+            None => store.deliver_notices(),
         }
     }
 }
@@ -145,6 +154,8 @@ impl Drop for WorldGuard<'_> {
 pub struct Desk {
     pub config: MockConfig,
     world: Mutex<World>,
+    /// Commits changes and then tells them, unless the store lives in memory only.
+    writer: Option<Writer>,
     /// Wakes the timer driver when deadlines may have changed.
     wake: Arc<Notify>,
 }
@@ -166,11 +177,25 @@ impl Desk {
     /// A desk keeping its store in the SQLite database at `path`, resuming what it holds:
     /// live chats stay with their agents, and chats that were waiting for one ask again.
     pub fn open(config: MockConfig, path: &Path) -> Result<Arc<Desk>, PersistError> {
-        let (database, store) = Database::open(path)?;
-        Ok(Desk::with_store(config, store, Some(database)))
+        Desk::open_with(config, path, crate::persist::BUSY_TIMEOUT)
     }
 
-    fn with_store(config: MockConfig, store: Store, database: Option<Database>) -> Arc<Desk> {
+    /// Like [`Desk::open`], with writes waiting at most `busy_timeout` for another
+    /// connection's lock on the database before they fail.
+    pub fn open_with(
+        config: MockConfig,
+        path: &Path,
+        busy_timeout: std::time::Duration,
+    ) -> Result<Arc<Desk>, PersistError> {
+        let (database, store) = Database::open_with(path, busy_timeout)?;
+        let writer = Writer::start(database).map_err(|source| PersistError::Writer {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(Desk::with_store(config, store, Some(writer)))
+    }
+
+    fn with_store(config: MockConfig, store: Store, writer: Option<Writer>) -> Arc<Desk> {
         let mut router = Router::new(
             config.routing.mode,
             config.timers(),
@@ -195,11 +220,8 @@ impl Desk {
         }
         let desk = Arc::new(Desk {
             config,
-            world: Mutex::new(World {
-                store,
-                router,
-                database,
-            }),
+            world: Mutex::new(World { store, router }),
+            writer,
             wake: Arc::new(Notify::new()),
         });
         let now = Instant::now();
@@ -220,7 +242,23 @@ impl Desk {
 
     fn lock(&self) -> WorldGuard<'_> {
         // A panic while holding the lock leaves plain data behind; keep serving it.
-        WorldGuard(self.world.lock().unwrap_or_else(|e| e.into_inner()))
+        WorldGuard {
+            world: self.world.lock().unwrap_or_else(|e| e.into_inner()),
+            writer: self.writer.as_ref(),
+        }
+    }
+
+    /// Resolves once every change made so far is durable (and told), or with
+    /// [`DeskError::Unavailable`] when the database cannot be written now. At once for a
+    /// store in memory only.
+    pub fn durable(&self) -> impl Future<Output = Result<(), DeskError>> + Send + 'static {
+        let waiting = self.writer.as_ref().map(Writer::durable);
+        async move {
+            match waiting {
+                Some(waiting) => waiting.await.map_err(|_| DeskError::Unavailable),
+                None => Ok(()),
+            }
+        }
     }
 
     /// Reads the world under the lock, for views.

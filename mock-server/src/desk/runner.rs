@@ -7,7 +7,7 @@ use super::{Desk, DeskError};
 use crate::agents::Plan;
 use crate::channels::customers;
 use porchlight_protocol::{AgentId, ConversationId};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -34,9 +34,11 @@ impl Desk {
         }
     }
 
+    /// Carries out each plan in its own task, holding the desk only while acting: a desk
+    /// nobody else holds is dropped (and its database closed) even with plans pending.
     pub(super) fn run(self: &Arc<Self>, plans: Vec<Plan>) {
         for plan in plans {
-            let desk = Arc::clone(self);
+            let desk = Arc::downgrade(self);
             tokio::spawn(async move {
                 match plan {
                     Plan::Accept {
@@ -56,7 +58,9 @@ impl Desk {
                         activity,
                     } => {
                         tokio::time::sleep(after).await;
-                        desk.close_if_idle(&agent, &conversation, activity, Instant::now());
+                        if let Some(desk) = desk.upgrade() {
+                            desk.close_if_idle(&agent, &conversation, activity, Instant::now());
+                        }
                     }
                 }
             });
@@ -64,9 +68,15 @@ impl Desk {
     }
 }
 
-async fn accept(desk: &Arc<Desk>, agent: &AgentId, conversation: &ConversationId, delay: Duration) {
+async fn accept(
+    desk: &Weak<Desk>,
+    agent: &AgentId,
+    conversation: &ConversationId,
+    delay: Duration,
+) {
     loop {
         tokio::time::sleep(delay).await;
+        let Some(desk) = desk.upgrade() else { return };
         match desk.accept(agent, conversation, Instant::now()) {
             // Broadcasting: at the concurrency limit now, maybe not later.
             Err(DeskError::NotAllowed(_))
@@ -80,11 +90,15 @@ async fn accept(desk: &Arc<Desk>, agent: &AgentId, conversation: &ConversationId
     }
 }
 
-async fn reply(desk: &Arc<Desk>, agent: &AgentId, conversation: &ConversationId, delay: Duration) {
-    if desk.agent_typing(agent, conversation, true).is_err() {
+async fn reply(desk: &Weak<Desk>, agent: &AgentId, conversation: &ConversationId, delay: Duration) {
+    let typing = desk
+        .upgrade()
+        .is_some_and(|desk| desk.agent_typing(agent, conversation, true).is_ok());
+    if !typing {
         return;
     }
     tokio::time::sleep(delay).await;
+    let Some(desk) = desk.upgrade() else { return };
     if let Some(line) = desk.next_scripted_reply(agent, conversation) {
         let _ = desk.agent_message(agent, conversation, None, &line);
     } else {
