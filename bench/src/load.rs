@@ -156,9 +156,14 @@ impl Swarm {
         for i in 0..message_count(rate, seconds) {
             sleep_until(start + send_offset(i, rate)).await;
             let socket = self.open[socket_for(i, self.open.len())];
+            // Counted before the hand-over, so `drain` cannot miss a message still queued.
+            self.counters.outstanding.fetch_add(2, Ordering::Relaxed);
             match self.commands.get(socket).map(|c| c.send(Command::Send(i))) {
                 Some(Ok(())) => sent += 1,
-                _ => self.not_sent += 1,
+                _ => {
+                    self.counters.outstanding.fetch_sub(2, Ordering::Relaxed);
+                    self.not_sent += 1;
+                }
             }
         }
         sent
@@ -302,11 +307,11 @@ async fn visitor(mut v: Visitor) -> Log {
                 Some(Command::Send(n)) => {
                     let id = format!("load-{}-{n}", v.index);
                     let Ok(message_id) = MessageId::new(id.clone()) else {
+                        v.counters.outstanding.fetch_sub(2, Ordering::Relaxed);
                         log.errors.not_sent += 1;
                         continue;
                     };
                     let frame = ClientFrame::SendText { id: message_id, text: format!("load message {n}") };
-                    v.counters.outstanding.fetch_add(2, Ordering::Relaxed);
                     pending.insert(id, Pending { sent: Instant::now(), acked: false, echoed: false });
                     if sink.send(Message::text(frame.encode())).await.is_err() {
                         break false;
