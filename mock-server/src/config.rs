@@ -31,6 +31,8 @@ pub struct MockConfig {
     pub embedding: EmbeddingConfig,
     #[serde(default)]
     pub link: LinkConfig,
+    #[serde(default)]
+    pub limits: LimitsConfig,
     /// Social channels connected besides the web widget.
     #[serde(default)]
     pub channels: Vec<ChannelConfig>,
@@ -100,6 +102,65 @@ pub struct LinkConfig {
 impl Default for LinkConfig {
     fn default() -> Self {
         LinkConfig { replay_window: 500 }
+    }
+}
+
+/// What one client address, one session and the queue may hold; each limit reached is
+/// answered with a typed error. `porchlight-mock --no-client-limits` lifts the per-address
+/// ones for load runs from one machine.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// WebSockets one address may hold open at once.
+    pub sockets_per_address: usize,
+    /// New sessions one address may open a minute: a burst of that many, refilled evenly.
+    pub sessions_per_minute: u32,
+    /// Minutes after which a session whose visitor never wrote, asked or left a message,
+    /// and that no tab holds open, is forgotten, in memory and in the database.
+    pub idle_session_minutes: f64,
+    /// Requests waiting for an agent at once.
+    pub max_queue: usize,
+    /// Events one conversation may hold.
+    pub max_events: usize,
+    /// Conversations one session may hold, its history included.
+    pub max_conversations: usize,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            sockets_per_address: 50,
+            sessions_per_minute: 30,
+            idle_session_minutes: 30.0,
+            max_queue: 200,
+            max_events: 2_000,
+            max_conversations: 100,
+        }
+    }
+}
+
+impl LimitsConfig {
+    /// How long an idle anonymous session is kept.
+    pub fn idle_session(&self) -> std::time::Duration {
+        std::time::Duration::from_secs_f64(self.idle_session_minutes * 60.0)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        let counts = [
+            ("sockets_per_address", self.sockets_per_address),
+            ("sessions_per_minute", self.sessions_per_minute as usize),
+            ("max_queue", self.max_queue),
+            ("max_events", self.max_events),
+            ("max_conversations", self.max_conversations),
+        ];
+        if let Some((key, _)) = counts.iter().find(|(_, n)| *n == 0) {
+            return Err(format!("limits.{key} must be at least 1"));
+        }
+        let minutes = self.idle_session_minutes;
+        if !(minutes.is_finite() && (1.0..=525_600.0).contains(&minutes)) {
+            return Err("limits.idle_session_minutes must be between 1 and 525600 (a year)".into());
+        }
+        Ok(())
     }
 }
 
@@ -354,6 +415,7 @@ impl MockConfig {
         }
         self.check_channels()?;
         self.check_lengths()?;
+        self.limits.check()?;
         let routing = &self.routing;
         if seconds(routing.queue_time_secs).is_none()
             || seconds(routing.acceptance_time_secs).is_none()

@@ -10,7 +10,7 @@ use crate::state::AppState;
 use axum::Json;
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, Path, Query, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -18,7 +18,9 @@ use futures_util::StreamExt;
 use porchlight_protocol::console::CONSOLE_SOCKET_PATH;
 use porchlight_protocol::limits::MAX_FRAME_BYTES;
 use porchlight_protocol::{ConversationId, Seq, SessionToken};
+use std::net::SocketAddr;
 use std::sync::Arc;
+use tokio::time::Instant;
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -276,9 +278,11 @@ fn foreign(message: &'static str) -> Response {
     ApiError::new(StatusCode::FORBIDDEN, "foreign_origin", message).into_response()
 }
 
-/// The widget's chat socket: only from the widget's own origin.
+/// The widget's chat socket: only from the widget's own origin, and at most
+/// `limits.sockets_per_address` at once from one address (429 `too_many_connections`).
 async fn websocket(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
@@ -286,9 +290,20 @@ async fn websocket(
     if !is_own_origin(origin, host) {
         return foreign("the chat socket accepts only the widget's own origin");
     }
+    let client = match state.clients.open_socket(peer.ip(), Instant::now()) {
+        Ok(client) => client,
+        Err(refusal) => {
+            return ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_connections",
+                refusal.to_string(),
+            )
+            .into_response();
+        }
+    };
     upgrade_bounded(&state.clone(), upgrade, move |socket| {
         let (sink, stream) = socket.split();
-        serve_connection(sink, stream, state)
+        serve_connection(sink, stream, state, Some(client))
     })
 }
 

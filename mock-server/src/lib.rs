@@ -37,6 +37,7 @@ pub mod agents;
 pub mod bot;
 pub mod channels;
 pub mod client;
+pub mod clients;
 pub mod config;
 pub mod console_socket;
 pub mod control;

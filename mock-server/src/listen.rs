@@ -57,7 +57,7 @@ pub async fn serve_app(
             () = &mut shutdown => break,
         };
         let Ok(slot) = slot else { break };
-        let (stream, _) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(err) => {
@@ -70,10 +70,15 @@ pub async fn serve_app(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let service =
-            TowerToHyperService::new(app.clone().map_request(
-                |request: hyper::Request<Incoming>| request.map(axum::body::Body::new),
-            ));
+        let service = TowerToHyperService::new(app.clone().map_request(
+            move |request: hyper::Request<Incoming>| {
+                let mut request = request.map(axum::body::Body::new);
+                request
+                    .extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                request
+            },
+        ));
         let mut stopping = stopping.clone();
         // An upgraded connection (a WebSocket) leaves this loop's count once upgraded; the
         // socket handlers count those ([`crate::state::Shared::sockets`]).

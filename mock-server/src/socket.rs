@@ -7,6 +7,7 @@
 //! A misbehaving client gets typed error frames and, at worst, loses its own connection;
 //! nothing it sends can take the server down.
 
+use crate::clients::SocketSlot;
 use crate::desk::{Attached, DeskError};
 use crate::framing::{Dialect, End, Framed, IDLE_LIMIT, Incoming, Refusal};
 use crate::state::AppState;
@@ -51,8 +52,9 @@ impl Dialect for Widget {
     }
 }
 
-/// Runs one connection to its end.
-pub async fn serve_connection<S, R>(sink: S, stream: R, state: AppState)
+/// Runs one connection to its end. `client` counts it against its address and pays for
+/// a new session from that address's budget (`None`: not counted, as in unit tests).
+pub async fn serve_connection<S, R>(sink: S, stream: R, state: AppState, client: Option<SocketSlot>)
 where
     S: Sink<Message> + Unpin,
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
@@ -60,6 +62,7 @@ where
     let mut conn = Connection {
         io: Framed::new(sink, stream),
         state,
+        client,
     };
     if let Err(end) = conn.run().await {
         tracing::debug!("connection ended: {end}");
@@ -69,6 +72,7 @@ where
 struct Connection<S, R> {
     io: Framed<S, R, Widget>,
     state: AppState,
+    client: Option<SocketSlot>,
 }
 
 /// What the connection is attached to.
@@ -156,12 +160,21 @@ where
                 .refuse(ErrorCode::UnknownSite, format!("no site {site} here"))
                 .await;
         }
-        let (attached, updates) = self.state.desk.hello(
-            token.as_ref(),
-            conversation.as_ref(),
-            last_seq,
-            Instant::now(),
-        );
+        let now = Instant::now();
+        let client = self.client.as_ref();
+        let admit = || client.map_or(Ok(()), |c| c.new_session(now));
+        let hello =
+            self.state
+                .desk
+                .hello(token.as_ref(), conversation.as_ref(), last_seq, now, admit);
+        let (attached, updates) = match hello {
+            Ok(hello) => hello,
+            Err(refusal) => {
+                return self
+                    .refuse(ErrorCode::TooManySessions, refusal.to_string())
+                    .await;
+            }
+        };
         // What the welcome shows (a new session, its greeting, the events replayed) must be
         // durable first.
         if let Err(err) = self.state.desk.durable().await {
@@ -422,14 +435,19 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_client_that_stops_reading_is_disconnected_after_the_send_deadline() {
         let state = Shared::new(MockConfig::default(), "nowhere".into());
-        let connection = tokio::spawn(serve_connection(Stuck, hello_then_silence(), state));
+        let connection = tokio::spawn(serve_connection(Stuck, hello_then_silence(), state, None));
         ends_exactly_after(connection, SEND_DEADLINE).await;
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_client_silent_after_hello_is_disconnected_after_the_idle_limit() {
         let state = Shared::new(MockConfig::default(), "nowhere".into());
-        let connection = tokio::spawn(serve_connection(reader(), hello_then_silence(), state));
+        let connection = tokio::spawn(serve_connection(
+            reader(),
+            hello_then_silence(),
+            state,
+            None,
+        ));
         ends_exactly_after(connection, IDLE_LIMIT).await;
     }
 
@@ -439,7 +457,7 @@ mod tests {
         let (client, incoming) =
             tokio::sync::mpsc::unbounded_channel::<Result<Message, axum::Error>>();
         let incoming = tokio_stream_from(incoming);
-        let connection = tokio::spawn(serve_connection(reader(), incoming, state));
+        let connection = tokio::spawn(serve_connection(reader(), incoming, state, None));
         let _ = client.send(Ok(hello()));
         for _ in 0..5 {
             tokio::time::sleep(IDLE_LIMIT - Duration::from_secs(1)).await;
@@ -458,6 +476,7 @@ mod tests {
             reader(),
             tokio_stream_from(incoming),
             state,
+            None,
         ));
         let _ = client.send(Ok(hello()));
         for _ in 0..5 {
@@ -481,7 +500,12 @@ mod tests {
                 Ok::<_, axum::Error>(out)
             },
         ));
-        let connection = tokio::spawn(serve_connection(sink, tokio_stream_from(incoming), state));
+        let connection = tokio::spawn(serve_connection(
+            sink,
+            tokio_stream_from(incoming),
+            state,
+            None,
+        ));
         let _ = client.send(Ok(hello()));
         let flood = usize::try_from(
             porchlight_protocol::limits::FRAME_BURST
@@ -522,7 +546,7 @@ mod tests {
     async fn a_client_that_never_says_hello_is_disconnected_after_the_deadline() {
         let state = Shared::new(MockConfig::default(), "nowhere".into());
         let silent = futures_util::stream::pending::<Result<Message, axum::Error>>();
-        let connection = tokio::spawn(serve_connection(reader(), silent, state));
+        let connection = tokio::spawn(serve_connection(reader(), silent, state, None));
         ends_exactly_after(connection, HELLO_DEADLINE).await;
     }
 }

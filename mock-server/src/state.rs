@@ -1,6 +1,7 @@
 //! The state every request handler shares: the desk (configuration, store, routing), the
 //! admin guard, and where the built widget and console lie.
 
+use crate::clients::Clients;
 use crate::config::MockConfig;
 use crate::desk::Desk;
 use crate::guard::Admin;
@@ -24,6 +25,8 @@ pub struct Shared {
     pub admin: Admin,
     /// Slots for open WebSockets (widgets and consoles): at most [`MAX_SOCKETS`] at once.
     pub sockets: Arc<Semaphore>,
+    /// What each client address holds and may still open.
+    pub clients: Arc<Clients>,
 }
 
 /// The most WebSockets open at once.
@@ -78,12 +81,14 @@ impl Shared {
 
     /// State around `desk`, set up by `options`.
     pub fn with(desk: Arc<Desk>, options: Options) -> AppState {
+        let clients = Clients::new(&desk.config.limits, options.client_limits);
         Arc::new(Shared {
             desk,
             widget_dir: options.widget_dir,
             console_dir: options.console_dir,
             admin: Admin::new(options.admin_token, options.public_hosts),
             sockets: Arc::new(Semaphore::new(MAX_SOCKETS)),
+            clients,
         })
     }
 }

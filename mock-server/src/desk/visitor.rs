@@ -60,15 +60,16 @@ impl Desk {
         }
     }
 
-    /// Resumes session `token` (or opens a new one) for a connection holding events up to
-    /// `last_seq` of conversation `held`.
-    pub fn hello(
+    /// Resumes session `token` (or opens a new one, when `admit` allows) for a connection
+    /// holding events up to `last_seq` of conversation `held`.
+    pub fn hello<E>(
         &self,
         token: Option<&SessionToken>,
         held: Option<&ConversationId>,
         last_seq: Seq,
         now: Instant,
-    ) -> (Attached, broadcast::Receiver<Update>) {
+        admit: impl FnOnce() -> Result<(), E>,
+    ) -> Result<(Attached, broadcast::Receiver<Update>), E> {
         let mut world = self.lock();
         let resumed = token.and_then(|t| world.store.session(t).map(|c| (t.clone(), c)));
         let lost = token.is_some() && resumed.is_none();
@@ -82,6 +83,7 @@ impl Desk {
                 (token, conversation, from)
             }
             None => {
+                admit()?;
                 let (token, conversation) = world.store.create_session();
                 self.greet(&mut world.store, &conversation);
                 (token, conversation, Seq(0))
@@ -96,7 +98,7 @@ impl Desk {
         if lost {
             attached.replay = Replay::Lost;
         }
-        (attached, updates)
+        Ok((attached, updates))
     }
 
     /// Re-reads session `token`'s current conversation after `from`.

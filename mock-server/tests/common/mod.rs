@@ -243,12 +243,15 @@ pub fn visitor(
     porchlight_protocol::SessionToken,
     porchlight_protocol::ConversationId,
 ) {
-    let (attached, _) = desk.hello(
-        None,
-        None,
-        porchlight_protocol::Seq(0),
-        tokio::time::Instant::now(),
-    );
+    let (attached, _) = desk
+        .hello(
+            None,
+            None,
+            porchlight_protocol::Seq(0),
+            tokio::time::Instant::now(),
+            || Ok::<(), std::convert::Infallible>(()),
+        )
+        .unwrap_or_else(|never| match never {});
     (attached.token, attached.conversation)
 }
 
