@@ -107,7 +107,7 @@ async fn run(args: impl IntoIterator<Item = String>) -> Result<(), String> {
     // The server, started afterwards, inherits the raised limit.
     let (soft, _hard) = fds::raise_to_hard()?;
     let largest = args.sizes.iter().copied().max().unwrap_or(0);
-    fds::check(largest, soft, "this process (the hard limit)")?;
+    fds::check(largest, soft, "the load generator (hard limit)")?;
     let log_dir = args
         .out
         .as_ref()
