@@ -11,6 +11,9 @@
 //! - [`text`]: validation of visitor-written text.
 //! - [`form`]: the pre-chat form's fields and their validation.
 //! - [`config`]: the public site configuration the widget fetches at start.
+//! - [`lean`]: a small hand-written JSON codec for what the widget exchanges (server frames
+//!   and HTTP bodies in, client frames out), giving the same answers as serde's without
+//!   serde's bytes in the widget's bundle.
 //!
 //! The crate does no I/O and builds for wasm32 and native alike.
 
@@ -19,6 +22,7 @@ pub mod config;
 pub mod console;
 pub mod form;
 pub mod ids;
+pub mod lean;
 pub mod limits;
 pub mod text;
 pub mod wire;

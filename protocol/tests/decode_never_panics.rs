@@ -1,9 +1,10 @@
 //! Property tests of frame decoding: whatever arrives — random text, golden frames with
 //! bytes flipped, cut or spliced — decoding returns a frame or a typed error, never panics,
-//! and whatever decodes encodes back to something that decodes to the same frame.
+//! and whatever decodes encodes back to something that decodes to the same frame. The
+//! widget's lean decoder gets the same input (`lean.rs` also holds it to serde's answers).
 #![cfg(not(target_arch = "wasm32"))]
 
-use porchlight_protocol::{ClientFrame, ServerFrame};
+use porchlight_protocol::{ClientFrame, ServerFrame, lean};
 use proptest::prelude::*;
 
 /// Real frames of both directions, to mutate.
@@ -24,6 +25,9 @@ fn check(text: &str) {
     }
     if let Ok(frame) = ServerFrame::decode(text) {
         assert_eq!(ServerFrame::decode(&frame.encode()), Ok(frame));
+    }
+    if let Ok(frame) = lean::decode_server_frame(text) {
+        assert_eq!(lean::decode_server_frame(&frame.encode()), Ok(frame));
     }
 }
 

@@ -1,10 +1,12 @@
 //! Golden JSON: these strings freeze protocol v1's wire format. A change here breaks every
-//! widget already embedded on a customer's page, so it must be deliberate.
+//! widget already embedded on a customer's page, so it must be deliberate. Each frame is
+//! checked with serde's codec (the server's) and the lean one (the widget's).
 
 use porchlight_protocol::{
     Answers, Author, AuthorKind, ChatStatus, Choice, ChoiceId, ClientFrame, ConversationEvent,
     ConversationId, ErrorCode, EventRecord, FieldError, FieldName, FieldProblem, MessageId,
     PROTOCOL_VERSION, PastConversation, Replay, RequestId, Seq, ServerFrame, SessionToken, SiteId,
+    lean,
 };
 
 fn id<T: std::str::FromStr>(s: &str) -> T
@@ -16,11 +18,13 @@ where
 
 fn assert_client(frame: ClientFrame, json: &str) {
     assert_eq!(frame.encode(), json);
+    assert_eq!(lean::encode_client_frame(&frame), json);
     assert_eq!(ClientFrame::decode(json), Ok(frame));
 }
 
 fn assert_server(frame: ServerFrame, json: &str) {
     assert_eq!(frame.encode(), json);
+    assert_eq!(lean::decode_server_frame(json), Ok(frame.clone()));
     assert_eq!(ServerFrame::decode(json), Ok(frame));
 }
 
@@ -170,7 +174,10 @@ fn error() {
         (ErrorCode::TooManySessions, "\"too_many_sessions\""),
         (ErrorCode::QueueFull, "\"queue_full\""),
         (ErrorCode::ConversationFull, "\"conversation_full\""),
-        (ErrorCode::TooManyConversations, "\"too_many_conversations\""),
+        (
+            ErrorCode::TooManyConversations,
+            "\"too_many_conversations\"",
+        ),
     ] {
         assert_eq!(serde_json::to_string(&code).expect("encodes"), json);
     }
@@ -346,6 +353,7 @@ fn past_conversations_for_the_history_api() {
         serde_json::from_str::<Vec<PastConversation>>(json).expect("parse"),
         past
     );
+    assert_eq!(lean::decode_history(json), Ok(past));
 }
 
 #[test]

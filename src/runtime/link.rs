@@ -4,7 +4,7 @@
 
 use super::{Runtime, now_ms};
 use crate::machine::Input;
-use porchlight_protocol::ServerFrame;
+use porchlight_protocol::lean;
 use porchlight_web::link::Link;
 
 /// The chat socket's path on the origin the widget was served from.
@@ -15,7 +15,7 @@ pub fn open(runtime: Runtime) -> Result<Link, String> {
     Link::open(
         SOCKET_PATH,
         move || runtime.dispatch(Input::LinkOpened),
-        move |text| match ServerFrame::decode(&text) {
+        move |text| match lean::decode_server_frame(&text) {
             Ok(frame) => runtime.dispatch(Input::Frame {
                 frame,
                 now_ms: now_ms(),

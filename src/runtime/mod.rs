@@ -20,7 +20,7 @@ pub mod storage;
 use crate::machine::{Effect, HEARTBEAT_TICK_MS, Input, Phase, SavedOutbox, Widget};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use porchlight_protocol::{MessageId, RequestId, SiteId};
+use porchlight_protocol::{MessageId, RequestId, SiteId, lean};
 use porchlight_web::link::Link;
 use porchlight_web::{backoff, random};
 use std::time::Duration;
@@ -155,9 +155,10 @@ impl Runtime {
                 }
             }
             Effect::Transmit(frame) => {
-                let sent = self
-                    .link
-                    .with_value(|l| l.as_ref().map(|l| l.send(&frame.encode())));
+                let sent = self.link.with_value(|l| {
+                    l.as_ref()
+                        .map(|l| l.send(&lean::encode_client_frame(&frame)))
+                });
                 if sent != Some(true) {
                     // The socket is gone; its close event schedules the reconnect, and the
                     // outbox is resent after the next welcome.
