@@ -122,6 +122,9 @@ impl From<DeskError> for Refused {
             DeskError::Platform(_) => ConsoleError::Platform,
             DeskError::Unavailable => ConsoleError::Unavailable,
             DeskError::NotAllowed(_)
+            | DeskError::QueueFull(_)
+            | DeskError::ConversationFull(_)
+            | DeskError::TooManyConversations(_)
             | DeskError::Form(_)
             | DeskError::InvalidRating
             | DeskError::UnknownChoice(_) => ConsoleError::NotAllowed,

@@ -89,6 +89,9 @@ impl From<DeskError> for ApiError {
             DeskError::NotAllowed(_) | DeskError::Taken(_) => (StatusCode::CONFLICT, "not_allowed"),
             DeskError::InvalidText(_) => (StatusCode::BAD_REQUEST, "invalid_text"),
             DeskError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            DeskError::QueueFull(_) => (StatusCode::TOO_MANY_REQUESTS, "queue_full"),
+            DeskError::ConversationFull(_) => (StatusCode::CONFLICT, "conversation_full"),
+            DeskError::TooManyConversations(_) => (StatusCode::CONFLICT, "too_many_conversations"),
             DeskError::InvalidRating
             | DeskError::Form(_)
             | DeskError::UnknownChoice(_)

@@ -166,29 +166,58 @@ fn bearer_token(headers: &HeaderMap) -> Result<SessionToken, ApiError> {
         .ok_or_else(unauthorized)
 }
 
-/// The visitor's earlier conversations.
+/// The most events one transcript read returns; a client wanting more reads again after
+/// the last it got.
+pub const TRANSCRIPT_PAGE: usize = 500;
+
+/// The most conversations one history read returns.
+pub const HISTORY_PAGE: usize = 50;
+
+/// `?offset=N&limit=N` of a history read.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Page {
+    #[serde(default)]
+    offset: usize,
+    limit: Option<usize>,
+}
+
+fn bad_query(e: QueryRejection) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.to_string())
+}
+
+/// The visitor's earlier conversations, newest first, a page of at most [`HISTORY_PAGE`]
+/// (`?offset=` skips the newest ones).
 async fn history(
     State(state): State<AppState>,
     Path(site): Path<String>,
+    page: Result<Query<Page>, QueryRejection>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     check_site(&state, &site)?;
+    let Query(Page { offset, limit }) = page.map_err(bad_query)?;
+    let limit = limit.unwrap_or(HISTORY_PAGE).min(HISTORY_PAGE);
     let token = bearer_token(&headers)?;
-    let past = state.desk.history(&token).ok_or_else(unauthorized)?;
+    let past = state
+        .desk
+        .history(&token, offset, limit)
+        .ok_or_else(unauthorized)?;
     state.desk.durable().await?;
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(past)).into_response())
 }
 
-/// `?after=SEQ` of a transcript read.
+/// `?after=SEQ&limit=N` of a transcript read.
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct After {
     #[serde(default)]
     after: u64,
+    limit: Option<usize>,
 }
 
-/// The events of one of the visitor's conversations after a seq: what a widget told to
-/// replay over HTTP reads. Someone else's conversation is as unknown as a missing one.
+/// The events of one of the visitor's conversations after a seq, at most
+/// [`TRANSCRIPT_PAGE`]: what a widget told to replay over HTTP reads. Someone else's
+/// conversation is as unknown as a missing one.
 async fn transcript(
     State(state): State<AppState>,
     Path((site, conversation)): Path<(String, String)>,
@@ -196,7 +225,7 @@ async fn transcript(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     check_site(&state, &site)?;
-    let Query(After { after }) = after.map_err(|e| {
+    let Query(After { after, limit }) = after.map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             "bad_request",
@@ -214,7 +243,12 @@ async fn transcript(
     let conversation = ConversationId::new(conversation).map_err(|_| not_found())?;
     let events = state
         .desk
-        .transcript(&token, &conversation, Seq(after))
+        .transcript(
+            &token,
+            &conversation,
+            Seq(after),
+            limit.unwrap_or(TRANSCRIPT_PAGE).min(TRANSCRIPT_PAGE),
+        )
         .ok_or_else(not_found)?;
     state.desk.durable().await?;
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(events)).into_response())

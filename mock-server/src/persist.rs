@@ -510,6 +510,9 @@ pub struct Rows {
     /// (channel, conversation, at_ms, call JSON)
     outbox: Vec<(String, String, u64, String)>,
     clock_offset_ms: Option<u64>,
+    /// Sessions forgotten, and their conversations.
+    purged_sessions: Vec<String>,
+    purged_conversations: Vec<String>,
 }
 
 impl Rows {
@@ -596,6 +599,17 @@ impl Rows {
             offline_messages,
             outbox,
             clock_offset_ms: changes.clock.then(|| store.clock_offset_ms()),
+            purged_sessions: changes
+                .purged
+                .iter()
+                .map(|(token, _)| token.as_str().to_string())
+                .collect(),
+            purged_conversations: changes
+                .purged
+                .iter()
+                .flat_map(|(_, conversations)| conversations.iter())
+                .map(|id| id.as_str().to_string())
+                .collect(),
         }
     }
 
@@ -606,6 +620,7 @@ impl Rows {
             && self.offline_messages.is_empty()
             && self.outbox.is_empty()
             && self.clock_offset_ms.is_none()
+            && self.purged_sessions.is_empty()
     }
 
     /// Writes these rows inside `tx`. Writing them twice changes nothing, so a batch that
@@ -667,6 +682,14 @@ impl Rows {
                  ON CONFLICT(key) DO UPDATE SET value = ?1",
                 params![offset],
             )?;
+        }
+        // Last, so rows of a conversation written and forgotten in one go end up gone.
+        for token in &self.purged_sessions {
+            tx.execute("DELETE FROM sessions WHERE token = ?1", params![token])?;
+        }
+        for id in &self.purged_conversations {
+            tx.execute("DELETE FROM events WHERE conversation = ?1", params![id])?;
+            tx.execute("DELETE FROM conversations WHERE id = ?1", params![id])?;
         }
         Ok(())
     }

@@ -152,6 +152,11 @@ impl Router {
         self.mode
     }
 
+    /// How many requests wait in the queue.
+    pub fn queue_len(&self) -> usize {
+        self.queue.len()
+    }
+
     /// The agent's display name.
     pub fn agent_name(&self, agent: &AgentId) -> Option<&str> {
         self.agents.get(agent).map(|a| a.name.as_str())

@@ -89,6 +89,9 @@ fn error_frame(err: &DeskError) -> ServerFrame {
         DeskError::InvalidRating => ErrorCode::InvalidRating,
         DeskError::UnknownChoice(_) => ErrorCode::UnknownChoice,
         DeskError::Unavailable => ErrorCode::Unavailable,
+        DeskError::QueueFull(_) => ErrorCode::QueueFull,
+        DeskError::ConversationFull(_) => ErrorCode::ConversationFull,
+        DeskError::TooManyConversations(_) => ErrorCode::TooManyConversations,
         DeskError::UnknownAgent(_)
         | DeskError::UnknownConversation(_)
         | DeskError::NotAllowed(_)

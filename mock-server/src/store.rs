@@ -12,8 +12,8 @@ use crate::channels::outbound::OutboxRecord;
 use porchlight_protocol::channels::ChannelFacts;
 use porchlight_protocol::console::WEB_CHANNEL;
 use porchlight_protocol::{
-    AgentId, Answers, ChannelId, ChatStatus, ConversationEvent, ConversationId, EventRecord,
-    MessageId, RequestId, Seq, ServerFrame, SessionToken,
+    AgentId, Answers, AuthorKind, ChannelId, ChatStatus, ConversationEvent, ConversationId,
+    EventRecord, MessageId, RequestId, Seq, ServerFrame, SessionToken,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
@@ -215,6 +215,11 @@ pub struct Conversation {
 }
 
 impl Conversation {
+    /// Whether the client message `id` is stored here.
+    pub fn holds_message(&self, id: &MessageId) -> bool {
+        self.client_ids.contains_key(id)
+    }
+
     /// A new conversation of session `token`, with the bot.
     pub fn blank(token: SessionToken) -> Conversation {
         Conversation {
@@ -237,6 +242,9 @@ impl Conversation {
 }
 
 struct Session {
+    /// When it was opened (the mock's wall clock, ms), or for one read back from storage,
+    /// its newest event.
+    opened_ms: u64,
     current: ConversationId,
     /// Earlier conversations, oldest first.
     past: Vec<ConversationId>,
@@ -308,6 +316,8 @@ pub struct Changes {
     pub outbox: Vec<(ChannelId, OutboxRecord)>,
     /// The mock clock was moved.
     pub clock: bool,
+    /// Sessions forgotten, with their conversations.
+    pub purged: Vec<(SessionToken, Vec<ConversationId>)>,
 }
 
 impl Changes {
@@ -485,9 +495,16 @@ impl Store {
         current: ConversationId,
         past: Vec<ConversationId>,
     ) {
+        let opened_ms = std::iter::once(&current)
+            .chain(&past)
+            .filter_map(|id| self.conversations.get(id)?.events.last())
+            .map(|e| e.at_ms)
+            .max()
+            .unwrap_or(0);
         self.sessions.insert(
             token,
             Session {
+                opened_ms,
                 current,
                 past,
                 updates: None,
@@ -529,9 +546,11 @@ impl Store {
         let token = SessionToken::new(random_id()).expect("hex is a valid id");
         let conversation = self.blank_conversation(&token);
         self.changes.sessions.insert(token.clone());
+        let opened_ms = self.now_ms();
         self.sessions.insert(
             token.clone(),
             Session {
+                opened_ms,
                 current: conversation.clone(),
                 past: Vec::new(),
                 updates: None,
@@ -593,6 +612,62 @@ impl Store {
                 .get_or_insert_with(|| broadcast::channel(WATCH_BUFFER).0)
                 .subscribe(),
         )
+    }
+
+    /// Sessions nobody listens to whose visitor never wrote, asked for a person or left a
+    /// message, and where nothing happened since `cutoff_ms` (the mock's wall clock).
+    pub fn idle_anonymous_sessions(&self, cutoff_ms: u64) -> Vec<SessionToken> {
+        let untouched = |id: &ConversationId| {
+            self.conversations.get(id).is_some_and(|conv| {
+                conv.phase == Phase::Bot
+                    && conv.request.is_none()
+                    && conv.message_request.is_none()
+                    && conv.channel.as_str() == WEB_CHANNEL
+                    && conv.events.last().is_none_or(|e| e.at_ms <= cutoff_ms)
+                    && !conv.events.iter().any(|e| {
+                        matches!(
+                            &e.event,
+                            ConversationEvent::MessageReceived { author, .. }
+                                if author.kind == AuthorKind::Visitor
+                        )
+                    })
+            })
+        };
+        self.sessions
+            .iter()
+            .filter(|(_, s)| {
+                s.opened_ms <= cutoff_ms
+                    && s.updates.as_ref().is_none_or(|u| u.receiver_count() == 0)
+                    && std::iter::once(&s.current).chain(&s.past).all(untouched)
+            })
+            .map(|(token, _)| token.clone())
+            .collect()
+    }
+
+    /// Forgets `tokens` and their conversations, here and (as a change) in storage.
+    pub fn purge(&mut self, tokens: &[SessionToken]) {
+        let mut gone = std::collections::HashSet::new();
+        for token in tokens {
+            let Some(session) = self.sessions.remove(token) else {
+                continue;
+            };
+            let conversations: Vec<ConversationId> = std::iter::once(session.current)
+                .chain(session.past)
+                .collect();
+            for id in &conversations {
+                self.conversations.remove(id);
+                gone.insert(id.clone());
+            }
+            self.changes.purged.push((token.clone(), conversations));
+        }
+        if !gone.is_empty() {
+            self.order.retain(|id| !gone.contains(id));
+        }
+    }
+
+    /// How many sessions the store holds.
+    pub fn session_count(&self) -> usize {
+        self.sessions.len()
     }
 
     /// How many sessions hold a fan-out buffer (have had a listener since their last

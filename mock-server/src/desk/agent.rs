@@ -63,6 +63,7 @@ impl Desk {
         let text = text::message_text(raw).map_err(DeskError::InvalidText)?;
         let mut world = self.lock();
         let name = world.live_agent(agent, conversation)?;
+        world.room_for(conversation, id, 1, self.config.limits.max_events)?;
         // On a social channel: what the platform allows now, recorded as it received it.
         if let Some((kind, state, delivery)) =
             world.check_channel_send(&self.config, conversation, &Send::Text)?

@@ -30,6 +30,7 @@ use porchlight_protocol::limits::MAX_MESSAGE_CHARS;
 use porchlight_protocol::text::TextError;
 use porchlight_protocol::{
     AgentId, AuthorKind, ChannelId, ChoiceId, ConversationEvent, ConversationId, FieldError,
+    MessageId,
 };
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -63,6 +64,12 @@ pub enum DeskError {
     /// The platform would refuse this send; nothing was stored or sent.
     #[error("the platform refuses: {0}")]
     Platform(PlatformError),
+    #[error("the queue holds {0} requests, the most it may; leave a message or try again later")]
+    QueueFull(usize),
+    #[error("this conversation holds {0} events, the most one may; start a new conversation")]
+    ConversationFull(usize),
+    #[error("this session holds {0} conversations, the most one may")]
+    TooManyConversations(usize),
     /// The change could not be made durable yet; it is kept and written when the database
     /// can be written again, and nothing was acked.
     #[error("the server cannot store changes right now; send it again shortly")]
@@ -88,6 +95,23 @@ impl World {
 
     fn phase(&self, conversation: &ConversationId) -> Result<Phase, DeskError> {
         self.conversation(conversation).map(|c| c.phase.clone())
+    }
+
+    /// Whether `conversation` has room for `events` more (at most `max` in all), or the
+    /// message `id` is already stored (a resend, answered as before).
+    fn room_for(
+        &self,
+        conversation: &ConversationId,
+        id: Option<&MessageId>,
+        events: usize,
+        max: usize,
+    ) -> Result<(), DeskError> {
+        let conv = self.conversation(conversation)?;
+        if id.is_some_and(|id| conv.holds_message(id)) || conv.events.len() + events <= max {
+            Ok(())
+        } else {
+            Err(DeskError::ConversationFull(max))
+        }
     }
 
     /// A routing answer as a desk result with no value of its own.
@@ -237,6 +261,7 @@ impl Desk {
         desk.run(plans);
         desk.start_customers();
         timers::spawn_driver(&desk);
+        timers::spawn_sweeper(&desk);
         desk
     }
 

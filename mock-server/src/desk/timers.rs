@@ -1,9 +1,14 @@
 //! The clock's side of the desk: routing deadlines (queue time, acceptance time) expire
-//! on tokio's clock, so tests pause and advance time instead of sleeping.
+//! on tokio's clock, so tests pause and advance time instead of sleeping; and idle
+//! anonymous sessions are forgotten, swept every [`SWEEP_EVERY`] (and once at start).
 
 use super::Desk;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::time::Instant;
+
+/// How often idle anonymous sessions are looked for.
+pub const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
 impl Desk {
     /// Applies every routing timer due at `now`.
@@ -15,6 +20,36 @@ impl Desk {
     fn next_deadline(&self) -> Option<Instant> {
         self.lock().router.next_deadline()
     }
+
+    /// Forgets every session whose visitor never wrote, asked for a person or left a
+    /// message, that no tab holds open, and where nothing happened for
+    /// `limits.idle_session_minutes` of the mock's clock; returns how many.
+    pub fn forget_idle_sessions(&self) -> usize {
+        let mut world = self.lock();
+        let idle_ms =
+            u64::try_from(self.config.limits.idle_session().as_millis()).unwrap_or(u64::MAX);
+        let cutoff = world.store.now_ms().saturating_sub(idle_ms);
+        let idle = world.store.idle_anonymous_sessions(cutoff);
+        world.store.purge(&idle);
+        idle.len()
+    }
+}
+
+/// Sweeps idle anonymous sessions at start and every [`SWEEP_EVERY`] until the desk is
+/// dropped.
+pub(super) fn spawn_sweeper(desk: &Arc<Desk>) {
+    let weak = Arc::downgrade(desk);
+    tokio::spawn(async move {
+        loop {
+            let Some(desk) = weak.upgrade() else { return };
+            let forgotten = desk.forget_idle_sessions();
+            drop(desk);
+            if forgotten > 0 {
+                tracing::info!("forgot {forgotten} idle anonymous session(s)");
+            }
+            tokio::time::sleep(SWEEP_EVERY).await;
+        }
+    });
 }
 
 /// Sleeps until the router's next deadline, or until an operation changes the deadlines,

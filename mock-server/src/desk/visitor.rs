@@ -136,6 +136,8 @@ impl Desk {
             ) {
                 return Err(not_now("this chat is over; start a new conversation"));
             }
+            // The visitor's message and the bot's answer.
+            world.room_for(conversation, Some(id), 2, self.config.limits.max_events)?;
             let appended = world.visitor_said(conversation, id, text)?;
             if let Appended::New(_) = appended {
                 match phase {
@@ -184,6 +186,7 @@ impl Desk {
         if world.phase(conversation)? != Phase::Bot {
             return Err(not_now("quick replies are for the bot"));
         }
+        world.room_for(conversation, Some(id), 2, self.config.limits.max_events)?;
         let appended = world.visitor_said(conversation, id, &node.label)?;
         if let Appended::New(_) = appended {
             world.store.append(
@@ -213,6 +216,11 @@ impl Desk {
             }
             let cleaned =
                 form::validate(&self.config.site.prechat, answers).map_err(DeskError::Form)?;
+            let max_queue = self.config.limits.max_queue;
+            if world.router.queue_len() >= max_queue {
+                return Err(DeskError::QueueFull(max_queue));
+            }
+            world.room_for(conversation, None, 1, self.config.limits.max_events)?;
             if let Some(conv) = world.store.conversation_mut(conversation) {
                 conv.request = Some(request.clone());
                 conv.answers = cleaned;
@@ -338,6 +346,10 @@ impl Desk {
         if !(phase.is_closed() || phase == Phase::Missed) {
             return Err(not_now("end the current chat first"));
         }
+        let max = self.config.limits.max_conversations;
+        if world.store.past(token).len() + 1 >= max {
+            return Err(DeskError::TooManyConversations(max));
+        }
         let conversation = world
             .store
             .start_new(token)
@@ -346,8 +358,14 @@ impl Desk {
         Ok(conversation)
     }
 
-    /// The session's earlier conversations, newest first.
-    pub fn history(&self, token: &SessionToken) -> Option<Vec<PastConversation>> {
+    /// The session's earlier conversations, newest first: `limit` of them after skipping
+    /// `offset`.
+    pub fn history(
+        &self,
+        token: &SessionToken,
+        offset: usize,
+        limit: usize,
+    ) -> Option<Vec<PastConversation>> {
         let world = self.lock();
         world.store.session(token)?;
         Some(
@@ -355,6 +373,8 @@ impl Desk {
                 .store
                 .past(token)
                 .into_iter()
+                .skip(offset)
+                .take(limit)
                 .filter_map(|id| {
                     let conv = world.store.conversation(&id)?;
                     Some(PastConversation {
@@ -367,24 +387,26 @@ impl Desk {
         )
     }
 
-    /// The events of `conversation` after `after`, when it belongs to session `token`: how
-    /// a widget told to replay over HTTP reads what it missed.
+    /// At most `limit` events of `conversation` after `after`, when it belongs to session
+    /// `token`: how a widget told to replay over HTTP reads what it missed.
     pub fn transcript(
         &self,
         token: &SessionToken,
         conversation: &ConversationId,
         after: Seq,
+        limit: usize,
     ) -> Option<Vec<EventRecord>> {
         let world = self.lock();
         let conv = world.store.conversation(conversation)?;
         if conv.token != *token {
             return None;
         }
+        let skip = usize::try_from(after.0).unwrap_or(usize::MAX);
         Some(
-            world
-                .store
-                .events_after(conversation, after)
+            conv.events
                 .iter()
+                .skip(skip)
+                .take(limit)
                 .map(StoredEvent::to_record)
                 .collect(),
         )

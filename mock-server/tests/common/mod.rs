@@ -30,6 +30,11 @@ impl Drop for Server {
 }
 
 impl Server {
+    /// Stops the server by `stop` when dropped.
+    pub fn stop_with(&mut self, stop: oneshot::Sender<()>) {
+        self.stop = Some(stop);
+    }
+
     /// A server started elsewhere at `addr` (stopped by whoever started it).
     pub fn at(addr: SocketAddr) -> Server {
         Server {
