@@ -78,6 +78,11 @@ impl ServerProcess {
         self.addr
     }
 
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The admin secret it announced.
     pub fn token(&self) -> &AdminToken {
         &self.token

@@ -202,6 +202,199 @@ async fn after_kill_9_every_acked_message_is_there_once_and_the_visitor_resumes(
     let _ = std::fs::remove_dir_all(db.parent().expect("folder"));
 }
 
+/// Every frame `socket` received before its server died, without waiting for more.
+async fn drain(socket: &mut Socket) -> Vec<ServerFrame> {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let mut frames = Vec::new();
+    while let Ok(Some(Ok(message))) =
+        tokio::time::timeout(Duration::from_secs(2), socket.next()).await
+    {
+        if let Message::Text(text) = message
+            && let Ok(frame) = ServerFrame::decode(text.as_str())
+        {
+            frames.push(frame);
+        }
+    }
+    frames
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_under_load_keeps_every_acked_message_once() {
+    const VISITORS: usize = 20;
+    const EACH: usize = 12;
+    let db = temp_db();
+    let args = db_args(&db);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let server = start(&args);
+    let mut visitors = Vec::new();
+    for _ in 0..VISITORS {
+        let mut socket = connect(&server).await;
+        let (token, conversation, ..) = welcome(&mut socket, None, None).await;
+        visitors.push((socket, token, conversation));
+    }
+    // Every visitor's messages go out at once, round by round. Halfway the first visitor
+    // waits for its acks (so the server is busy writing); the server dies as soon as the
+    // last message is written to its socket.
+    let mut early_acks = Vec::new();
+    for round in 0..EACH {
+        if round == EACH / 2 {
+            let socket = &mut visitors[0].0;
+            while early_acks.len() < EACH / 2 {
+                if let ServerFrame::Ack { id, seq } = recv(socket).await {
+                    early_acks.push((id, seq));
+                }
+            }
+        }
+        for (v, (socket, ..)) in visitors.iter_mut().enumerate() {
+            send(
+                socket,
+                ClientFrame::SendText {
+                    id: MessageId::new(format!("v{v}m{round}")).expect("id"),
+                    text: format!("visitor {v} message {round}"),
+                },
+            )
+            .await;
+        }
+    }
+    server.kill_9();
+    let mut acked = Vec::new();
+    for (v, (socket, ..)) in visitors.iter_mut().enumerate() {
+        let frames = drain(socket).await;
+        let early = if v == 0 {
+            early_acks.clone()
+        } else {
+            Vec::new()
+        };
+        acked.push(
+            early
+                .into_iter()
+                .chain(frames.into_iter().filter_map(|f| match f {
+                    ServerFrame::Ack { id, seq } => Some((id, seq)),
+                    _ => None,
+                }))
+                .collect::<Vec<_>>(),
+        );
+    }
+
+    let server = start(&args);
+    let (mut present, mut lost, mut duplicated) = (0, 0, 0);
+    for ((_, token, conversation), acked) in visitors.iter().zip(&acked) {
+        let mut socket = connect(&server).await;
+        let (_, _, _, events) =
+            welcome(&mut socket, Some(token.clone()), Some(conversation.clone())).await;
+        let stored = visitor_ids(&events);
+        present += stored.len();
+        for (id, seq) in acked {
+            let times = stored.iter().filter(|s| *s == id).count();
+            let at = events.iter().find(|(_, e)| {
+                matches!(e, ConversationEvent::MessageReceived { id: Some(i), .. } if i == id)
+            });
+            if times == 0 {
+                lost += 1;
+            }
+            assert_eq!(
+                at.map(|(s, _)| *s),
+                Some(*seq),
+                "{id} kept at its acked seq"
+            );
+        }
+        let mut sorted = stored.clone();
+        sorted.sort();
+        sorted.dedup();
+        duplicated += stored.len() - sorted.len();
+    }
+    let acked_total: usize = acked.iter().map(Vec::len).sum();
+    println!(
+        "kill -9 under load: {} messages from {VISITORS} visitors in flight, {acked_total} acked \
+         before the kill; after restart {present} stored, lost {lost}, duplicated {duplicated}",
+        VISITORS * EACH
+    );
+    assert_eq!((lost, duplicated), (0, 0));
+    assert!(present >= acked_total);
+    drop(server);
+    let _ = std::fs::remove_dir_all(db.parent().expect("folder"));
+}
+
+/// The server's resident memory, from /proc (Linux), in KiB.
+fn resident_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[tokio::test]
+async fn a_database_of_10000_idle_sessions_starts_without_a_buffer_for_any() {
+    const SESSIONS: usize = 10_000;
+    let db = temp_db();
+    {
+        let (mut database, mut store) =
+            porchlight_mock::persist::Database::open(&db).expect("open");
+        let greeting = porchlight_mock::MockConfig::default().bot.greeting();
+        for _ in 0..SESSIONS {
+            let (_, conversation) = store.create_session();
+            store.append(&conversation, greeting.clone());
+        }
+        let changes = store.take_changes();
+        let rows = porchlight_mock::persist::Rows::read(&store, &changes);
+        database.commit(&[rows]).expect("write");
+    }
+    let desk = Desk::open(config(BROADCAST, MANUAL_AGENTS), &db).expect("open");
+    let (held, buffered) = desk.read(|w| (w.store.session_count(), w.store.listened_sessions()));
+    assert_eq!(
+        (held, buffered),
+        (SESSIONS, 0),
+        "no fan-out buffer for a session nobody listens to"
+    );
+    drop(desk);
+
+    // The figure: the real binary's memory on this database against an empty one.
+    let empty = temp_db();
+    let rss = |db: &Path| {
+        let args = db_args(db);
+        let server = start(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        let kib = resident_kib(server.pid());
+        drop(server);
+        kib
+    };
+    if let (Some(full), Some(bare)) = (rss(&db), rss(&empty)) {
+        println!(
+            "10000 idle sessions restored: {full} KiB resident against {bare} KiB empty, \
+             {:.2} KiB a session",
+            full.saturating_sub(bare) as f64 / SESSIONS as f64
+        );
+    }
+    let _ = std::fs::remove_dir_all(db.parent().expect("folder"));
+    let _ = std::fs::remove_dir_all(empty.parent().expect("folder"));
+}
+
+#[test]
+fn a_second_server_on_the_same_database_refuses_to_start() {
+    let db = temp_db();
+    let args = db_args(&db);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let first = start(&args);
+    let output = Command::new(env!("CARGO_BIN_EXE_porchlight-mock"))
+        .args([
+            "--addr",
+            "127.0.0.1:0",
+            "--widget-dir",
+            "no-widget-here",
+            "--db",
+        ])
+        .arg(&db)
+        .output()
+        .expect("run porchlight-mock");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("in use by another Porchlight server"),
+        "stderr: {stderr}"
+    );
+    drop(first);
+    let _ = std::fs::remove_dir_all(db.parent().expect("folder"));
+}
+
 #[tokio::test]
 async fn with_memory_only_a_restart_welcomes_the_old_token_as_a_new_session() {
     let server = start(&["--memory"]);
