@@ -321,6 +321,65 @@ async fn while_the_link_is_down_the_widget_says_reconnecting_and_the_message_wai
 
 #[tokio::test]
 #[ignore = "needs the release widget and Chromium: run `cargo xtask test`"]
+async fn while_the_database_refuses_writes_the_message_waits_and_arrives_once_after() {
+    let db = std::env::temp_dir()
+        .join(format!(
+            "porchlight-e2e-fault-{}-{}",
+            std::process::id(),
+            porchlight_mock::store::random_id()
+        ))
+        .join("db.sqlite3");
+    let mut config = MockConfig::default();
+    config.customers.clear();
+    let desk = porchlight_mock::desk::Desk::open_with(config, &db, Duration::from_millis(100))
+        .expect("open");
+    let chat = Chat::start_on(desk).await;
+    let browser = Browser::start().await;
+    let frame = browser.open_greeted_chat(&chat.url("/")).await;
+
+    // The fault: another connection holds SQLite's write lock.
+    let blocker = rusqlite::Connection::open(&db).expect("open");
+    blocker.execute_batch("BEGIN IMMEDIATE").expect("lock");
+    type_message(&frame, "written while the disk failed").await;
+    frame
+        .wait_for_text(".pl-notice", "cannot store changes right now")
+        .await;
+    assert_eq!(
+        frame.texts(".pl-pending .pl-delivery").await,
+        vec!["Sending…"],
+        "not acked: still waiting in the outbox"
+    );
+    assert_eq!(
+        frame.seqs().await,
+        vec![1],
+        "nothing shown before it is durable"
+    );
+
+    blocker.execute_batch("COMMIT").expect("unlock");
+    frame
+        .wait_for_text(
+            ".pl-from-visitor[data-seq] .pl-text",
+            "written while the disk failed",
+        )
+        .await;
+    frame.wait_for_count(".pl-pending", 0).await;
+    assert_eq!(
+        frame.seqs().await,
+        vec![1, 2, 3],
+        "the message and the bot's answer, once"
+    );
+    let shown = shown_messages(&frame).await;
+    assert_eq!(counts(&shown)["written while the disk failed"], 1);
+    frame
+        .wait_until_gone_text(".pl-notice", "cannot store")
+        .await;
+    browser.quit().await;
+    drop(blocker);
+    let _ = std::fs::remove_dir_all(db.parent().expect("folder"));
+}
+
+#[tokio::test]
+#[ignore = "needs the release widget and Chromium: run `cargo xtask test`"]
 async fn a_reload_with_unacked_messages_delivers_each_exactly_once() {
     let chat = Chat::start().await;
     let proxy = FaultyProxy::start(chat.addr()).await;

@@ -365,6 +365,9 @@ pub struct Widget {
     pub attempts: u32,
     /// The last error the server reported, for the visitor to read.
     pub notice: Option<String>,
+    /// The notice says messages were refused for now (rate, storage): it goes once every
+    /// waiting message has arrived.
+    pub notice_until_sent: bool,
     /// When the last frame arrived (local time), to tell a live link from a dead one.
     pub heard_ms: Option<u64>,
     /// When the last heartbeat `ping` went out (or the link came online).
@@ -419,6 +422,7 @@ impl Widget {
             history: History::Closed,
             attempts: 0,
             notice: None,
+            notice_until_sent: false,
             heard_ms: None,
             pinged_ms: None,
             rereading: None,
@@ -995,7 +999,9 @@ impl Widget {
             }
             ServerFrame::Error { code, message } => {
                 self.notice = Some(message);
-                if matches!(code, ErrorCode::RateLimited | ErrorCode::Unavailable) {
+                self.notice_until_sent =
+                    matches!(code, ErrorCode::RateLimited | ErrorCode::Unavailable);
+                if self.notice_until_sent {
                     // Some of what is on its way was refused (too fast, or the server could
                     // not store it), and which is not said: all of it goes out again (same
                     // ids) at the next heartbeat, when the server's budget has refilled or its
@@ -1156,6 +1162,10 @@ impl Widget {
         if let ConversationEvent::MessageReceived { id, author, .. } = &record.event {
             if let Some(id) = id {
                 self.outbox.retain(|o| o.id != *id);
+                if self.outbox.is_empty() && self.notice_until_sent {
+                    self.notice = None;
+                    self.notice_until_sent = false;
+                }
                 effects.extend(self.send_outbox());
             }
             if self.agent_typing.as_ref() == Some(&author.name) {

@@ -484,6 +484,9 @@ fn refused_for_storage_the_unacked_go_again_at_the_next_heartbeat() {
         w.update(Input::Heartbeat { now_ms: 2 }),
         vec![text_frame("m1", "one")]
     );
+    assert!(w.notice.is_some(), "the visitor is told why it waits");
+    w.update(event(1, Some("m1"), "one"));
+    assert_eq!(w.notice, None, "and the notice goes once it has arrived");
 }
 
 #[test]

@@ -64,13 +64,18 @@ impl Chat {
 
     /// Starts the mock server with `config`.
     pub async fn start_with(config: MockConfig) -> Chat {
+        Chat::start_on(porchlight_mock::desk::Desk::new(config)).await
+    }
+
+    /// Starts the mock server around `desk` (e.g. one kept in a database).
+    pub async fn start_on(desk: std::sync::Arc<porchlight_mock::desk::Desk>) -> Chat {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (stop, stopped) = oneshot::channel::<()>();
         let state = Shared::with(
-            porchlight_mock::desk::Desk::new(config),
+            desk,
             porchlight_mock::Options {
                 console_dir: console_dir(),
                 ..porchlight_mock::Options::serving(widget_dir())
