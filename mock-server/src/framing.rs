@@ -47,6 +47,10 @@ pub enum Incoming<F> {
     /// A WebSocket ping or pong, or a refused frame (already answered): counted by the
     /// rate limit, but no sign of a live client, so the idle timer runs on.
     Nothing,
+    /// A frame dropped for the rate (already answered), read only to know what was
+    /// dropped: the client sends it again later, and what it sends meanwhile must not
+    /// overtake it.
+    Dropped(F),
 }
 
 /// One protocol spoken on a socket.
@@ -173,7 +177,15 @@ where
                 Err(End::TooLarge)
             }
             Message::Close(_) => Err(End::Gone),
-            _ if !self.bucket.take(Instant::now()) => self.refused(Refusal::RateLimited).await,
+            _ if !self.bucket.take(Instant::now()) => {
+                self.refused(Refusal::RateLimited).await?;
+                Ok(match message {
+                    Message::Text(text) => D::decode(text.as_str())
+                        .map(Incoming::Dropped)
+                        .unwrap_or(Incoming::Nothing),
+                    _ => Incoming::Nothing,
+                })
+            }
             Message::Text(text) => match D::decode(text.as_str()) {
                 Ok(frame) => Ok(Incoming::Frame(frame)),
                 Err(err) => self.refused(Refusal::Undecodable(err)).await,

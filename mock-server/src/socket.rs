@@ -16,8 +16,8 @@ use axum::extract::ws::Message;
 use futures_util::{Sink, Stream};
 use porchlight_protocol::limits::FRAMES_PER_SECOND;
 use porchlight_protocol::{
-    ClientFrame, ConversationId, ErrorCode, FrameError, PROTOCOL_VERSION, Seq, ServerFrame,
-    SessionToken,
+    ClientFrame, ConversationId, ErrorCode, FrameError, MessageId, PROTOCOL_VERSION, Seq,
+    ServerFrame, SessionToken,
 };
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::time::Instant;
@@ -63,6 +63,7 @@ where
         io: Framed::new(sink, stream),
         state,
         client,
+        first_dropped: None,
     };
     if let Err(end) = conn.run().await {
         tracing::debug!("connection ended: {end}");
@@ -73,6 +74,17 @@ struct Connection<S, R> {
     io: Framed<S, R, Widget>,
     state: AppState,
     client: Option<SocketSlot>,
+    /// The first visitor message dropped for the rate and not yet sent again: later
+    /// messages are refused until it arrives, so none overtakes it.
+    first_dropped: Option<MessageId>,
+}
+
+/// The client id of a visitor message (text or quick reply).
+fn message_id(frame: &ClientFrame) -> Option<&MessageId> {
+    match frame {
+        ClientFrame::SendText { id, .. } | ClientFrame::Choose { id, .. } => Some(id),
+        _ => None,
+    }
 }
 
 /// What the connection is attached to.
@@ -113,12 +125,21 @@ where
         let mut heard = Instant::now();
         loop {
             tokio::select! {
-                incoming = self.io.next() => {
-                    if let Incoming::Frame(frame) = incoming? {
+                incoming = self.io.next() => match incoming? {
+                    Incoming::Frame(frame) => {
                         heard = Instant::now();
-                        self.handle(&session, frame).await?;
+                        match self.overtaking(&frame) {
+                            Some(refusal) => self.send(refusal).await?,
+                            None => self.handle(&session, frame).await?,
+                        }
                     }
-                }
+                    Incoming::Dropped(frame) => {
+                        if self.first_dropped.is_none() {
+                            self.first_dropped = message_id(&frame).cloned();
+                        }
+                    }
+                    Incoming::Nothing => {}
+                },
                 () = tokio::time::sleep_until(heard + IDLE_LIMIT) => {
                     return Err(self.io.close_silent().await);
                 }
@@ -295,6 +316,21 @@ where
         self.send(event.to_frame()).await?;
         session.sent_up_to = event.seq;
         Ok(())
+    }
+
+    /// The refusal of a visitor message that would overtake one dropped for the rate; the
+    /// dropped one arriving lifts the hold.
+    fn overtaking(&mut self, frame: &ClientFrame) -> Option<ServerFrame> {
+        let id = message_id(frame)?;
+        let dropped = self.first_dropped.as_ref()?;
+        if dropped == id {
+            self.first_dropped = None;
+            return None;
+        }
+        Some(ServerFrame::error(
+            ErrorCode::RateLimited,
+            format!("message {dropped} was dropped for the rate; send it again before {id}"),
+        ))
     }
 
     async fn refuse<T>(&mut self, code: ErrorCode, message: impl Into<String>) -> Result<T, End> {
@@ -534,6 +570,69 @@ mod tests {
         assert!(rate_limited > 0, "pings past the burst are refused");
         assert!(closed_for_policy, "a flood ends the connection");
         assert!(connection.is_finished());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_message_dropped_for_the_rate_is_not_overtaken_by_later_ones() {
+        let state = Shared::new(MockConfig::default(), "nowhere".into());
+        let (client, incoming) =
+            tokio::sync::mpsc::unbounded_channel::<Result<Message, axum::Error>>();
+        let (out, mut sent) = tokio::sync::mpsc::unbounded_channel::<Message>();
+        let sink = Box::pin(futures_util::sink::unfold(
+            out,
+            |out, message: Message| async move {
+                out.send(message).map_err(|_| axum::Error::new("closed"))?;
+                Ok::<_, axum::Error>(out)
+            },
+        ));
+        let _connection = tokio::spawn(serve_connection(
+            sink,
+            tokio_stream_from(incoming),
+            state,
+            None,
+        ));
+        let text = |id: &str| {
+            Ok(Message::Text(Utf8Bytes::from(format!(
+                r#"{{"type":"send_text","id":"{id}","text":"hi"}}"#
+            ))))
+        };
+        let _ = client.send(Ok(hello()));
+        let burst = porchlight_protocol::limits::FRAME_BURST;
+        // The hello took one token: of these the last few are dropped, m{burst - 1} first.
+        for n in 0..burst + 2 {
+            let _ = client.send(text(&format!("m{n}")));
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let _ = client.send(text("later"));
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let first_dropped = format!("m{}", burst - 1);
+        let _ = client.send(text(&first_dropped));
+        let _ = client.send(text("later"));
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let mut acked = Vec::new();
+        let mut refused_later = false;
+        while let Ok(message) = sent.try_recv() {
+            let Message::Text(text) = message else {
+                continue;
+            };
+            match ServerFrame::decode(text.as_str()) {
+                Ok(ServerFrame::Ack { id, .. }) => acked.push(id.as_str().to_string()),
+                Ok(ServerFrame::Error { message, .. }) if message.contains("send it again") => {
+                    refused_later = true
+                }
+                _ => {}
+            }
+        }
+        assert!(
+            refused_later,
+            "the later message was refused while one was missing"
+        );
+        let later = acked.iter().position(|a| a == "later");
+        let dropped = acked.iter().position(|a| *a == first_dropped);
+        assert!(
+            dropped.is_some() && later > dropped,
+            "the dropped message is stored before the later one: {acked:?}"
+        );
     }
 
     /// An mpsc receiver as a stream.
