@@ -2,6 +2,7 @@
 //! configuration and history API, the control API and the WebSocket upgrade, all in one [`app`] router so tests can
 //! serve it on port 0.
 
+use crate::assets;
 use crate::console_socket::serve_console;
 use crate::control::{self, ApiError};
 use crate::guard;
@@ -21,7 +22,6 @@ use porchlight_protocol::{ConversationId, Seq, SessionToken};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::time::Instant;
-use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 /// The embed loader, served at `/porchlight.js`.
@@ -46,7 +46,7 @@ const SOCKET_READ_CHUNK: usize = 4 * 1024;
 
 /// The whole router.
 pub fn app(state: AppState) -> Router {
-    let widget = ServeDir::new(&state.widget_dir).append_index_html_on_directories(true);
+    let widget = assets::built_files(&state.widget_dir);
     // Validated in the config, so it is always a valid header value.
     let widget_csp = HeaderValue::from_str(&state.desk.config.widget_csp())
         .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"));
@@ -58,7 +58,7 @@ pub fn app(state: AppState) -> Router {
         .service(widget);
     // The console: its own scripts and WebAssembly only, framed by nobody, and no
     // Referer leaves it (its address may still carry the admin token).
-    let console = ServeDir::new(&state.console_dir).append_index_html_on_directories(true);
+    let console = assets::built_files(&state.console_dir);
     let console = tower::ServiceBuilder::new()
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
@@ -93,6 +93,7 @@ pub fn app(state: AppState) -> Router {
         .merge(control)
         .nest_service("/widget", widget)
         .nest_service("/console", console)
+        .layer(axum::middleware::from_fn(assets::cache_policy))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -113,15 +114,12 @@ async fn demo_css() -> Response {
         .into_response()
 }
 
-async fn loader() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=300"),
-        ],
-        LOADER_JS,
+async fn loader(headers: HeaderMap) -> Response {
+    static LOADER: std::sync::OnceLock<assets::Script> = std::sync::OnceLock::new();
+    assets::loader_response(
+        LOADER.get_or_init(|| assets::Script::new(LOADER_JS)),
+        &headers,
     )
-        .into_response()
 }
 
 fn check_site(state: &AppState, site: &str) -> Result<(), ApiError> {

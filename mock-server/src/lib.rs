@@ -34,6 +34,7 @@
 //! resolves, so tests start it on port 0 and stop it cleanly.
 
 pub mod agents;
+pub mod assets;
 pub mod bot;
 pub mod channels;
 pub mod client;

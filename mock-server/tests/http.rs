@@ -71,3 +71,99 @@ async fn the_widget_page_has_a_strict_csp_of_its_own() {
     );
     assert!(csp.contains("frame-ancestors *"), "{csp}");
 }
+
+/// A built widget folder as `cargo xtask build` leaves it: a page and a hashed script, each
+/// with its brotli and gzip copies (the copies' bytes only need to differ here).
+fn built_widget() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "porchlight-built-{}-{}",
+        std::process::id(),
+        porchlight_mock::store::random_id()
+    ));
+    std::fs::create_dir_all(&dir).expect("dir");
+    for (name, text) in [
+        ("index.html", "<!doctype html><title>widget</title>"),
+        ("porchlight-0123456789abcdef.js", "console.log('widget')"),
+    ] {
+        std::fs::write(dir.join(name), text).expect("write");
+        std::fs::write(dir.join(format!("{name}.br")), "brotli bytes").expect("write");
+        std::fs::write(dir.join(format!("{name}.gz")), "gzip bytes").expect("write");
+    }
+    dir
+}
+
+#[tokio::test]
+async fn built_files_come_precompressed_hashed_ones_immutable_pages_revalidated() {
+    let dir = built_widget();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let mut config = porchlight_mock::MockConfig::default();
+    config.customers.clear();
+    let state = porchlight_mock::Shared::new(config, dir.clone());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(porchlight_mock::serve(listener, state, async {
+        let _ = stopped.await;
+    }));
+    let mut server = common::Server::at(addr);
+    server.stop_with(stop);
+    let get = async |path: &str, headers: &[(&str, &str)]| {
+        common::anonymous_http(&server, "GET", path, headers, "").await
+    };
+
+    let script = get(
+        "/widget/porchlight-0123456789abcdef.js",
+        &[("Accept-Encoding", "gzip, deflate, br")],
+    )
+    .await;
+    assert_eq!(script.status, 200);
+    assert_eq!(script.header("content-encoding"), Some("br"));
+    assert_eq!(script.text, "brotli bytes", "the copy the build wrote");
+    assert_eq!(
+        script.header("cache-control"),
+        Some("public, max-age=31536000, immutable")
+    );
+    assert!(
+        script
+            .header("vary")
+            .is_some_and(|v| v.to_ascii_lowercase().contains("accept-encoding"))
+    );
+    let gzip = get(
+        "/widget/porchlight-0123456789abcdef.js",
+        &[("Accept-Encoding", "gzip")],
+    )
+    .await;
+    assert_eq!(gzip.header("content-encoding"), Some("gzip"));
+    let plain = get("/widget/porchlight-0123456789abcdef.js", &[]).await;
+    assert_eq!(plain.header("content-encoding"), None);
+    assert_eq!(plain.text, "console.log('widget')");
+
+    let page = get("/widget/", &[("Accept-Encoding", "br")]).await;
+    assert_eq!(page.status, 200);
+    assert_eq!(page.header("content-encoding"), Some("br"));
+    assert_eq!(page.header("cache-control"), Some("no-cache"));
+    let modified = page
+        .header("last-modified")
+        .expect("a validator")
+        .to_string();
+    let again = get(
+        "/widget/",
+        &[("Accept-Encoding", "br"), ("If-Modified-Since", &modified)],
+    )
+    .await;
+    assert_eq!(again.status, 304, "a second visit only revalidates");
+
+    let loader = get("/porchlight.js", &[("Accept-Encoding", "gzip, br")]).await;
+    assert_eq!(loader.status, 200);
+    assert_eq!(loader.header("content-encoding"), Some("br"));
+    assert_eq!(loader.header("cache-control"), Some("public, max-age=300"));
+    let etag = loader.header("etag").expect("etag").to_string();
+    let again = get(
+        "/porchlight.js",
+        &[("Accept-Encoding", "br"), ("If-None-Match", &etag)],
+    )
+    .await;
+    assert_eq!(again.status, 304);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -12,6 +12,7 @@
 //!   `test`.
 
 mod bench;
+mod compress;
 mod csp;
 mod size;
 mod tools;
@@ -128,7 +129,11 @@ fn build() -> Result<(), String> {
     step(
         "Moving the console's start script out of its page (strict CSP)",
         || csp::externalize_start_script(&console_dist(), "/console/").map(|_| ()),
-    )
+    )?;
+    step("Writing brotli and gzip copies of the built files", || {
+        compress::precompress(&root().join("dist"))?;
+        compress::precompress(&console_dist()).map(|_| ())
+    })
 }
 
 /// Where `cargo xtask build` puts the agent console.

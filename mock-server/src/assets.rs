@@ -1,0 +1,210 @@
+//! How the built files are served: the brotli or gzip copy the build wrote beside each one,
+//! by the request's `Accept-Encoding` (never compressed per request); hashed assets
+//! (`name-0123456789abcdef.js`) cached for a year as immutable, since a new build names
+//! them anew; the pages and the loader revalidated, so a new build reaches visitors at once
+//! and a second visit transfers only revalidations.
+
+use axum::extract::Request;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::io::Write;
+use std::path::Path;
+use tower_http::services::ServeDir;
+
+/// For a file whose name carries its content's hash.
+pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
+/// For a page: kept, but asked again (a 304 when unchanged) every time it is used.
+pub const REVALIDATE: &str = "no-cache";
+
+/// For the loader: used for five minutes without asking, then revalidated.
+pub const LOADER_CACHE: &str = "public, max-age=300";
+
+/// The folder `dir` served with its precompressed copies.
+pub fn built_files(dir: &Path) -> ServeDir {
+    ServeDir::new(dir)
+        .append_index_html_on_directories(true)
+        .precompressed_br()
+        .precompressed_gzip()
+}
+
+/// Whether the last path segment is a hashed asset: its stem ends in `-` and 16 hex
+/// digits (Trunk's names), optionally followed by `_bg` (the wasm).
+pub fn is_hashed(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let stem = name.split('.').next().unwrap_or(name);
+    let stem = stem.strip_suffix("_bg").unwrap_or(stem);
+    stem.rsplit_once('-')
+        .is_some_and(|(_, hash)| hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// Middleware for the built apps: sets how each successful answer may be cached, and that
+/// it varies by `Accept-Encoding`.
+pub async fn cache_policy(request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let built = path.starts_with("/widget/") || path.starts_with("/console/");
+    let policy = if is_hashed(path) {
+        IMMUTABLE
+    } else {
+        REVALIDATE
+    };
+    let mut response = next.run(request).await;
+    let ok = response.status().is_success() || response.status() == StatusCode::NOT_MODIFIED;
+    if built && ok {
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
+        // The same address answers in several encodings.
+        headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    }
+    response
+}
+
+/// A script served from memory (the loader) in each encoding, with its validator.
+pub struct Script {
+    plain: &'static str,
+    brotli: Vec<u8>,
+    gzip: Vec<u8>,
+    etag: String,
+}
+
+impl Script {
+    /// Compresses `source` once, both ways.
+    pub fn new(source: &'static str) -> Script {
+        let mut brotli = Vec::new();
+        let params = brotli::enc::BrotliEncoderParams {
+            quality: 11,
+            ..Default::default()
+        };
+        if brotli::BrotliCompress(&mut source.as_bytes(), &mut brotli, &params).is_err() {
+            brotli.clear();
+        }
+        let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        let gzip = match gzip.write_all(source.as_bytes()) {
+            Ok(()) => gzip.finish().unwrap_or_default(),
+            Err(_) => Vec::new(),
+        };
+        // FNV-1a of the text: a strong validator for one build of the server.
+        let hash = source.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        Script {
+            plain: source,
+            brotli,
+            gzip,
+            etag: format!("\"{hash:016x}\""),
+        }
+    }
+}
+
+/// Which of `br` and `gzip` the request accepts (a `q=0` refuses).
+fn accepts(headers: &HeaderMap, coding: &str) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|item| {
+            let mut parts = item.split(';').map(str::trim);
+            let name = parts.next().unwrap_or("");
+            let refused = parts.any(|p| {
+                p.strip_prefix("q=")
+                    .and_then(|q| q.parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            name.eq_ignore_ascii_case(coding) && !refused
+        })
+}
+
+/// The loader script, compressed as the request accepts, `304` when the client holds it.
+pub fn loader_response(loader: &Script, headers: &HeaderMap) -> Response {
+    let common = [
+        (header::CACHE_CONTROL, LOADER_CACHE.to_string()),
+        (header::ETAG, loader.etag.clone()),
+        (header::VARY, "accept-encoding".to_string()),
+    ];
+    let held = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|tags| tags.split(',').any(|t| t.trim() == loader.etag));
+    if held {
+        return (StatusCode::NOT_MODIFIED, common).into_response();
+    }
+    let javascript = (
+        header::CONTENT_TYPE,
+        "text/javascript; charset=utf-8".to_string(),
+    );
+    if accepts(headers, "br") && !loader.brotli.is_empty() {
+        let encoding = (header::CONTENT_ENCODING, "br".to_string());
+        (common, [javascript, encoding], loader.brotli.clone()).into_response()
+    } else if accepts(headers, "gzip") && !loader.gzip.is_empty() {
+        let encoding = (header::CONTENT_ENCODING, "gzip".to_string());
+        (common, [javascript, encoding], loader.gzip.clone()).into_response()
+    } else {
+        (common, [javascript], loader.plain).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashed_assets_are_told_from_pages() {
+        for hashed in [
+            "/widget/porchlight-22edeaa4c042b1a6.js",
+            "/widget/porchlight-22edeaa4c042b1a6_bg.wasm",
+            "/widget/porchlight-fbc7d54794e5b670.css",
+            "/console/porchlight-start-0591faf813aee2a4.js",
+        ] {
+            assert!(is_hashed(hashed), "{hashed}");
+        }
+        for page in [
+            "/widget/",
+            "/widget/index.html",
+            "/porchlight.js",
+            "/widget/porchlight-22edeaa4.js",
+            "/widget/porchlight-22edeaa4c042b1az.js",
+        ] {
+            assert!(!is_hashed(page), "{page}");
+        }
+    }
+
+    fn accept(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_str(value).expect("value"),
+        );
+        headers
+    }
+
+    #[test]
+    fn accept_encoding_is_read_with_its_refusals() {
+        assert!(accepts(&accept("gzip, deflate, br, zstd"), "br"));
+        assert!(accepts(&accept("gzip;q=1.0, br;q=0.5"), "br"));
+        assert!(!accepts(&accept("gzip, br;q=0"), "br"));
+        assert!(!accepts(&accept("gzip"), "br"));
+        assert!(!accepts(&HeaderMap::new(), "gzip"));
+    }
+
+    #[test]
+    fn the_loader_comes_compressed_and_revalidates_to_304() {
+        let source = "console.log('a loader');".repeat(50);
+        let source: &'static str = Box::leak(source.into_boxed_str());
+        let source = Script::new(source);
+        let br = loader_response(&source, &accept("gzip, br"));
+        assert_eq!(br.headers()[header::CONTENT_ENCODING], "br");
+        let etag = br.headers()[header::ETAG].clone();
+        let gz = loader_response(&source, &accept("gzip"));
+        assert_eq!(gz.headers()[header::CONTENT_ENCODING], "gzip");
+        let plain = loader_response(&source, &HeaderMap::new());
+        assert!(plain.headers().get(header::CONTENT_ENCODING).is_none());
+        let mut again = accept("br");
+        again.insert(header::IF_NONE_MATCH, etag);
+        assert_eq!(
+            loader_response(&source, &again).status(),
+            StatusCode::NOT_MODIFIED
+        );
+    }
+}
