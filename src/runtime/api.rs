@@ -1,51 +1,61 @@
-//! HTTP calls to the chat server, which is the origin the widget is served from. Bodies are
-//! read as text and decoded by the protocol's lean codec ([`porchlight_protocol::lean`]).
+//! HTTP calls to the chat server, which is the origin the widget is served from: the
+//! browser's own `fetch`, bodies read as text and decoded by the protocol's lean codec
+//! ([`porchlight_protocol::lean`]).
 
-use gloo_net::http::{Request, Response};
 use porchlight_protocol::{
     ConversationId, EventRecord, FrameError, PastConversation, Seq, SessionToken, SiteConfig,
     SiteId, lean, transcript_path,
 };
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Headers, RequestInit, Response};
 
-/// Reads a JSON body with `decode`, or says why there is none.
-async fn json<T>(
+/// GETs `url` (with the session token as the credential, if given) and decodes its body.
+async fn get<T>(
     url: &str,
-    response: Response,
+    token: Option<&SessionToken>,
     decode: fn(&str) -> Result<T, FrameError>,
 ) -> Result<T, String> {
+    let unreachable = |_: JsValue| format!("cannot reach {url}");
+    let init = RequestInit::new();
+    if let Some(token) = token {
+        let headers = Headers::new().map_err(unreachable)?;
+        headers
+            .append("Authorization", &format!("Bearer {token}"))
+            .map_err(unreachable)?;
+        init.set_headers(&headers);
+    }
+    let window = web_sys::window().ok_or("no window")?;
+    let response: Response = JsFuture::from(window.fetch_with_str_and_init(url, &init))
+        .await
+        .and_then(JsCast::dyn_into)
+        .map_err(unreachable)?;
     if !response.ok() {
         return Err(format!("{url} answered {}", response.status()));
     }
-    let text = response.text().await.map_err(|e| e.to_string())?;
-    decode(&text).map_err(|e| e.to_string())
+    let body = JsFuture::from(response.text().map_err(unreachable)?)
+        .await
+        .map_err(unreachable)?
+        .as_string()
+        .unwrap_or_default();
+    decode(&body).map_err(|e| format!("{url}: {e}"))
 }
 
 /// Fetches the site's configuration.
 pub async fn site_config(site: &SiteId) -> Result<SiteConfig, String> {
-    let url = format!("/api/v1/sites/{site}/config");
-    let response = Request::get(&url).send().await.map_err(|e| e.to_string())?;
-    json(&url, response, lean::decode_site_config).await
-}
-
-/// A GET with the session token as the credential.
-async fn get_as<T>(
-    url: &str,
-    token: &SessionToken,
-    decode: fn(&str) -> Result<T, FrameError>,
-) -> Result<T, String> {
-    let response = Request::get(url)
-        .header("Authorization", &format!("Bearer {token}"))
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    json(url, response, decode).await
+    get(
+        &format!("/api/v1/sites/{site}/config"),
+        None,
+        lean::decode_site_config,
+    )
+    .await
 }
 
 /// Fetches the session's past conversations, newest first.
 pub async fn history(site: &SiteId, token: &SessionToken) -> Result<Vec<PastConversation>, String> {
-    get_as(
+    get(
         &format!("/api/v1/sites/{site}/history"),
-        token,
+        Some(token),
         lean::decode_history,
     )
     .await
@@ -58,9 +68,9 @@ pub async fn transcript(
     conversation: &ConversationId,
     after: Seq,
 ) -> Result<Vec<EventRecord>, String> {
-    get_as(
+    get(
         &transcript_path(site, conversation, after),
-        token,
+        Some(token),
         lean::decode_events,
     )
     .await

@@ -35,7 +35,8 @@ impl Link {
         mut on_text: impl FnMut(String) + 'static,
         mut on_close: impl FnMut() + 'static,
     ) -> Result<Link, String> {
-        let socket = WebSocket::new(&socket_url(path)?).map_err(|e| format!("{e:?}"))?;
+        let socket =
+            WebSocket::new(&socket_url(path)?).map_err(|_| "the browser refused the socket")?;
         let on_open = Closure::<dyn FnMut()>::new(on_open);
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
             if let Some(text) = event.data().as_string() {
