@@ -47,6 +47,7 @@ pub mod folders;
 pub mod framing;
 pub mod guard;
 pub mod http;
+pub mod identity;
 pub mod limiter;
 pub mod listen;
 pub mod persist;
