@@ -5,12 +5,17 @@
 //! - `load`: how the release mock server holds many visitor WebSockets — its memory per
 //!   socket, and the latencies of acks and echoes at a steady message rate (the
 //!   `porchlight-load` generator in `bench/`). Writes `target/bench/load.md`.
+//! - `page`: what the snippet costs a plain article page on another site — Lighthouse
+//!   (mobile, simulated throttling) without and with it, the launcher's and the composer's
+//!   timings in headless Chromium with a cold and a warm cache, and the bytes table (see
+//!   [`crate::page_bench`]). Needs `cargo xtask build` first. Writes `target/bench/page.md`.
 //!
 //! Options: `--sizes 1000,5000,10000` (sockets per run, a fresh server each), `--rate 500`
 //! (messages a second), `--seconds 10`; `--server-bin PATH` benches that server binary
 //! instead of building this tree's, and `--server-args "ARGS"` replaces its flags
 //! (default `--memory --no-client-limits`; an older server without that flag takes
-//! `--server-args --memory`).
+//! `--server-args --memory`). `--runs 3`: runs of the `page` section, each figure their
+//! median.
 
 use crate::{cargo, run, step, target_dir};
 use std::path::PathBuf;
@@ -23,10 +28,19 @@ struct Section {
 }
 
 /// Every section, in the order `cargo xtask bench` runs them.
-const SECTIONS: &[Section] = &[Section {
-    name: "load",
-    run: load,
-}];
+const SECTIONS: &[Section] = &[
+    Section {
+        name: "load",
+        run: load,
+    },
+    Section {
+        name: "page",
+        run: page,
+    },
+];
+
+/// Runs of the `page` section when `--runs` is not given.
+const DEFAULT_RUNS: usize = 3;
 
 /// The options of `cargo xtask bench`, as given.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -36,6 +50,7 @@ struct Options {
     seconds: Option<String>,
     server_bin: Option<PathBuf>,
     server_args: Option<String>,
+    runs: Option<usize>,
 }
 
 /// Runs the sections named in `args`, or all of them.
@@ -51,7 +66,7 @@ fn usage() -> String {
     let names: Vec<&str> = SECTIONS.iter().map(|s| s.name).collect();
     format!(
         "usage: cargo xtask bench [{}] [--sizes 1000,5000,10000] [--rate 500] [--seconds 10] \
-         [--server-bin PATH] [--server-args \"ARGS\"]",
+         [--server-bin PATH] [--server-args \"ARGS\"] [--runs 3]",
         names.join(" | ")
     )
 }
@@ -92,6 +107,13 @@ fn parse(args: &[String]) -> Result<(Vec<&'static Section>, Options), String> {
                     options.rate = Some(number);
                 } else {
                     options.seconds = Some(number);
+                }
+            }
+            "--runs" => {
+                let runs = value()?;
+                match runs.parse::<usize>() {
+                    Ok(n) if n > 0 => options.runs = Some(n),
+                    _ => return Err(format!("--runs takes a whole number above 0, not {runs:?}")),
                 }
             }
             "--server-bin" => options.server_bin = Some(PathBuf::from(value()?)),
@@ -152,6 +174,11 @@ fn load(options: &Options) -> Result<(), String> {
     })
 }
 
+/// The `page` section: the snippet on a plain article page (see [`crate::page_bench`]).
+fn page(options: &Options) -> Result<(), String> {
+    crate::page_bench::page(options.runs.unwrap_or(DEFAULT_RUNS))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,11 +214,22 @@ mod tests {
     }
 
     #[test]
+    fn the_page_section_and_its_runs() {
+        let (sections, options) = parsed(&["page", "--runs", "5"]).expect("parses");
+        assert_eq!(sections, ["page"]);
+        assert_eq!(options.runs, Some(5));
+        let (sections, _) = parsed(&["page", "load"]).expect("parses");
+        assert_eq!(sections, ["load", "page"]);
+    }
+
+    #[test]
     fn bad_arguments_are_refused_before_building() {
         assert!(parsed(&["lighthouse-not-yet"]).is_err());
         assert!(parsed(&["--sizes", "many"]).is_err());
         assert!(parsed(&["--sizes", "0"]).is_err());
         assert!(parsed(&["--rate", "-1"]).is_err());
         assert!(parsed(&["--seconds"]).is_err());
+        assert!(parsed(&["--runs", "0"]).is_err());
+        assert!(parsed(&["--runs", "three"]).is_err());
     }
 }

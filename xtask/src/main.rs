@@ -14,6 +14,7 @@
 mod bench;
 mod compress;
 mod csp;
+mod page_bench;
 mod size;
 mod tools;
 
