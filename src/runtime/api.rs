@@ -10,12 +10,9 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, RequestInit, Response};
 
-/// GETs `url` (with the session token as the credential, if given) and decodes its body.
-async fn get<T>(
-    url: &str,
-    token: Option<&SessionToken>,
-    decode: fn(&str) -> Result<T, FrameError>,
-) -> Result<T, String> {
+/// GETs `url` (with the session token as the credential, if given) and returns its body.
+/// Not generic, so the one fetch serves every read; each caller decodes its own body.
+async fn get(url: &str, token: Option<&SessionToken>) -> Result<String, String> {
     let unreachable = |_: JsValue| format!("cannot reach {url}");
     let init = RequestInit::new();
     if let Some(token) = token {
@@ -33,32 +30,32 @@ async fn get<T>(
     if !response.ok() {
         return Err(format!("{url} answered {}", response.status()));
     }
-    let body = JsFuture::from(response.text().map_err(unreachable)?)
+    Ok(JsFuture::from(response.text().map_err(unreachable)?)
         .await
         .map_err(unreachable)?
         .as_string()
-        .unwrap_or_default();
-    decode(&body).map_err(|e| format!("{url}: {e}"))
+        .unwrap_or_default())
+}
+
+/// Decodes a body read from `url`, naming the address in the error.
+fn decoded<T>(
+    url: &str,
+    body: &str,
+    decode: fn(&str) -> Result<T, FrameError>,
+) -> Result<T, String> {
+    decode(body).map_err(|e| format!("{url}: {e}"))
 }
 
 /// Fetches the site's configuration.
 pub async fn site_config(site: &SiteId) -> Result<SiteConfig, String> {
-    get(
-        &format!("/api/v1/sites/{site}/config"),
-        None,
-        lean::decode_site_config,
-    )
-    .await
+    let url = format!("/api/v1/sites/{site}/config");
+    decoded(&url, &get(&url, None).await?, lean::decode_site_config)
 }
 
 /// Fetches the session's past conversations, newest first.
 pub async fn history(site: &SiteId, token: &SessionToken) -> Result<Vec<PastConversation>, String> {
-    get(
-        &format!("/api/v1/sites/{site}/history"),
-        Some(token),
-        lean::decode_history,
-    )
-    .await
+    let url = format!("/api/v1/sites/{site}/history");
+    decoded(&url, &get(&url, Some(token)).await?, lean::decode_history)
 }
 
 /// Reads `conversation`'s events after `after`: what the server could not replay.
@@ -68,10 +65,6 @@ pub async fn transcript(
     conversation: &ConversationId,
     after: Seq,
 ) -> Result<Vec<EventRecord>, String> {
-    get(
-        &transcript_path(site, conversation, after),
-        Some(token),
-        lean::decode_events,
-    )
-    .await
+    let url = transcript_path(site, conversation, after);
+    decoded(&url, &get(&url, Some(token)).await?, lean::decode_events)
 }

@@ -41,7 +41,7 @@ pub fn Actions() -> impl IntoView {
                         })
                 }
             >
-                {texts.talk_to_human}
+                {texts.talk_to_human.as_str()}
             </button>
             <button
                 id=END_CHAT_ID
@@ -52,14 +52,14 @@ pub fn Actions() -> impl IntoView {
                     focus_soon(CONFIRM_END_ID);
                 }
             >
-                {texts.end_chat.clone()}
+                {texts.end_chat.as_str()}
             </button>
             <div
                 class="pl-confirm"
                 role="alertdialog"
                 aria-labelledby="pl-confirm-text"
             >
-                <p id="pl-confirm-text">{texts.end_chat_confirm}</p>
+                <p id="pl-confirm-text">{texts.end_chat_confirm.as_str()}</p>
                 <button
                     id=CONFIRM_END_ID
                     class="pl-button pl-primary pl-confirm-end"
@@ -69,14 +69,14 @@ pub fn Actions() -> impl IntoView {
                         focus_soon(END_CHAT_ID);
                     }
                 >
-                    {texts.end_chat}
+                    {texts.end_chat.as_str()}
                 </button>
                 <button
                     class="pl-button pl-confirm-cancel"
                     type="button"
                     on:click=move |_| cancel_end(runtime)
                 >
-                    {texts.cancel.clone()}
+                    {texts.cancel.as_str()}
                 </button>
             </div>
             <button
@@ -86,7 +86,7 @@ pub fn Actions() -> impl IntoView {
                 disabled=starting
                 on:click=move |_| runtime.dispatch(Input::StartNew)
             >
-                {texts.new_conversation}
+                {texts.new_conversation.as_str()}
             </button>
         </div>
     }

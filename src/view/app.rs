@@ -26,11 +26,13 @@ pub fn App(site: SiteId) -> impl IntoView {
     let runtime = Runtime::new(site.clone());
     provide_context(runtime);
     host::listen(runtime);
-    let config = RwSignal::new(None::<SiteConfig>);
+    let config = RwSignal::new(None::<&'static SiteConfig>);
     spawn_local(async move {
         match api::site_config(&site).await {
             Ok(loaded) => {
-                apply_theme(&loaded);
+                // Loaded once, kept for the page's life: the views borrow from it.
+                let loaded: &'static SiteConfig = Box::leak(Box::new(loaded));
+                apply_theme(loaded);
                 runtime.dispatch(Input::Configured {
                     bot_enabled: loaded.bot_enabled,
                     prechat: loaded.prechat.clone(),
@@ -55,8 +57,8 @@ pub fn App(site: SiteId) -> impl IntoView {
             let left = config.position == Position::BottomLeft;
             view! {
                 <div class="pl-root" class=("pl-left", left)>
-                    <Panel config=config.clone() />
-                    <Launcher label=config.texts.open_label.clone() />
+                    <Panel config />
+                    <Launcher label=config.texts.open_label.as_str() />
                 </div>
             }
         })

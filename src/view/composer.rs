@@ -35,14 +35,14 @@ pub fn Composer() -> impl IntoView {
             }
         >
             <label for=COMPOSER_ID class="pl-visually-hidden">
-                {texts.composer_label}
+                {texts.composer_label.as_str()}
             </label>
             <textarea
                 id=COMPOSER_ID
                 rows="2"
                 // maxlength counts UTF-16 units, so it never lets more characters through.
                 maxlength=MAX_MESSAGE_CHARS
-                placeholder=texts.composer_placeholder
+                placeholder=texts.composer_placeholder.as_str()
                 prop:value=move || draft.get()
                 on:input=move |ev| {
                     let text = event_target_value(&ev);
@@ -56,7 +56,7 @@ pub fn Composer() -> impl IntoView {
                 }
             ></textarea>
             <button class="pl-send" type="submit">
-                {texts.send_label}
+                {texts.send_label.as_str()}
             </button>
         </form>
     }

@@ -5,6 +5,7 @@
 //! `aria-invalid="true"` while the machine reports a problem with it. The controls are
 //! uncontrolled: edits are copied into the form's answers, which the form submits.
 
+use super::config;
 use crate::runtime::Runtime;
 use leptos::either::EitherOf3;
 use leptos::prelude::*;
@@ -26,7 +27,7 @@ pub fn aria_invalid(
 /// A labelled form row: the label, the control, and its error paragraph.
 pub fn row(
     id: String,
-    label: String,
+    label: &'static str,
     required: bool,
     class: &'static str,
     control: impl IntoView,
@@ -46,7 +47,7 @@ pub fn row(
 }
 
 /// One field, copying its edits into `values` (a ticked consent is `"true"`).
-fn field_view(field: FormField, values: RwSignal<Answers>) -> impl IntoView {
+fn field_view(field: &'static FormField, values: RwSignal<Answers>) -> impl IntoView {
     let runtime = expect_context::<Runtime>();
     let id = field_id(&field.name);
     let described = format!("{id}-error");
@@ -98,8 +99,8 @@ fn field_view(field: FormField, values: RwSignal<Answers>) -> impl IntoView {
                 .iter()
                 .map(|option| {
                     view! {
-                        <option value=option.clone() selected=*option == initial>
-                            {option.clone()}
+                        <option value=option.as_str() selected=*option == initial>
+                            {option.as_str()}
                         </option>
                     }
                 })
@@ -145,17 +146,15 @@ fn field_view(field: FormField, values: RwSignal<Answers>) -> impl IntoView {
     } else {
         "pl-field"
     };
-    row(id, field.label, required, class, control, error)
+    row(id, &field.label, required, class, control, error)
 }
 
 /// The site's pre-chat fields, copying edits into `values`.
 #[component]
 pub fn Fields(values: RwSignal<Answers>) -> impl IntoView {
-    let runtime = expect_context::<Runtime>();
-    runtime
-        .widget
-        .with_untracked(|w| w.prechat.clone())
-        .into_iter()
+    config()
+        .prechat
+        .iter()
         .map(|field| field_view(field, values))
         .collect_view()
 }

@@ -3,11 +3,11 @@
 //! place across loading, list and transcript, so keyboard focus has a home.
 
 use super::transcript::record_view;
-use super::{focus_soon, texts};
+use super::{config, focus_soon, texts};
 use crate::machine::{History, Input};
 use crate::runtime::Runtime;
 use leptos::prelude::*;
-use porchlight_protocol::{ConversationEvent, PastConversation, SiteConfig};
+use porchlight_protocol::{ConversationEvent, PastConversation};
 use wasm_bindgen::JsValue;
 
 /// The header button that opens the history, where focus returns when it closes.
@@ -38,24 +38,23 @@ fn first_message(past: &PastConversation) -> String {
 pub fn HistoryView() -> impl IntoView {
     let runtime = expect_context::<Runtime>();
     let texts = texts();
-    let title = texts.previous_conversations.clone();
-    let language = expect_context::<StoredValue<SiteConfig>>().with_value(|c| c.language.clone());
-    let lang = language.clone();
+    let title = texts.previous_conversations.as_str();
+    let language = config().language.as_str();
     focus_soon(BACK_ID);
     let history = Memo::new(move |_| runtime.widget.with(|w| w.history.clone()));
     let (loading, failed, empty, back) = (
-        texts.loading.clone(),
-        texts.history_failed.clone(),
-        texts.no_history.clone(),
-        texts.back.clone(),
+        texts.loading.as_str(),
+        texts.history_failed.as_str(),
+        texts.no_history.as_str(),
+        texts.back.as_str(),
     );
     let note = move || match history.get() {
-        History::Loading => Some(loading.clone()),
-        History::Failed(_) => Some(failed.clone()),
+        History::Loading => Some(loading),
+        History::Failed(_) => Some(failed),
         History::Loaded {
             conversations,
             viewing: None,
-        } if conversations.is_empty() => Some(empty.clone()),
+        } if conversations.is_empty() => Some(empty),
         _ => None,
     };
     let list = move || match history.get() {
@@ -78,7 +77,7 @@ pub fn HistoryView() -> impl IntoView {
                                     }
                                 >
                                     <span class="pl-history-date">
-                                        {date(past.started_ms, &lang)}
+                                        {date(past.started_ms, language)}
                                     </span>
                                     " "
                                     <span class="pl-history-first">{first_message(past)}</span>
@@ -97,11 +96,11 @@ pub fn HistoryView() -> impl IntoView {
             viewing: Some(index),
         } if index < conversations.len() => {
             let past = conversations.swap_remove(index);
-            let when = date(past.started_ms, &language);
+            let when = date(past.started_ms, language);
             Some(view! {
                 <h3 class="pl-history-title">{when.clone()}</h3>
                 <ol class="pl-log pl-past" aria-label=when tabindex="0">
-                    {past.events.into_iter().map(|r| record_view(r, &texts)).collect_view()}
+                    {past.events.into_iter().map(|r| record_view(r, texts)).collect_view()}
                 </ol>
             })
         }

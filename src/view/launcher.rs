@@ -10,7 +10,7 @@ use leptos::prelude::*;
 pub const LAUNCHER_ID: &str = "pl-launcher";
 
 #[component]
-pub fn Launcher(label: String) -> impl IntoView {
+pub fn Launcher(label: &'static str) -> impl IntoView {
     let runtime = expect_context::<Runtime>();
     let open = move || runtime.widget.with(|w| w.open);
     view! {

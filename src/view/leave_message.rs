@@ -54,11 +54,11 @@ pub fn LeaveMessage() -> impl IntoView {
                     });
             }
         >
-            <h2 id="pl-leave-message-title" class="pl-form-title">{texts.missed_title}</h2>
+            <h2 id="pl-leave-message-title" class="pl-form-title">{texts.missed_title.as_str()}</h2>
             <Fields values />
             {row(
                 LEAVE_MESSAGE_TEXT_ID.to_string(),
-                texts.composer_label,
+                texts.composer_label.as_str(),
                 true,
                 "pl-field",
                 message,
@@ -70,7 +70,7 @@ pub fn LeaveMessage() -> impl IntoView {
                     type="submit"
                     disabled=move || runtime.widget.with(|w| w.leave_request.is_some())
                 >
-                    {texts.leave_message_submit}
+                    {texts.leave_message_submit.as_str()}
                 </button>
             </div>
         </form>

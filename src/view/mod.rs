@@ -1,6 +1,7 @@
 //! The view: thin components that render the [`Widget`] state and dispatch inputs through
 //! the [`Runtime`] in context. The site configuration is in context too, as a
-//! `StoredValue<SiteConfig>` (see [`texts`]).
+//! `&'static SiteConfig`: it is loaded once and lives as long as the page, so the views
+//! borrow its words ([`texts`]) instead of copying them.
 //!
 //! - [`app`]: the root — fetches the site configuration, applies the theme, sizes the frame.
 //! - [`launcher`]: the round button that opens the chat.
@@ -42,9 +43,14 @@ use porchlight_protocol::{SiteConfig, Texts};
 use std::time::Duration;
 use wasm_bindgen::JsCast;
 
+/// The site configuration in context.
+pub fn config() -> &'static SiteConfig {
+    expect_context::<&'static SiteConfig>()
+}
+
 /// The site's texts, from the configuration in context.
-pub fn texts() -> Texts {
-    expect_context::<StoredValue<SiteConfig>>().with_value(|c| c.texts.clone())
+pub fn texts() -> &'static Texts {
+    &config().texts
 }
 
 /// The conversation's phase, recomputed only when the machine's phase changes.

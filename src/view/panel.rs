@@ -73,8 +73,8 @@ fn first_error(runtime: Runtime, phase: Phase) -> Option<String> {
 }
 
 #[component]
-pub fn Panel(config: SiteConfig) -> impl IntoView {
-    provide_context(StoredValue::new(config));
+pub fn Panel(config: &'static SiteConfig) -> impl IntoView {
+    provide_context(config);
     let runtime = expect_context::<Runtime>();
     let texts = texts();
     let phase = use_phase(runtime);
@@ -117,15 +117,15 @@ pub fn Panel(config: SiteConfig) -> impl IntoView {
         >
             <header class="pl-header">
                 <div class="pl-heading">
-                    <h1 id="pl-title" class="pl-title">{texts.title.clone()}</h1>
-                    <p class="pl-subtitle">{texts.subtitle.clone()}</p>
+                    <h1 id="pl-title" class="pl-title">{texts.title.as_str()}</h1>
+                    <p class="pl-subtitle">{texts.subtitle.as_str()}</p>
                 </div>
                 <button
                     id=HISTORY_BUTTON_ID
                     class="pl-icon-button pl-history"
                     type="button"
-                    aria-label=texts.previous_conversations.clone()
-                    title=texts.previous_conversations.clone()
+                    aria-label=texts.previous_conversations.as_str()
+                    title=texts.previous_conversations.as_str()
                     aria-pressed=move || in_history.get().to_string()
                     on:click=move |_| {
                         if in_history.get_untracked() {
@@ -148,7 +148,7 @@ pub fn Panel(config: SiteConfig) -> impl IntoView {
                 <button
                     class="pl-icon-button pl-close"
                     type="button"
-                    aria-label=texts.close_label.clone()
+                    aria-label=texts.close_label.as_str()
                     on:click=move |_| close()
                 >
                     <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true" focusable="false">

@@ -33,7 +33,7 @@ pub fn PreChat() -> impl IntoView {
                     });
             }
         >
-            <h2 id="pl-prechat-title" class="pl-form-title">{texts.prechat_title}</h2>
+            <h2 id="pl-prechat-title" class="pl-form-title">{texts.prechat_title.as_str()}</h2>
             <Fields values />
             <div class="pl-form-actions">
                 <button
@@ -42,7 +42,7 @@ pub fn PreChat() -> impl IntoView {
                     type="submit"
                     disabled=move || runtime.widget.with(|w| w.agent_request.is_some())
                 >
-                    {texts.prechat_submit}
+                    {texts.prechat_submit.as_str()}
                 </button>
                 {can_cancel
                     .then(|| {
@@ -52,7 +52,7 @@ pub fn PreChat() -> impl IntoView {
                                 type="button"
                                 on:click=move |_| runtime.dispatch(Input::CancelPreChat)
                             >
-                                {texts.cancel.clone()}
+                                {texts.cancel.as_str()}
                             </button>
                         }
                     })}

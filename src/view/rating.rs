@@ -55,12 +55,12 @@ pub fn Rating() -> impl IntoView {
             }
         >
             <fieldset class="pl-stars" aria-describedby="pl-rating-error">
-                <legend class="pl-form-title">{texts.rating_prompt}</legend>
+                <legend class="pl-form-title">{texts.rating_prompt.as_str()}</legend>
                 {radios}
                 <p id="pl-rating-error" class="pl-field-error">{move || error.get()}</p>
             </fieldset>
             <div class="pl-field">
-                <label for="pl-rating-comment">{texts.rating_comment.clone()}</label>
+                <label for="pl-rating-comment">{texts.rating_comment.as_str()}</label>
                 <textarea
                     id="pl-rating-comment"
                     rows="2"
@@ -74,7 +74,7 @@ pub fn Rating() -> impl IntoView {
                     type="submit"
                     disabled=move || runtime.widget.with(|w| w.rating_sent)
                 >
-                    {texts.send_label}
+                    {texts.send_label.as_str()}
                 </button>
             </div>
         </form>

@@ -67,12 +67,12 @@ pub fn record_view(record: EventRecord, texts: &Texts) -> impl IntoView + use<> 
 pub fn Transcript() -> impl IntoView {
     let runtime = expect_context::<Runtime>();
     let texts = texts();
-    let conversation_label = texts.conversation_label.clone();
-    let you = texts.you.clone();
+    let conversation_label = texts.conversation_label.as_str();
+    let you = texts.you.as_str();
     let delivery_texts = [
-        texts.sending.clone(),
-        texts.sent.clone(),
-        texts.not_sent.clone(),
+        texts.sending.as_str(),
+        texts.sent.as_str(),
+        texts.not_sent.as_str(),
     ];
     let log = NodeRef::<leptos::html::Ol>::new();
     // Keep the newest line in view.
@@ -93,7 +93,7 @@ pub fn Transcript() -> impl IntoView {
             <For
                 each=move || runtime.widget.with(|w| w.events.clone())
                 key=|r| r.seq
-                children=move |r| record_view(r, &texts)
+                children=move |r| record_view(r, texts)
             />
             <For
                 each=move || {
@@ -109,15 +109,15 @@ pub fn Transcript() -> impl IntoView {
                 key=|(id, _, delivery)| (id.clone(), *delivery)
                 children=move |(_, text, delivery)| {
                     let (state, class) = match delivery {
-                        Delivery::Sending => (&delivery_texts[0], "pl-delivery"),
-                        Delivery::Sent => (&delivery_texts[1], "pl-delivery"),
-                        Delivery::Retrying => (&delivery_texts[2], "pl-delivery pl-retrying"),
+                        Delivery::Sending => (delivery_texts[0], "pl-delivery"),
+                        Delivery::Sent => (delivery_texts[1], "pl-delivery"),
+                        Delivery::Retrying => (delivery_texts[2], "pl-delivery pl-retrying"),
                     };
                     view! {
                         <li class="pl-message pl-from-visitor pl-pending" aria-busy="true">
-                            <span class="pl-author">{you.clone()}</span>
+                            <span class="pl-author">{you}</span>
                             <p class="pl-text">{text}</p>
-                            <span class=class>{state.clone()}</span>
+                            <span class=class>{state}</span>
                         </li>
                     }
                 }

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 #[component]
 pub fn Typing() -> impl IntoView {
     let runtime = expect_context::<Runtime>();
-    let template = texts().agent_typing;
+    let template = &texts().agent_typing;
     let line = Memo::new(move |_| {
         runtime.widget.with(|w| {
             w.agent_typing
