@@ -35,7 +35,8 @@ fn main() -> ExitCode {
         Some("bench") => bench::bench(&args[1..]),
         Some("size") => build()
             .and_then(|()| size::report(&root()))
-            .and_then(|()| size::report_console(&root(), &console_dist())),
+            .and_then(|()| size::report_console(&root(), &console_dist()))
+            .and_then(|()| size::breakdown(&root())),
         _ => Err(USAGE.to_string()),
     };
     match result {

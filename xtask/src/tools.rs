@@ -9,6 +9,8 @@ use std::process::Command;
 const TRUNK_VERSION: &str = "0.21.14";
 const BINARYEN_VERSION: &str = "132.0.0";
 const AXE_VERSION: &str = "4.14.1";
+/// The code size profiler `cargo xtask size` runs for its breakdown (crates.io).
+const TWIGGY_VERSION: &str = "0.8.0";
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
@@ -60,6 +62,31 @@ fn tool(program: &str) -> Command {
 /// trunk, ready to run with the pinned tools on its PATH.
 pub fn trunk() -> Command {
     tool("trunk")
+}
+
+/// The pinned wasm-opt (binaryen from npm).
+pub fn wasm_opt() -> Command {
+    tool("wasm-opt")
+}
+
+/// twiggy, installed from crates.io on first use; only `cargo xtask size` needs it.
+pub fn twiggy() -> Result<Command, String> {
+    if version_of("twiggy").as_deref() != Some(&format!("twiggy-opt {TWIGGY_VERSION}")) {
+        step(
+            &format!("Installing twiggy {TWIGGY_VERSION} (about 2 minutes, once per machine)"),
+            || {
+                run(cargo().args([
+                    "install",
+                    "twiggy",
+                    "--version",
+                    TWIGGY_VERSION,
+                    "--locked",
+                    "--force",
+                ]))
+            },
+        )?;
+    }
+    Ok(tool("twiggy"))
 }
 
 /// The first line `program --version` prints, if it runs.
