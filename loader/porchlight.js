@@ -11,6 +11,9 @@
   if (!script || !script.src) return;
   var site = script.getAttribute('data-site') || '';
   var chatOrigin = new URL(script.src, doc.baseURI).origin;
+  // The site's embedding options (position, when to fetch the widget's code), written in
+  // by the chat server.
+  var options = '';
   var frame = doc.createElement('iframe');
   // Listeners by event name, only for the events the widget sends, in an object without a
   // prototype: a name like "__proto__" reaches nothing.
@@ -20,7 +23,7 @@
   win.__porchlight = frame;
 
   frame.src = chatOrigin + '/widget/?site=' + encodeURIComponent(site) +
-    '&host=' + encodeURIComponent(win.location.origin);
+    '&host=' + encodeURIComponent(win.location.origin) + options;
   frame.title = 'Chat';
   frame.setAttribute('data-porchlight', '');
   var s = frame.style; // CSSOM writes are allowed under a strict style-src

@@ -62,7 +62,7 @@ pub async fn cache_policy(request: Request, next: Next) -> Response {
 
 /// A script served from memory (the loader) in each encoding, with its validator.
 pub struct Script {
-    plain: &'static str,
+    plain: String,
     brotli: Vec<u8>,
     gzip: Vec<u8>,
     etag: String,
@@ -70,7 +70,7 @@ pub struct Script {
 
 impl Script {
     /// Compresses `source` once, both ways.
-    pub fn new(source: &'static str) -> Script {
+    pub fn new(source: String) -> Script {
         let mut brotli = Vec::new();
         let params = brotli::enc::BrotliEncoderParams {
             quality: 11,
@@ -141,7 +141,7 @@ pub fn loader_response(loader: &Script, headers: &HeaderMap) -> Response {
         let encoding = (header::CONTENT_ENCODING, "gzip".to_string());
         (common, [javascript, encoding], loader.gzip.clone()).into_response()
     } else {
-        (common, [javascript], loader.plain).into_response()
+        (common, [javascript], loader.plain.clone()).into_response()
     }
 }
 
@@ -191,7 +191,6 @@ mod tests {
     #[test]
     fn the_loader_comes_compressed_and_revalidates_to_304() {
         let source = "console.log('a loader');".repeat(50);
-        let source: &'static str = Box::leak(source.into_boxed_str());
         let source = Script::new(source);
         let br = loader_response(&source, &accept("gzip, br"));
         assert_eq!(br.headers()[header::CONTENT_ENCODING], "br");

@@ -171,12 +171,39 @@ pub struct EmbeddingConfig {
     /// Origins allowed to frame the widget (`https://shop.example`), or `"*"` for any; the
     /// widget page's `frame-ancestors` directive.
     pub frame_ancestors: Vec<String>,
+    /// When the widget's code (wasm) is fetched: on the visitor's intent (pointer over or
+    /// focus on the launcher, a click, `Porchlight('open')`), when the browser is idle
+    /// after the host page loaded, or at once. A visitor with a conversation in progress
+    /// gets it at once whatever this says.
+    #[serde(default)]
+    pub preload: Preload,
 }
 
 impl Default for EmbeddingConfig {
     fn default() -> Self {
         EmbeddingConfig {
             frame_ancestors: vec!["*".into()],
+            preload: Preload::Intent,
+        }
+    }
+}
+
+/// When the widget's code is fetched; see [`EmbeddingConfig::preload`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Preload {
+    #[default]
+    Intent,
+    Idle,
+    Eager,
+}
+
+impl Preload {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Preload::Intent => "intent",
+            Preload::Idle => "idle",
+            Preload::Eager => "eager",
         }
     }
 }

@@ -3,6 +3,7 @@
 //! serve it on port 0.
 
 use crate::assets;
+use crate::config::MockConfig;
 use crate::console_socket::serve_console;
 use crate::control::{self, ApiError};
 use crate::guard;
@@ -114,12 +115,25 @@ async fn demo_css() -> Response {
         .into_response()
 }
 
-async fn loader(headers: HeaderMap) -> Response {
-    static LOADER: std::sync::OnceLock<assets::Script> = std::sync::OnceLock::new();
-    assets::loader_response(
-        LOADER.get_or_init(|| assets::Script::new(LOADER_JS)),
-        &headers,
-    )
+async fn loader(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    assets::loader_response(&state.loader, &headers)
+}
+
+/// The placeholder in the loader that the site's embedding options replace.
+const LOADER_OPTIONS: &str = "var options = '';";
+
+/// The loader with the site's embedding options written in: where the launcher sits and
+/// when the widget's code is fetched, passed on in the widget's address.
+pub fn loader_script(config: &MockConfig) -> String {
+    let position = match config.site.position {
+        porchlight_protocol::Position::BottomRight => "bottom-right",
+        porchlight_protocol::Position::BottomLeft => "bottom-left",
+    };
+    let options = format!(
+        "var options = '&position={position}&preload={}';",
+        config.embedding.preload.as_str()
+    );
+    LOADER_JS.replacen(LOADER_OPTIONS, &options, 1)
 }
 
 fn check_site(state: &AppState, site: &str) -> Result<(), ApiError> {

@@ -27,6 +27,8 @@ pub struct Shared {
     pub sockets: Arc<Semaphore>,
     /// What each client address holds and may still open.
     pub clients: Arc<Clients>,
+    /// The loader, with the site's options written in, compressed once.
+    pub loader: crate::assets::Script,
 }
 
 /// The most WebSockets open at once.
@@ -82,6 +84,7 @@ impl Shared {
     /// State around `desk`, set up by `options`.
     pub fn with(desk: Arc<Desk>, options: Options) -> AppState {
         let clients = Clients::new(&desk.config.limits, options.client_limits);
+        let loader = crate::assets::Script::new(crate::http::loader_script(&desk.config));
         Arc::new(Shared {
             desk,
             widget_dir: options.widget_dir,
@@ -89,6 +92,7 @@ impl Shared {
             admin: Admin::new(options.admin_token, options.public_hosts),
             sockets: Arc::new(Semaphore::new(MAX_SOCKETS)),
             clients,
+            loader,
         })
     }
 }

@@ -55,6 +55,27 @@ async fn the_loader_is_javascript() {
         Some("text/javascript; charset=utf-8")
     );
     assert!(answer.text.contains("postMessage"));
+    assert!(
+        answer
+            .text
+            .contains("var options = '&position=bottom-right&preload=intent';"),
+        "the site's embedding options are written in"
+    );
+}
+
+#[tokio::test]
+async fn the_loader_carries_the_sites_position_and_preload() {
+    let mut config = porchlight_mock::MockConfig::default();
+    config.customers.clear();
+    config.site.position = porchlight_protocol::Position::BottomLeft;
+    config.embedding.preload = porchlight_mock::config::Preload::Idle;
+    let server = common::start_with(config).await;
+    let answer = common::http(&server, "GET", "/porchlight.js", &[], "").await;
+    assert!(
+        answer
+            .text
+            .contains("var options = '&position=bottom-left&preload=idle';")
+    );
 }
 
 #[tokio::test]
