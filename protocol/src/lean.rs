@@ -476,10 +476,6 @@ impl Json {
         }
     }
 
-    fn seq(self) -> Result<Seq, Malformed> {
-        self.int().map(Seq)
-    }
-
     /// A checked identifier.
     fn id<T: TryFrom<String>>(self) -> Result<T, Malformed> {
         T::try_from(self.text()?).map_err(|_| "invalid identifier")
@@ -512,6 +508,31 @@ impl Object {
         self.take(key)?.ok_or("missing field")
     }
 
+    /// Takes the string member `key` out.
+    fn text(&mut self, key: &str) -> Result<String, Malformed> {
+        self.field(key)?.text()
+    }
+
+    /// Takes the `true`/`false` member `key` out.
+    fn bool(&mut self, key: &str) -> Result<bool, Malformed> {
+        self.field(key)?.bool()
+    }
+
+    /// Takes the unsigned integer member `key` out.
+    fn u64(&mut self, key: &str) -> Result<u64, Malformed> {
+        self.field(key)?.int()
+    }
+
+    /// Takes an unsigned integer member `key` out that must fit `T`.
+    fn int<T: TryFrom<u64>>(&mut self, key: &str) -> Result<T, Malformed> {
+        T::try_from(self.u64(key)?).map_err(|_| "number out of range")
+    }
+
+    /// Takes the identifier member `key` out.
+    fn id<T: TryFrom<String>>(&mut self, key: &str) -> Result<T, Malformed> {
+        T::try_from(self.text(key)?).map_err(|_| "invalid identifier")
+    }
+
     /// Takes an `Option` member out: absent or `null` is `None`.
     fn optional(&mut self, key: &str) -> Result<Option<Json>, Malformed> {
         Ok(self.take(key)?.filter(|value| !matches!(value, Json::Null)))
@@ -539,13 +560,13 @@ impl Object {
 
 fn server_frame(json: Json) -> Result<ServerFrame, Malformed> {
     let mut o = json.object()?;
-    let frame = match o.field("type")?.text()?.as_str() {
+    let frame = match o.text("type")?.as_str() {
         "welcome" => ServerFrame::Welcome {
-            version: o.field("version")?.int()?,
-            token: o.field("token")?.id()?,
-            conversation: o.field("conversation")?.id()?,
-            last_seq: o.field("last_seq")?.seq()?,
-            replay: match o.field("replay")?.text()?.as_str() {
+            version: o.int("version")?,
+            token: o.id("token")?,
+            conversation: o.id("conversation")?,
+            last_seq: Seq(o.u64("last_seq")?),
+            replay: match o.text("replay")?.as_str() {
                 "socket" => Replay::Socket,
                 "http" => Replay::Http,
                 "lost" => Replay::Lost,
@@ -553,28 +574,28 @@ fn server_frame(json: Json) -> Result<ServerFrame, Malformed> {
             },
         },
         "event" => ServerFrame::Event {
-            seq: o.field("seq")?.seq()?,
-            at_ms: o.field("at_ms")?.int()?,
+            seq: Seq(o.u64("seq")?),
+            at_ms: o.int("at_ms")?,
             event: conversation_event(o.field("event")?)?,
         },
         "ack" => ServerFrame::Ack {
-            id: o.field("id")?.id()?,
-            seq: o.field("seq")?.seq()?,
+            id: o.id("id")?,
+            seq: Seq(o.u64("seq")?),
         },
         "status" => ServerFrame::Status {
             status: chat_status(o.field("status")?)?,
         },
         "typing" => ServerFrame::Typing {
-            name: o.field("name")?.text()?,
-            typing: o.field("typing")?.bool()?,
+            name: o.text("name")?,
+            typing: o.bool("typing")?,
         },
         "form_rejected" => ServerFrame::FormRejected {
-            request: o.field("request")?.id()?,
+            request: o.id("request")?,
             errors: o.field("errors")?.array_of(field_error)?,
         },
         "error" => ServerFrame::Error {
-            code: error_code(&o.field("code")?.text()?)?,
-            message: o.field("message")?.text()?,
+            code: error_code(&o.text("code")?)?,
+            message: o.text("message")?,
         },
         "pong" => ServerFrame::Pong {},
         _ => return Err("unknown variant"),
@@ -608,22 +629,22 @@ fn error_code(name: &str) -> Result<ErrorCode, Malformed> {
 
 fn chat_status(json: Json) -> Result<ChatStatus, Malformed> {
     let mut o = json.object()?;
-    let status = match o.field("state")?.text()?.as_str() {
+    let status = match o.text("state")?.as_str() {
         "bot" => ChatStatus::Bot {},
         "queued" => ChatStatus::Queued {
-            position: o.field("position")?.int()?,
-            waited_ms: o.field("waited_ms")?.int()?,
+            position: o.int("position")?,
+            waited_ms: o.int("waited_ms")?,
         },
         "connecting" => ChatStatus::Connecting {
-            waited_ms: o.field("waited_ms")?.int()?,
+            waited_ms: o.int("waited_ms")?,
         },
         "live" => ChatStatus::Live {
-            agent: o.field("agent")?.text()?,
+            agent: o.text("agent")?,
         },
         "missed" => ChatStatus::Missed {},
         "message_left" => ChatStatus::MessageLeft {},
         "ended" => ChatStatus::Ended {
-            rated: o.field("rated")?.bool()?,
+            rated: o.bool("rated")?,
         },
         _ => return Err("unknown variant"),
     };
@@ -633,26 +654,26 @@ fn chat_status(json: Json) -> Result<ChatStatus, Malformed> {
 
 fn conversation_event(json: Json) -> Result<ConversationEvent, Malformed> {
     let mut o = json.object()?;
-    let event = match o.field("kind")?.text()?.as_str() {
+    let event = match o.text("kind")?.as_str() {
         "message_received" => ConversationEvent::MessageReceived {
             id: o.optional("id")?.map(Json::id).transpose()?,
             author: author(o.field("author")?)?,
-            text: o.field("text")?.text()?,
+            text: o.text("text")?,
             choices: o.or("choices", Vec::new(), |json| json.array_of(choice))?,
         },
         "agent_requested" => ConversationEvent::AgentRequested {},
         "agent_joined" => ConversationEvent::AgentJoined {
-            name: o.field("name")?.text()?,
+            name: o.text("name")?,
         },
         "chat_ended" => ConversationEvent::ChatEnded {
             by: author_kind(o.field("by")?)?,
         },
         "missed" => ConversationEvent::Missed {},
         "message_left" => ConversationEvent::MessageLeft {
-            text: o.field("text")?.text()?,
+            text: o.text("text")?,
         },
         "rated" => ConversationEvent::Rated {
-            stars: o.field("stars")?.int()?,
+            stars: o.int("stars")?,
             comment: o.optional("comment")?.map(Json::text).transpose()?,
         },
         _ => return Err("unknown variant"),
@@ -665,7 +686,7 @@ fn author(json: Json) -> Result<Author, Malformed> {
     let mut o = json.object()?;
     let author = Author {
         kind: author_kind(o.field("kind")?)?,
-        name: o.field("name")?.text()?,
+        name: o.text("name")?,
     };
     o.end()?;
     Ok(author)
@@ -683,8 +704,8 @@ fn author_kind(json: Json) -> Result<AuthorKind, Malformed> {
 fn choice(json: Json) -> Result<Choice, Malformed> {
     let mut o = json.object()?;
     let choice = Choice {
-        id: o.field("id")?.id()?,
-        label: o.field("label")?.text()?,
+        id: o.id("id")?,
+        label: o.text("label")?,
     };
     o.end()?;
     Ok(choice)
@@ -694,12 +715,10 @@ fn choice(json: Json) -> Result<Choice, Malformed> {
 /// `flatten`, members neither reads are ignored.
 fn field_error(json: Json) -> Result<FieldError, Malformed> {
     let mut o = json.object()?;
-    let field = o.field("field")?.id()?;
-    let problem = match o.field("problem")?.text()?.as_str() {
+    let field = o.id("field")?;
+    let problem = match o.text("problem")?.as_str() {
         "required" => FieldProblem::Required,
-        "too_long" => FieldProblem::TooLong {
-            max: o.field("max")?.int()?,
-        },
+        "too_long" => FieldProblem::TooLong { max: o.int("max")? },
         "invalid_email" => FieldProblem::InvalidEmail,
         "invalid_phone" => FieldProblem::InvalidPhone,
         "not_an_option" => FieldProblem::NotAnOption,
@@ -712,8 +731,8 @@ fn field_error(json: Json) -> Result<FieldError, Malformed> {
 fn event_record(json: Json) -> Result<EventRecord, Malformed> {
     let mut o = json.object()?;
     let record = EventRecord {
-        seq: o.field("seq")?.seq()?,
-        at_ms: o.field("at_ms")?.int()?,
+        seq: Seq(o.u64("seq")?),
+        at_ms: o.int("at_ms")?,
         event: conversation_event(o.field("event")?)?,
     };
     o.end()?;
@@ -723,8 +742,8 @@ fn event_record(json: Json) -> Result<EventRecord, Malformed> {
 fn past_conversation(json: Json) -> Result<PastConversation, Malformed> {
     let mut o = json.object()?;
     let past = PastConversation {
-        conversation: o.field("conversation")?.id()?,
-        started_ms: o.field("started_ms")?.int()?,
+        conversation: o.id("conversation")?,
+        started_ms: o.int("started_ms")?,
         events: o.field("events")?.array_of(event_record)?,
     };
     o.end()?;
@@ -733,7 +752,7 @@ fn past_conversation(json: Json) -> Result<PastConversation, Malformed> {
 
 fn site_config(json: Json) -> Result<SiteConfig, Malformed> {
     let mut o = json.object()?;
-    let defaults = SiteConfig::new(o.field("site")?.id()?);
+    let defaults = SiteConfig::new(o.id("site")?);
     let config = SiteConfig {
         brand_color: o.or("brand_color", defaults.brand_color, |json| {
             Color::try_from(json.text()?).map_err(|_| "invalid colour")
@@ -760,9 +779,9 @@ fn site_config(json: Json) -> Result<SiteConfig, Malformed> {
 fn form_field(json: Json) -> Result<FormField, Malformed> {
     let mut o = json.object()?;
     let field = FormField {
-        name: o.field("name")?.id()?,
-        label: o.field("label")?.text()?,
-        kind: match o.field("kind")?.text()?.as_str() {
+        name: o.id("name")?,
+        label: o.text("label")?,
+        kind: match o.text("kind")?.as_str() {
             "text" => FieldKind::Text,
             "email" => FieldKind::Email,
             "phone" => FieldKind::Phone,
@@ -783,54 +802,101 @@ fn form_field(json: Json) -> Result<FormField, Malformed> {
 /// unknown field; `protocol/tests/lean.rs` checks every text serde knows is here.
 fn texts(json: Json) -> Result<Texts, Malformed> {
     let mut texts = Texts::default();
+    let Texts {
+        title,
+        subtitle,
+        open_label,
+        close_label,
+        composer_label,
+        composer_placeholder,
+        send_label,
+        talk_to_human,
+        prechat_title,
+        prechat_submit,
+        queued,
+        connecting,
+        agent_joined,
+        end_chat,
+        end_chat_confirm,
+        chat_ended,
+        rating_prompt,
+        rating_thanks,
+        missed_title,
+        leave_message_submit,
+        message_left,
+        new_conversation,
+        previous_conversations,
+        cancel,
+        back,
+        conversation_label,
+        you,
+        agent_requested,
+        agent_typing,
+        sending,
+        sent,
+        not_sent,
+        session_lost,
+        waited,
+        reconnecting,
+        loading,
+        no_history,
+        history_failed,
+        rating_comment,
+        one_star,
+        stars,
+    } = &mut texts;
+    // A table rather than a match: one lookup loop instead of a comparison per name.
+    let mut slots: [(&str, &mut String); 41] = [
+        ("title", title),
+        ("subtitle", subtitle),
+        ("open_label", open_label),
+        ("close_label", close_label),
+        ("composer_label", composer_label),
+        ("composer_placeholder", composer_placeholder),
+        ("send_label", send_label),
+        ("talk_to_human", talk_to_human),
+        ("prechat_title", prechat_title),
+        ("prechat_submit", prechat_submit),
+        ("queued", queued),
+        ("connecting", connecting),
+        ("agent_joined", agent_joined),
+        ("end_chat", end_chat),
+        ("end_chat_confirm", end_chat_confirm),
+        ("chat_ended", chat_ended),
+        ("rating_prompt", rating_prompt),
+        ("rating_thanks", rating_thanks),
+        ("missed_title", missed_title),
+        ("leave_message_submit", leave_message_submit),
+        ("message_left", message_left),
+        ("new_conversation", new_conversation),
+        ("previous_conversations", previous_conversations),
+        ("cancel", cancel),
+        ("back", back),
+        ("conversation_label", conversation_label),
+        ("you", you),
+        ("agent_requested", agent_requested),
+        ("agent_typing", agent_typing),
+        ("sending", sending),
+        ("sent", sent),
+        ("not_sent", not_sent),
+        ("session_lost", session_lost),
+        ("waited", waited),
+        ("reconnecting", reconnecting),
+        ("loading", loading),
+        ("no_history", no_history),
+        ("history_failed", history_failed),
+        ("rating_comment", rating_comment),
+        ("one_star", one_star),
+        ("stars", stars),
+    ];
     let mut o = json.object()?;
     while let Some((key, _)) = o.0.first() {
         let key = key.clone();
-        let slot = match key.as_str() {
-            "title" => &mut texts.title,
-            "subtitle" => &mut texts.subtitle,
-            "open_label" => &mut texts.open_label,
-            "close_label" => &mut texts.close_label,
-            "composer_label" => &mut texts.composer_label,
-            "composer_placeholder" => &mut texts.composer_placeholder,
-            "send_label" => &mut texts.send_label,
-            "talk_to_human" => &mut texts.talk_to_human,
-            "prechat_title" => &mut texts.prechat_title,
-            "prechat_submit" => &mut texts.prechat_submit,
-            "queued" => &mut texts.queued,
-            "connecting" => &mut texts.connecting,
-            "agent_joined" => &mut texts.agent_joined,
-            "end_chat" => &mut texts.end_chat,
-            "end_chat_confirm" => &mut texts.end_chat_confirm,
-            "chat_ended" => &mut texts.chat_ended,
-            "rating_prompt" => &mut texts.rating_prompt,
-            "rating_thanks" => &mut texts.rating_thanks,
-            "missed_title" => &mut texts.missed_title,
-            "leave_message_submit" => &mut texts.leave_message_submit,
-            "message_left" => &mut texts.message_left,
-            "new_conversation" => &mut texts.new_conversation,
-            "previous_conversations" => &mut texts.previous_conversations,
-            "cancel" => &mut texts.cancel,
-            "back" => &mut texts.back,
-            "conversation_label" => &mut texts.conversation_label,
-            "you" => &mut texts.you,
-            "agent_requested" => &mut texts.agent_requested,
-            "agent_typing" => &mut texts.agent_typing,
-            "sending" => &mut texts.sending,
-            "sent" => &mut texts.sent,
-            "not_sent" => &mut texts.not_sent,
-            "session_lost" => &mut texts.session_lost,
-            "waited" => &mut texts.waited,
-            "reconnecting" => &mut texts.reconnecting,
-            "loading" => &mut texts.loading,
-            "no_history" => &mut texts.no_history,
-            "history_failed" => &mut texts.history_failed,
-            "rating_comment" => &mut texts.rating_comment,
-            "one_star" => &mut texts.one_star,
-            "stars" => &mut texts.stars,
-            _ => return Err("unknown field"),
-        };
-        *slot = o.field(&key)?.text()?;
+        let (_, slot) = slots
+            .iter_mut()
+            .find(|(name, _)| *name == key)
+            .ok_or("unknown field")?;
+        **slot = o.text(&key)?;
     }
     Ok(texts)
 }

@@ -20,24 +20,43 @@ fn apply_theme(config: &SiteConfig) {
     }
 }
 
-/// The whole widget for `site`.
+/// Draws the panel and the launcher once the configuration is known. They are built once
+/// and never rebuilt, so they are mounted as a root of their own (with the runtime in its
+/// context) rather than returned from a reactive closure, whose rebuild code for the whole
+/// tree would only weigh on the bundle.
+fn show(runtime: Runtime, config: &'static SiteConfig) {
+    leptos::mount::mount_to_body(move || {
+        provide_context(runtime);
+        let left = config.position == Position::BottomLeft;
+        view! {
+            <div class="pl-root" class=("pl-left", left)>
+                <Panel config />
+                <Launcher label=config.texts.open_label.as_str() />
+            </div>
+        }
+    });
+}
+
+/// The whole widget for `site`: the runtime, the host bridge and the configuration load,
+/// which then shows the panel and launcher.
 #[component]
 pub fn App(site: SiteId) -> impl IntoView {
     let runtime = Runtime::new(site.clone());
     provide_context(runtime);
     host::listen(runtime);
-    let config = RwSignal::new(None::<&'static SiteConfig>);
+    let position = RwSignal::new(None::<Position>);
     spawn_local(async move {
         match api::site_config(&site).await {
             Ok(loaded) => {
                 // Loaded once, kept for the page's life: the views borrow from it.
-                let loaded: &'static SiteConfig = Box::leak(Box::new(loaded));
-                apply_theme(loaded);
+                let config: &'static SiteConfig = Box::leak(Box::new(loaded));
+                apply_theme(config);
                 runtime.dispatch(Input::Configured {
-                    bot_enabled: loaded.bot_enabled,
-                    prechat: loaded.prechat.clone(),
+                    bot_enabled: config.bot_enabled,
+                    prechat: config.prechat.clone(),
                 });
-                config.set(Some(loaded));
+                show(runtime, config);
+                position.set(Some(config.position));
                 host::ready();
                 if storage::load_open(&site) {
                     runtime.dispatch(Input::Open);
@@ -48,19 +67,8 @@ pub fn App(site: SiteId) -> impl IntoView {
     });
     Effect::new(move |_| {
         let open = runtime.widget.with(|w| w.open);
-        if let Some(position) = config.with(|c| c.as_ref().map(|c| c.position)) {
+        if let Some(position) = position.get() {
             host::resize(open, position);
         }
     });
-    move || {
-        config.get().map(|config| {
-            let left = config.position == Position::BottomLeft;
-            view! {
-                <div class="pl-root" class=("pl-left", left)>
-                    <Panel config />
-                    <Launcher label=config.texts.open_label.as_str() />
-                </div>
-            }
-        })
-    }
 }

@@ -6,8 +6,9 @@
 use super::texts;
 use crate::machine::Delivery;
 use crate::runtime::Runtime;
+use leptos::either::Either;
 use leptos::prelude::*;
-use porchlight_protocol::{AuthorKind, ConversationEvent, EventRecord, Texts};
+use porchlight_protocol::{AuthorKind, ConversationEvent, EventRecord, MessageId, Seq, Texts};
 
 fn author_class(kind: AuthorKind) -> &'static str {
     match kind {
@@ -63,17 +64,35 @@ pub fn record_view(record: EventRecord, texts: &Texts) -> impl IntoView + use<> 
     }
 }
 
+/// One line of the log: a stored event, or a visitor message still on its way. Both kinds
+/// go through one keyed list, so the list's diffing is built once.
+#[derive(Clone)]
+enum Line {
+    Event(EventRecord),
+    Pending(MessageId, String, Delivery),
+}
+
+/// What identifies a line across renders: an event by its seq; a pending message by its id
+/// and how far it has got, so a change of state redraws it.
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum LineKey {
+    Event(Seq),
+    Pending(MessageId, Delivery),
+}
+
+impl Line {
+    fn key(&self) -> LineKey {
+        match self {
+            Line::Event(record) => LineKey::Event(record.seq),
+            Line::Pending(id, _, delivery) => LineKey::Pending(id.clone(), *delivery),
+        }
+    }
+}
+
 #[component]
 pub fn Transcript() -> impl IntoView {
     let runtime = expect_context::<Runtime>();
     let texts = texts();
-    let conversation_label = texts.conversation_label.as_str();
-    let you = texts.you.as_str();
-    let delivery_texts = [
-        texts.sending.as_str(),
-        texts.sent.as_str(),
-        texts.not_sent.as_str(),
-    ];
     let log = NodeRef::<leptos::html::Ol>::new();
     // Keep the newest line in view.
     Effect::new(move |_| {
@@ -82,46 +101,42 @@ pub fn Transcript() -> impl IntoView {
             log.set_scroll_top(log.scroll_height());
         }
     });
+    let lines = move || {
+        runtime.widget.with(|w| {
+            let events = w.events.iter().cloned().map(Line::Event);
+            let pending = w
+                .outbox
+                .iter()
+                .map(|o| Line::Pending(o.id.clone(), o.text.clone(), w.delivery(o)));
+            events.chain(pending).collect::<Vec<_>>()
+        })
+    };
+    let line_view = move |line| match line {
+        Line::Event(record) => Either::Left(record_view(record, texts)),
+        Line::Pending(_, text, delivery) => {
+            let (state, class) = match delivery {
+                Delivery::Sending => (texts.sending.as_str(), "pl-delivery"),
+                Delivery::Sent => (texts.sent.as_str(), "pl-delivery"),
+                Delivery::Retrying => (texts.not_sent.as_str(), "pl-delivery pl-retrying"),
+            };
+            Either::Right(view! {
+                <li class="pl-message pl-from-visitor pl-pending" aria-busy="true">
+                    <span class="pl-author">{texts.you.as_str()}</span>
+                    <p class="pl-text">{text}</p>
+                    <span class=class>{state}</span>
+                </li>
+            })
+        }
+    };
     view! {
         <ol
             class="pl-log"
             role="log"
-            aria-label=conversation_label
+            aria-label=texts.conversation_label.as_str()
             tabindex="0"
             node_ref=log
         >
-            <For
-                each=move || runtime.widget.with(|w| w.events.clone())
-                key=|r| r.seq
-                children=move |r| record_view(r, texts)
-            />
-            <For
-                each=move || {
-                    runtime
-                        .widget
-                        .with(|w| {
-                            w.outbox
-                                .iter()
-                                .map(|o| (o.id.clone(), o.text.clone(), w.delivery(o)))
-                                .collect::<Vec<_>>()
-                        })
-                }
-                key=|(id, _, delivery)| (id.clone(), *delivery)
-                children=move |(_, text, delivery)| {
-                    let (state, class) = match delivery {
-                        Delivery::Sending => (delivery_texts[0], "pl-delivery"),
-                        Delivery::Sent => (delivery_texts[1], "pl-delivery"),
-                        Delivery::Retrying => (delivery_texts[2], "pl-delivery pl-retrying"),
-                    };
-                    view! {
-                        <li class="pl-message pl-from-visitor pl-pending" aria-busy="true">
-                            <span class="pl-author">{you}</span>
-                            <p class="pl-text">{text}</p>
-                            <span class=class>{state}</span>
-                        </li>
-                    }
-                }
-            />
+            <For each=lines key=Line::key children=line_view />
         </ol>
     }
 }
