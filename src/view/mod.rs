@@ -38,10 +38,41 @@ pub mod typing;
 
 use crate::machine::{Phase, Widget};
 use crate::runtime::Runtime;
+use leptos::mount::{UnmountHandle, mount_to};
 use leptos::prelude::*;
 use porchlight_protocol::{SiteConfig, Texts};
 use std::time::Duration;
 use wasm_bindgen::JsCast;
+
+/// Shows the view `part` makes inside the element `host` while `when()` holds: built afresh
+/// each time it appears, dropped (and its effects with it) when it goes. Mounted by hand, as
+/// a root with the runtime and configuration in its context, rather than returned from a
+/// reactive closure: a part that only comes and goes never needs tachys's rebuild code,
+/// which for a whole form would only weigh on the bundle.
+pub fn mount_while<V: IntoView + 'static>(
+    host: NodeRef<leptos::html::Div>,
+    when: impl Fn() -> bool + Send + Sync + 'static,
+    part: fn() -> V,
+) {
+    let runtime = expect_context::<Runtime>();
+    let config = config();
+    let mounted = StoredValue::new_local(None::<UnmountHandle<V::State>>);
+    Effect::new(move |_| {
+        let (show, host) = (when(), host.get());
+        match host {
+            Some(host) if show && mounted.with_value(Option::is_none) => {
+                let handle = mount_to(host.unchecked_into(), move || {
+                    provide_context(runtime);
+                    provide_context(config);
+                    part()
+                });
+                mounted.set_value(Some(handle));
+            }
+            _ if !show => mounted.set_value(None),
+            _ => {}
+        }
+    });
+}
 
 /// The site configuration in context.
 pub fn config() -> &'static SiteConfig {

@@ -18,7 +18,7 @@ use super::rating::{FIRST_STAR_ID, Rating};
 use super::status::Status;
 use super::transcript::Transcript;
 use super::typing::Typing;
-use super::{focus_if_lost, focus_soon, texts, use_phase};
+use super::{focus_if_lost, focus_soon, mount_while, texts, use_phase};
 use crate::machine::{History, Input, Phase};
 use crate::runtime::Runtime;
 use leptos::prelude::*;
@@ -94,6 +94,16 @@ pub fn Panel(config: &'static SiteConfig) -> impl IntoView {
         }
         now
     });
+    let form_host = NodeRef::new();
+    mount_while(form_host, move || phase.get() == Phase::PreChat, PreChat);
+    mount_while(
+        form_host,
+        move || phase.get() == Phase::Missed,
+        LeaveMessage,
+    );
+    mount_while(form_host, move || phase.get() == Phase::Rating, Rating);
+    let history_host = NodeRef::new();
+    mount_while(history_host, move || in_history.get(), HistoryView);
     let close = move || {
         runtime.dispatch(Input::Close);
         focus_soon(LAUNCHER_ID);
@@ -172,13 +182,12 @@ pub fn Panel(config: &'static SiteConfig) -> impl IntoView {
                 <Choices />
                 <Typing />
                 <Status />
-                {move || (phase.get() == Phase::PreChat).then(PreChat)}
-                {move || (phase.get() == Phase::Missed).then(LeaveMessage)}
-                {move || (phase.get() == Phase::Rating).then(Rating)}
+                // The phase's form, if it has one (see `mount_while`).
+                <div class="pl-mount" node_ref=form_host></div>
                 <Actions />
                 <Composer />
             </div>
-            {move || in_history.get().then(|| view! { <HistoryView /> })}
+            <div class="pl-mount" node_ref=history_host></div>
         </section>
     }
 }
