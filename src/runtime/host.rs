@@ -77,6 +77,45 @@ pub fn panel_changed(open: bool) {
     post("porchlight:event", &[("name", name.into())]);
 }
 
+/// Applies one `porchlight:command` message's command; whether it was one.
+fn apply(runtime: Runtime, data: &JsValue) -> bool {
+    let field = |name: &str| {
+        Reflect::get(data, &name.into())
+            .ok()
+            .and_then(|v| v.as_string())
+    };
+    if field("type").as_deref() != Some("porchlight:command") {
+        return false;
+    }
+    match field("command").as_deref() {
+        Some("open") => runtime.dispatch(Input::Open),
+        Some("close") => runtime.dispatch(Input::Close),
+        Some("toggle") => runtime.dispatch(Input::Toggle),
+        _ => return false,
+    }
+    true
+}
+
+/// Applies what reached the page before the app started (`boot.js` keeps it in
+/// `window.__porchlightPending`: host commands, and the visitor's click on the launcher
+/// drawn before the app, marked `focus`). Returns whether the visitor clicked, so the view
+/// moves focus into the panel as a click on the launcher does.
+pub fn take_boot_commands(runtime: Runtime) -> bool {
+    let Some(window) = web_sys::window() else {
+        return false;
+    };
+    let Ok(pending) = Reflect::get(&window, &"__porchlightPending".into()) else {
+        return false;
+    };
+    let _ = Reflect::set(&window, &"__porchlightPending".into(), &JsValue::UNDEFINED);
+    let mut clicked = false;
+    for data in js_sys::Array::from(&pending).iter() {
+        let focus = Reflect::get(&data, &"focus".into()).is_ok_and(|f| f.is_truthy());
+        clicked |= apply(runtime, &data) && focus;
+    }
+    clicked
+}
+
 /// Applies commands the host page sends through the loader.
 pub fn listen(runtime: Runtime) {
     let handle = window_event_listener(leptos::ev::message, move |event: MessageEvent| {
@@ -89,21 +128,7 @@ pub fn listen(runtime: Runtime) {
         if event.origin() != origin || !from_parent {
             return;
         }
-        let data = event.data();
-        let field = |name: &str| {
-            Reflect::get(&data, &name.into())
-                .ok()
-                .and_then(|v| v.as_string())
-        };
-        if field("type").as_deref() != Some("porchlight:command") {
-            return;
-        }
-        match field("command").as_deref() {
-            Some("open") => runtime.dispatch(Input::Open),
-            Some("close") => runtime.dispatch(Input::Close),
-            Some("toggle") => runtime.dispatch(Input::Toggle),
-            _ => {}
-        }
+        apply(runtime, &event.data());
     });
     // The widget lives as long as the page: keep listening.
     std::mem::forget(handle);

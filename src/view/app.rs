@@ -1,8 +1,9 @@
 //! The root component: loads the site configuration, then shows the launcher and panel.
 
-use super::launcher::Launcher;
-use super::panel::Panel;
-use crate::machine::Input;
+use super::focus_soon;
+use super::launcher::{LAUNCHER_ID, Launcher};
+use super::panel::{Panel, focus_target};
+use crate::machine::{Input, Widget};
 use crate::runtime::{Runtime, api, host, storage};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -17,6 +18,29 @@ fn apply_theme(config: &SiteConfig) {
             .style()
             .set_property("--pl-brand", config.brand_color.as_str());
         root.set_lang(&config.language);
+    }
+}
+
+/// The launcher the page draws before the app starts (`index.html`, `boot.js`).
+const BOOT_ROOT_ID: &str = "pl-boot-root";
+
+/// Takes over from the launcher drawn before the app: removes it, carries out what reached
+/// the page meanwhile (a click on it opens the panel and moves focus in, as a click on the
+/// app's launcher does), and keeps focus on the launcher if it was there.
+fn take_over(runtime: Runtime) {
+    let had_focus = document()
+        .active_element()
+        .is_some_and(|e| e.id() == "pl-boot");
+    if let Some(boot) = document().get_element_by_id(BOOT_ROOT_ID) {
+        boot.remove();
+    }
+    if host::take_boot_commands(runtime) {
+        focus_soon(focus_target(
+            runtime,
+            runtime.widget.with_untracked(Widget::phase),
+        ));
+    } else if had_focus {
+        focus_soon(LAUNCHER_ID);
     }
 }
 
@@ -56,6 +80,7 @@ pub fn App(site: SiteId) -> impl IntoView {
                     prechat: config.prechat.clone(),
                 });
                 show(runtime, config);
+                take_over(runtime);
                 position.set(Some(config.position));
                 host::ready();
                 if storage::load_open(&site) {

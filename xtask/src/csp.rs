@@ -1,6 +1,8 @@
 //! Makes Trunk's output fit a strict Content-Security-Policy: Trunk starts the app with an
 //! inline module script, which `script-src 'self'` forbids, so this moves it into a file of
-//! its own and points the page at it.
+//! its own and points the page at it. For the widget the file is the boot script
+//! (`boot.js`), which fetches the app only on the visitor's intent, and the page's preload
+//! links for the app's code go, so nothing of it is fetched before.
 
 use std::path::Path;
 
@@ -23,6 +25,71 @@ pub fn externalize_start_script(dist: &Path, public_url: &str) -> Result<String,
 }
 
 const PLACEHOLDER: &str = "<!--porchlight-start-->";
+
+/// Like [`externalize_start_script`], but the file is `boot` with the app's JS glue and
+/// wasm named in (`__PORCHLIGHT_GLUE__`, `__PORCHLIGHT_WASM__`), and the page loses its
+/// preload links for them. Returns the name of the boot script written.
+pub fn lazy_start(dist: &Path, public_url: &str, boot: &str) -> Result<String, String> {
+    let index = dist.join("index.html");
+    let html = std::fs::read_to_string(&index).map_err(|e| format!("{}: {e}", index.display()))?;
+    let (page, trunk_script) = split_inline_script(&html)?;
+    let glue =
+        quoted_after(&trunk_script, " from ").ok_or("Trunk's start script imports no JS glue")?;
+    let wasm = quoted_after(&trunk_script, "module_or_path:")
+        .ok_or("Trunk's start script names no wasm")?;
+    let body = compact(boot)
+        .replacen("__PORCHLIGHT_GLUE__", glue, 1)
+        .replacen("__PORCHLIGHT_WASM__", wasm, 1);
+    if body.contains("__PORCHLIGHT_") {
+        return Err("boot.js names the glue or the wasm more than once".into());
+    }
+    let name = format!("porchlight-boot-{:016x}.js", fnv1a(body.as_bytes()));
+    std::fs::write(dist.join(&name), &body).map_err(|e| format!("{name}: {e}"))?;
+    let tag = format!("<script type=\"module\" src=\"{public_url}{name}\"></script>");
+    let page = without_preloads(&page).replace(PLACEHOLDER, &tag);
+    std::fs::write(&index, page).map_err(|e| format!("{}: {e}", index.display()))?;
+    Ok(name)
+}
+
+/// `script` as shipped: without its comment lines (the leading `/*! … */` block and lines
+/// that are only a `//` comment) and indentation — `boot.js` is read in the repository,
+/// downloaded by every visitor.
+fn compact(script: &str) -> String {
+    let code = match script.trim_start().strip_prefix("/*") {
+        Some(rest) => rest.split_once("*/").map_or(rest, |(_, code)| code),
+        None => script,
+    };
+    code.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The first single-quoted string after `marker` in `script`.
+fn quoted_after<'a>(script: &'a str, marker: &str) -> Option<&'a str> {
+    let rest = &script[script.find(marker)? + marker.len()..];
+    let start = rest.find('\'')? + 1;
+    let end = start + rest[start..].find('\'')?;
+    Some(&rest[start..end])
+}
+
+/// `html` without its `<link rel="modulepreload" …>` and `<link rel="preload" …>` tags.
+fn without_preloads(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(at) = rest.find("<link ") {
+        let end = rest[at..].find('>').map_or(rest.len(), |e| at + e + 1);
+        let tag = &rest[at..end];
+        out.push_str(&rest[..at]);
+        if !(tag.contains("rel=\"modulepreload\"") || tag.contains("rel=\"preload\"")) {
+            out.push_str(tag);
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
 
 /// The page with its one inline module script replaced by a placeholder, and the script.
 fn split_inline_script(html: &str) -> Result<(String, String), String> {
@@ -69,6 +136,39 @@ mod tests {
         assert!(split_inline_script("<head></head>").is_err());
         let two = "<script type=\"module\">a</script><script type=\"module\">b</script>";
         assert!(split_inline_script(two).is_err());
+    }
+
+    #[test]
+    fn the_widget_boots_lazily_with_the_apps_names_and_no_preloads() {
+        let dist = std::env::temp_dir().join(format!("porchlight-csp-{}", std::process::id()));
+        std::fs::create_dir_all(&dist).expect("dir");
+        let page = "<head><link rel=\"stylesheet\" href=\"/w/a.css\"/>\n<script type=\"module\">\n\
+            import init, * as bindings from '/w/app-1.js';\n\
+            const wasm = await init({ module_or_path: '/w/app-1_bg.wasm' });\n</script>\n\
+            <link rel=\"modulepreload\" href=\"/w/app-1.js\"><link rel=\"preload\" href=\"/w/app-1_bg.wasm\" as=\"fetch\"></head>";
+        std::fs::write(dist.join("index.html"), page).expect("write");
+        let boot = "import('__PORCHLIGHT_GLUE__'); load('__PORCHLIGHT_WASM__');";
+        let name = lazy_start(&dist, "/w/", boot).expect("boot");
+        let written = std::fs::read_to_string(dist.join(&name)).expect("boot file");
+        assert_eq!(written, "import('/w/app-1.js'); load('/w/app-1_bg.wasm');");
+        let page = std::fs::read_to_string(dist.join("index.html")).expect("page");
+        assert_eq!(
+            page,
+            format!(
+                "<head><link rel=\"stylesheet\" href=\"/w/a.css\"/>\n\
+                 <script type=\"module\" src=\"/w/{name}\"></script>\n</head>"
+            )
+        );
+        let _ = std::fs::remove_dir_all(&dist);
+    }
+
+    #[test]
+    fn the_boot_script_ships_without_comment_lines_or_indentation() {
+        let source = "/*! What this is.\n * More. */\n(function () {\n  // why\n  var a = 'x'; // kept\n\n})();\n";
+        assert_eq!(
+            compact(source),
+            "(function () {\nvar a = 'x'; // kept\n})();"
+        );
     }
 
     #[test]

@@ -119,8 +119,12 @@ fn build() -> Result<(), String> {
             .stdout(std::io::stderr()))
     })?;
     step(
-        "Moving the start script out of the page (strict CSP)",
-        || csp::externalize_start_script(&root().join("dist"), "/widget/").map(|_| ()),
+        "Booting the widget on intent (boot.js; strict CSP, no preloads)",
+        || {
+            let boot = std::fs::read_to_string(root().join("boot.js"))
+                .map_err(|e| format!("boot.js: {e}"))?;
+            csp::lazy_start(&root().join("dist"), "/widget/", &boot).map(|_| ())
+        },
     )?;
     step("Building the agent console (release, wasm-opt -Oz)", || {
         run(tools::trunk()

@@ -1,0 +1,95 @@
+/*! Porchlight widget page boot. The page draws the launcher with HTML and CSS alone; the
+ * widget's code (JS glue and wasm) is fetched and started only on the visitor's intent:
+ * pointer over, focus on or touch of the launcher, a click or key on it, a command from the
+ * host page (Porchlight('open')), or at once for a visitor with a conversation in progress
+ * or a panel left open. `preload=idle` also starts it when the browser is idle after the
+ * page loaded, `preload=eager` at once. A click before the code is ready is not lost: the
+ * app opens the panel when it starts, and after 300 ms the launcher shows it is loading.
+ * `cargo xtask build` writes the glue's and the wasm's hashed names in. */
+(function () {
+  'use strict';
+  var GLUE = '__PORCHLIGHT_GLUE__';
+  var WASM = '__PORCHLIGHT_WASM__';
+  var win = window;
+  var params = new URLSearchParams(win.location.search);
+  var site = params.get('site') || '';
+  var host = params.get('host') || '';
+  var position = params.get('position') === 'bottom-left' ? 'bottom-left' : 'bottom-right';
+  var framed = win.parent !== win && /^https?:\/\//.test(host);
+  var launcher = document.getElementById('pl-boot');
+  if (position === 'bottom-left') {
+    document.getElementById('pl-boot-root').classList.add('pl-left');
+  }
+  // What the app finds when it starts: host commands and the visitor's click, in order.
+  var pending = (win.__porchlightPending = []);
+  var started = null;
+
+  function start() {
+    if (!started) {
+      started = import(GLUE)
+        .then(function (glue) {
+          return glue.default({ module_or_path: WASM });
+        })
+        .then(function () {
+          win.removeEventListener('message', onMessage);
+        })
+        .catch(function (error) {
+          started = null; // the next intent tries again
+          if (launcher) launcher.removeAttribute('aria-busy');
+          setTimeout(function () { throw error; });
+        });
+    }
+    return started;
+  }
+
+  function post(message) {
+    if (framed) win.parent.postMessage(message, host);
+  }
+
+  function onMessage(event) {
+    if (!framed || event.source !== win.parent || event.origin !== host) return;
+    var data = event.data;
+    if (!data || typeof data !== 'object' || data.type !== 'porchlight:command') return;
+    pending.push(data);
+    if (data.command === 'open' || data.command === 'toggle') start();
+  }
+
+  function stored(storage, key) {
+    try {
+      return win[storage].getItem('porchlight:' + site + ':' + key);
+    } catch (e) {
+      return null; // storage blocked: nothing is in progress
+    }
+  }
+
+  function opened() {
+    pending.push({ type: 'porchlight:command', command: 'open', focus: true });
+    var waiting = setTimeout(function () {
+      if (launcher) launcher.setAttribute('aria-busy', 'true');
+    }, 300);
+    start().then(function () { clearTimeout(waiting); });
+  }
+
+  win.addEventListener('message', onMessage);
+  if (launcher) {
+    ['pointerenter', 'focus', 'touchstart'].forEach(function (name) {
+      launcher.addEventListener(name, start, { passive: true });
+    });
+    launcher.addEventListener('click', opened);
+  }
+  // The loader sizes the frame and relays commands once told the page is ready.
+  post({ type: 'porchlight:resize', width: 96, height: 96, position: position });
+  post({ type: 'porchlight:ready' });
+
+  var preload = params.get('preload');
+  if (stored('localStorage', 'token') || stored('sessionStorage', 'open') === '1' ||
+      preload === 'eager' || !framed) {
+    start();
+  } else if (preload === 'idle') {
+    var idle = function () {
+      (win.requestIdleCallback || setTimeout)(start);
+    };
+    if (document.readyState === 'complete') idle();
+    else win.addEventListener('load', idle);
+  }
+})();
