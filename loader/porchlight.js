@@ -86,7 +86,9 @@
   win.Porchlight = function () { api.apply(null, arguments); };
   queued.forEach(function (args) { api.apply(null, args); });
 
+  // The frame comes once the host page has loaded, so nothing of the chat competes with
+  // the page's own content for the network or the main thread.
   function mount() { doc.body.appendChild(frame); }
-  if (doc.body) mount();
-  else doc.addEventListener('DOMContentLoaded', mount);
+  if (doc.readyState === 'complete') mount();
+  else win.addEventListener('load', mount);
 })(window, document);
