@@ -29,6 +29,10 @@ pub struct SiteConfig {
     pub prechat: Vec<FormField>,
     #[serde(default)]
     pub texts: Texts,
+    /// The site takes chats from verified signed-in users only: the widget says so instead
+    /// of offering a chat to anybody else.
+    #[serde(default)]
+    pub identity_required: bool,
 }
 
 fn default_true() -> bool {
@@ -207,6 +211,7 @@ impl SiteConfig {
             bot_enabled: true,
             prechat: Vec::new(),
             texts: Texts::default(),
+            identity_required: false,
         }
     }
 

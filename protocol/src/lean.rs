@@ -17,6 +17,7 @@
 
 use crate::config::{Color, Position, SiteConfig, Texts};
 use crate::form::{Answers, FieldError, FieldKind, FieldProblem, FormField};
+use crate::identity::Identity;
 use crate::ids::Seq;
 use crate::limits::MAX_FRAME_BYTES;
 use crate::wire::{
@@ -49,6 +50,16 @@ pub fn decode_events(text: &str) -> Result<Vec<EventRecord>, FrameError> {
 
 /// A frame for the server as JSON text, byte for byte what serde_json writes.
 pub fn encode_client_frame(frame: &ClientFrame) -> String {
+    encode_client_frame_with_identity(frame, None)
+}
+
+/// A frame for the server, `hello` carrying the visitor's `identity` as its last member
+/// when given (ignored for other frames); byte for byte what
+/// [`ClientFrame::encode_with_identity`] writes.
+pub fn encode_client_frame_with_identity(
+    frame: &ClientFrame,
+    identity: Option<&Identity>,
+) -> String {
     let mut w = Writer(String::new());
     match frame {
         ClientFrame::Hello {
@@ -63,7 +74,8 @@ pub fn encode_client_frame(frame: &ClientFrame) -> String {
             .text("site", site.as_str())
             .text_if("token", token.as_ref().map(|t| t.as_str()))
             .text_if("conversation", conversation.as_ref().map(|c| c.as_str()))
-            .number("last_seq", last_seq.0),
+            .number("last_seq", last_seq.0)
+            .identity(identity),
         ClientFrame::SendText { id, text } => w
             .tag("send_text")
             .text("id", id.as_str())
@@ -142,18 +154,58 @@ impl Writer {
     /// The pre-chat answers, an object in the map's (sorted) order.
     fn answers(&mut self, answers: &Answers) -> &mut Self {
         let out = &mut self.key("answers").0;
-        out.push('{');
-        for (i, (name, answer)) in answers.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            push_string(out, name.as_str());
-            out.push(':');
-            push_string(out, answer);
-        }
-        out.push('}');
+        push_map(
+            out,
+            answers
+                .iter()
+                .map(|(name, answer)| (name.as_str(), answer.as_str())),
+        );
         self
     }
+
+    /// The visitor's identity, when given, in serde's member order.
+    fn identity(&mut self, identity: Option<&Identity>) -> &mut Self {
+        let Some(identity) = identity else {
+            return self;
+        };
+        self.key("identity");
+        let mut inner = Writer(String::new());
+        inner.0.push_str("{\"user_id\":");
+        push_string(&mut inner.0, &identity.user_id);
+        inner
+            .text_if("name", identity.name.as_deref())
+            .text_if("email", identity.email.as_deref());
+        if !identity.custom.is_empty() {
+            let out = &mut inner.key("custom").0;
+            push_map(
+                out,
+                identity
+                    .custom
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str())),
+            );
+        }
+        inner
+            .text_if("user_hash", identity.user_hash.as_deref())
+            .text_if("jwt", identity.jwt.as_deref());
+        inner.0.push('}');
+        self.0.push_str(&inner.0);
+        self
+    }
+}
+
+/// Writes string pairs as a JSON object, in the order given.
+fn push_map<'a>(out: &mut String, pairs: impl Iterator<Item = (&'a str, &'a str)>) {
+    out.push('{');
+    for (i, (key, value)) in pairs.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_string(out, key);
+        out.push(':');
+        push_string(out, value);
+    }
+    out.push('}');
 }
 
 /// Writes `text` as a JSON string, escaped as serde_json escapes it.
@@ -623,6 +675,8 @@ fn error_code(name: &str) -> Result<ErrorCode, Malformed> {
         "queue_full" => ErrorCode::QueueFull,
         "conversation_full" => ErrorCode::ConversationFull,
         "too_many_conversations" => ErrorCode::TooManyConversations,
+        "identity_refused" => ErrorCode::IdentityRefused,
+        "identity_required" => ErrorCode::IdentityRequired,
         _ => return Err("unknown variant"),
     })
 }
@@ -770,6 +824,7 @@ fn site_config(json: Json) -> Result<SiteConfig, Malformed> {
             json.array_of(form_field)
         })?,
         texts: o.or("texts", defaults.texts, texts)?,
+        identity_required: o.or("identity_required", false, Json::bool)?,
         site: defaults.site,
     };
     o.end()?;

@@ -10,6 +10,7 @@
 //!   the desk's facts down ([`DeskFrame`]) — and the folder rows they carry.
 //! - [`text`]: validation of visitor-written text.
 //! - [`form`]: the pre-chat form's fields and their validation.
+//! - [`identity`]: who a visitor says they are, with the site's proof.
 //! - [`config`]: the public site configuration the widget fetches at start.
 //! - [`lean`]: a small hand-written JSON codec for what the widget exchanges (server frames
 //!   and HTTP bodies in, client frames out), giving the same answers as serde's without
@@ -21,6 +22,7 @@ pub mod channels;
 pub mod config;
 pub mod console;
 pub mod form;
+pub mod identity;
 pub mod ids;
 pub mod lean;
 pub mod limits;
@@ -30,6 +32,7 @@ pub mod wire;
 pub use config::{Color, ColorError, Position, SiteConfig, Texts};
 pub use console::{ConsoleFrame, DeskFrame};
 pub use form::{Answers, FieldError, FieldKind, FieldProblem, FormField};
+pub use identity::{Identity, IdentityProblem};
 pub use ids::{
     AdminToken, AgentId, ChannelId, ChoiceId, ConversationId, FieldName, IdError, MessageId,
     RequestId, Seq, SessionToken, SiteId,

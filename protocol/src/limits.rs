@@ -32,3 +32,15 @@ pub const FRAME_BURST: u32 = 20;
 /// Refused frames (malformed, oversized, over the rate) a connection may send before the
 /// server closes it with code 1008 (policy violation).
 pub const MAX_REFUSED_FRAMES: u32 = 50;
+
+/// Longest user id a site may give a visitor's identity, in bytes.
+pub const MAX_USER_ID_BYTES: usize = 128;
+
+/// Most custom attributes an identity may carry.
+pub const MAX_CUSTOM_ATTRIBUTES: usize = 20;
+
+/// Longest name of a custom identity attribute, in bytes.
+pub const MAX_CUSTOM_KEY_BYTES: usize = 40;
+
+/// Longest identity proof (`user_hash` or `jwt`), in bytes.
+pub const MAX_PROOF_BYTES: usize = 2_048;

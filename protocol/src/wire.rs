@@ -7,6 +7,7 @@
 //! and a resent id is the same message. The first client frame is always `hello`.
 
 use crate::form::{Answers, FieldError};
+use crate::identity::Identity;
 use crate::ids::{ChoiceId, ConversationId, MessageId, RequestId, Seq, SessionToken, SiteId};
 use crate::limits::MAX_FRAME_BYTES;
 use serde::{Deserialize, Serialize};
@@ -271,6 +272,13 @@ pub enum ErrorCode {
     ConversationFull,
     /// The session holds the most conversations one may.
     TooManyConversations,
+    /// The identity in `hello` was refused (malformed, forged, expired or for another
+    /// user); the connection closes.
+    IdentityRefused,
+    /// This site takes chats from verified signed-in users only, and `hello` carried no
+    /// verified identity (or an HTTP read came from a session without one); the connection
+    /// closes.
+    IdentityRequired,
 }
 
 /// Why a frame could not be decoded.
@@ -311,6 +319,39 @@ impl ClientFrame {
     /// Parses a frame received from a widget, checking its size first.
     pub fn decode(text: &str) -> Result<Self, FrameError> {
         decode(text)
+    }
+
+    /// Parses a frame received from a widget, where `hello` may carry the visitor's
+    /// `identity` (an optional member after `last_seq`): the frame and that identity. Any
+    /// other frame with an `identity` member is malformed.
+    pub fn decode_with_identity(text: &str) -> Result<(Self, Option<Identity>), FrameError> {
+        let mut value: serde_json::Value = decode(text)?;
+        let identity = match value.as_object_mut() {
+            Some(members) if members.get("type").and_then(|t| t.as_str()) == Some("hello") => {
+                members.remove("identity")
+            }
+            _ => None,
+        };
+        let malformed = |e: serde_json::Error| FrameError::Malformed(e.to_string());
+        let identity = match identity {
+            None | Some(serde_json::Value::Null) => None,
+            Some(identity) => Some(serde_json::from_value(identity).map_err(malformed)?),
+        };
+        let frame = serde_json::from_value(value).map_err(malformed)?;
+        Ok((frame, identity))
+    }
+
+    /// The frame as JSON text, with `identity` as `hello`'s last member when both are
+    /// given (ignored for other frames).
+    pub fn encode_with_identity(&self, identity: Option<&Identity>) -> String {
+        let mut text = encode(self);
+        if let (ClientFrame::Hello { .. }, Some(identity)) = (self, identity) {
+            text.pop();
+            text.push_str(",\"identity\":");
+            text.push_str(&encode(identity));
+            text.push('}');
+        }
+        text
     }
 
     /// The frame as JSON text.

@@ -4,9 +4,9 @@
 
 use porchlight_protocol::{
     Answers, Author, AuthorKind, ChatStatus, Choice, ChoiceId, ClientFrame, ConversationEvent,
-    ConversationId, ErrorCode, EventRecord, FieldError, FieldName, FieldProblem, MessageId,
-    PROTOCOL_VERSION, PastConversation, Replay, RequestId, Seq, ServerFrame, SessionToken, SiteId,
-    lean,
+    ConversationId, ErrorCode, EventRecord, FieldError, FieldName, FieldProblem, Identity,
+    MessageId, PROTOCOL_VERSION, PastConversation, Replay, RequestId, Seq, ServerFrame,
+    SessionToken, SiteId, lean,
 };
 
 fn id<T: std::str::FromStr>(s: &str) -> T
@@ -45,6 +45,43 @@ fn hello_for_a_new_visitor() {
         },
         r#"{"type":"hello","version":1,"site":"demo","last_seq":0}"#,
     );
+}
+
+#[test]
+fn hello_with_an_identity() {
+    let frame = ClientFrame::Hello {
+        version: 1,
+        site: id::<SiteId>("demo"),
+        token: None,
+        conversation: None,
+        last_seq: Seq(0),
+    };
+    let mut identity = Identity::new("u-42");
+    identity.name = Some("Ada".into());
+    identity.email = Some("ada@example.com".into());
+    identity.custom.insert("plan".into(), "pro".into());
+    identity.user_hash = Some("ab12".into());
+    let json = r#"{"type":"hello","version":1,"site":"demo","last_seq":0,"identity":{"user_id":"u-42","name":"Ada","email":"ada@example.com","custom":{"plan":"pro"},"user_hash":"ab12"}}"#;
+    assert_eq!(frame.encode_with_identity(Some(&identity)), json);
+    assert_eq!(
+        lean::encode_client_frame_with_identity(&frame, Some(&identity)),
+        json
+    );
+    assert_eq!(
+        ClientFrame::decode_with_identity(json),
+        Ok((frame.clone(), Some(identity)))
+    );
+    // Without one, and from an older widget, the frame is as before.
+    let plain = r#"{"type":"hello","version":1,"site":"demo","last_seq":0}"#;
+    assert_eq!(frame.encode_with_identity(None), plain);
+    assert_eq!(ClientFrame::decode_with_identity(plain), Ok((frame, None)));
+    // Only hello carries one.
+    assert!(
+        ClientFrame::decode_with_identity(r#"{"type":"ping","identity":{"user_id":"u"}}"#).is_err()
+    );
+    let jwt = r#"{"type":"hello","version":1,"site":"demo","last_seq":0,"identity":{"user_id":"u","jwt":"a.b.c"}}"#;
+    let (_, identity) = ClientFrame::decode_with_identity(jwt).expect("valid");
+    assert_eq!(identity.and_then(|i| i.jwt).as_deref(), Some("a.b.c"));
 }
 
 #[test]
@@ -178,6 +215,8 @@ fn error() {
             ErrorCode::TooManyConversations,
             "\"too_many_conversations\"",
         ),
+        (ErrorCode::IdentityRefused, "\"identity_refused\""),
+        (ErrorCode::IdentityRequired, "\"identity_required\""),
     ] {
         assert_eq!(serde_json::to_string(&code).expect("encodes"), json);
     }

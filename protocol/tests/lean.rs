@@ -6,10 +6,11 @@
 
 use porchlight_protocol::lean::{
     decode_events, decode_history, decode_server_frame, decode_site_config, encode_client_frame,
+    encode_client_frame_with_identity,
 };
 use porchlight_protocol::{
     Answers, Author, AuthorKind, ChatStatus, Choice, ClientFrame, Color, ConversationEvent,
-    ErrorCode, EventRecord, FieldError, FieldKind, FieldProblem, FormField, FrameError,
+    ErrorCode, EventRecord, FieldError, FieldKind, FieldProblem, FormField, FrameError, Identity,
     PastConversation, Position, Replay, Seq, ServerFrame, SiteConfig, Texts,
 };
 use proptest::prelude::*;
@@ -435,9 +436,10 @@ fn site_config() -> impl Strategy<Value = SiteConfig> {
         any::<bool>(),
         prop::collection::vec(form_field(), 0..3),
         prop::collection::vec(text(), 3),
+        any::<bool>(),
     )
         .prop_map(
-            |(site, color, left, language, bot_enabled, prechat, words)| {
+            |(site, color, left, language, bot_enabled, prechat, words, identity_required)| {
                 let texts = Texts {
                     title: words[0].clone(),
                     stars: words[1].clone(),
@@ -456,9 +458,29 @@ fn site_config() -> impl Strategy<Value = SiteConfig> {
                     bot_enabled,
                     prechat,
                     texts,
+                    identity_required,
                 }
             },
         )
+}
+
+fn identity() -> impl Strategy<Value = Identity> {
+    (
+        text(),
+        prop::option::of(text()),
+        prop::option::of(text()),
+        prop::collection::btree_map(text(), text(), 0..3),
+        prop::option::of(text()),
+        prop::option::of(text()),
+    )
+        .prop_map(|(user_id, name, email, custom, user_hash, jwt)| Identity {
+            user_id,
+            name,
+            email,
+            custom,
+            user_hash,
+            jwt,
+        })
 }
 
 fn past_conversations() -> impl Strategy<Value = Vec<PastConversation>> {
@@ -511,6 +533,17 @@ proptest! {
         let text = encode_client_frame(&frame);
         prop_assert_eq!(&text, &frame.encode());
         prop_assert_eq!(ClientFrame::decode(&text), Ok(frame));
+    }
+
+    #[test]
+    fn hello_with_identity_lean_encodes_byte_for_byte_as_serde(
+        frame in client_frame(),
+        identity in prop::option::of(identity()),
+    ) {
+        let text = encode_client_frame_with_identity(&frame, identity.as_ref());
+        prop_assert_eq!(&text, &frame.encode_with_identity(identity.as_ref()));
+        let carried = if matches!(frame, ClientFrame::Hello { .. }) { identity } else { None };
+        prop_assert_eq!(ClientFrame::decode_with_identity(&text), Ok((frame, carried)));
     }
 
     #[test]
