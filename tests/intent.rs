@@ -9,6 +9,7 @@
 
 mod browser;
 
+use browser::proxy::{Direction, FaultyProxy};
 use browser::{Browser, Chat, Frame, strings};
 use std::time::Duration;
 use tokio::time::{Instant, sleep};
@@ -91,6 +92,32 @@ async fn a_click_before_the_app_has_started_opens_the_panel_once_it_has() {
         0,
         "the app's launcher replaced the one drawn before"
     );
+    browser.quit().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the release widget and Chromium: run `cargo xtask test`"]
+async fn a_click_while_the_app_is_slow_to_come_shows_it_is_loading_then_opens() {
+    let chat = Chat::start().await;
+    let proxy = FaultyProxy::start(chat.addr()).await;
+    let browser = Browser::start().await;
+    browser
+        .client()
+        .goto(&proxy.url("/"))
+        .await
+        .expect("host page");
+    let frame = browser.enter_widget().await;
+    frame
+        .wait_for(fantoccini::Locator::Css("button#pl-boot"))
+        .await;
+    // The app's code is held on its way (a slow network).
+    proxy.stall(Direction::Down, true);
+    frame.click("button#pl-boot").await;
+    frame
+        .wait_for(fantoccini::Locator::Css("button#pl-boot[aria-busy='true']"))
+        .await;
+    proxy.stall(Direction::Down, false);
+    frame.wait_until_focused("pl-composer-input").await;
     browser.quit().await;
 }
 
