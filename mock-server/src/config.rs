@@ -39,6 +39,31 @@ pub struct MockConfig {
     /// Simulated customers who write on those channels by themselves.
     #[serde(default)]
     pub customers: Vec<CustomerScript>,
+    /// Verified visitor identities. Server-only: never sent to the widget.
+    #[serde(default)]
+    pub identity: IdentityConfig,
+}
+
+/// How the site's visitors prove who they are (`[identity]`).
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IdentityConfig {
+    /// The secret the site's server signs identities with (`user_hash` is the hex
+    /// HMAC-SHA256 of the user id under it, or an HS256 token). Without one, identities
+    /// are taken as claimed and shown to agents as unverified.
+    pub secret: Option<String>,
+    /// Take chats from verified identities only, on the socket and every visitor HTTP
+    /// read. Needs `secret`.
+    pub enforce: bool,
+}
+
+impl std::fmt::Debug for IdentityConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdentityConfig")
+            .field("secret", &self.secret.as_ref().map(|_| "…"))
+            .field("enforce", &self.enforce)
+            .finish()
+    }
 }
 
 /// A connected social channel.
@@ -365,8 +390,10 @@ impl MockConfig {
             path: origin.to_string(),
             message,
         };
-        let config: MockConfig = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        let mut config: MockConfig = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
         config.check().map_err(invalid)?;
+        // The widget learns only that identities are required, never the secret.
+        config.site.identity_required = config.identity.enforce;
         Ok(config)
     }
 
@@ -396,6 +423,17 @@ impl MockConfig {
     /// What types alone cannot check: references, uniqueness and time ranges.
     fn check(&self) -> Result<(), String> {
         self.site.check().map_err(|e| e.to_string())?;
+        if self
+            .identity
+            .secret
+            .as_deref()
+            .is_some_and(|s| s.len() < 16)
+        {
+            return Err("identity.secret must be at least 16 characters".into());
+        }
+        if self.identity.enforce && self.identity.secret.is_none() {
+            return Err("identity.enforce = true needs identity.secret".into());
+        }
         let bot = &self.bot;
         for (i, node) in bot.nodes.iter().enumerate() {
             if bot.nodes[..i].iter().any(|n| n.id == node.id) {
@@ -718,6 +756,28 @@ mod tests {
             Some(Duration::from_secs(300))
         );
         assert!(!config.bot.choices.is_empty());
+    }
+
+    #[test]
+    fn identity_settings_stay_on_the_server() {
+        let with =
+            |table: &str| MockConfig::from_toml(&format!("{DEFAULT_CONFIG_TOML}\n{table}"), "x");
+        let config =
+            with("[identity]\nsecret = \"0123456789abcdef\"\nenforce = true").expect("valid");
+        assert!(config.site.identity_required);
+        let public = serde_json::to_string(&config.site).expect("json");
+        assert!(!public.contains("0123456789abcdef"), "{public}");
+        assert!(!format!("{:?}", config.identity).contains("0123456789abcdef"));
+        let err = with("[identity]\nenforce = true").expect_err("no secret");
+        assert!(err.to_string().contains("identity.secret"), "{err}");
+        let err = with("[identity]\nsecret = \"short\"").expect_err("short");
+        assert!(err.to_string().contains("identity.secret"), "{err}");
+        assert!(
+            !with("[identity]\nsecret = \"0123456789abcdef\"")
+                .expect("valid")
+                .site
+                .identity_required
+        );
     }
 
     #[test]

@@ -178,6 +178,20 @@ fn bearer_token(headers: &HeaderMap) -> Result<SessionToken, ApiError> {
         .ok_or_else(unauthorized)
 }
 
+/// With `[identity] enforce`, a visitor read is answered only for a session whose visitor
+/// proved who they are.
+fn check_identity(state: &AppState, token: &SessionToken) -> Result<(), ApiError> {
+    if !state.desk.config.identity.enforce || state.desk.identity(token).is_some_and(|i| i.verified)
+    {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::FORBIDDEN,
+        "identity_required",
+        "this site's chat is for signed-in users only",
+    ))
+}
+
 /// The most events one transcript read returns; a client wanting more reads again after
 /// the last it got.
 pub const TRANSCRIPT_PAGE: usize = 500;
@@ -210,6 +224,7 @@ async fn history(
     let Query(Page { offset, limit }) = page.map_err(bad_query)?;
     let limit = limit.unwrap_or(HISTORY_PAGE).min(HISTORY_PAGE);
     let token = bearer_token(&headers)?;
+    check_identity(&state, &token)?;
     let past = state
         .desk
         .history(&token, offset, limit)
@@ -245,6 +260,7 @@ async fn transcript(
         )
     })?;
     let token = bearer_token(&headers)?;
+    check_identity(&state, &token)?;
     let not_found = || {
         ApiError::new(
             StatusCode::NOT_FOUND,

@@ -5,6 +5,7 @@
 
 use hmac::{Hmac, Mac};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use porchlight_protocol::{Identity, IdentityProblem, KnownIdentity};
 use serde::Deserialize;
 use sha2::Sha256;
 
@@ -33,6 +34,45 @@ pub enum IdentityError {
         "the identity token lives longer than {MAX_TOKEN_LIFETIME_SECS} s; issue short-lived ones"
     )]
     TooLongLived,
+    #[error("the identity is malformed: {0}")]
+    Malformed(#[from] IdentityProblem),
+}
+
+/// What the server makes of the identity a `hello` carries: without a secret, the identity
+/// as claimed, unverified; with one, verified by its token (whose `name` and `email`, being
+/// signed, win over the claimed ones) or its `user_hash`, or refused.
+pub fn judge(
+    secret: Option<&[u8]>,
+    identity: &Identity,
+    now_secs: u64,
+) -> Result<KnownIdentity, IdentityError> {
+    identity.check()?;
+    let Some(secret) = secret else {
+        return Ok(identity.known(false));
+    };
+    let mut known = identity.known(true);
+    if let Some(jwt) = &identity.jwt {
+        let claims = check_token(secret, jwt, Some(&identity.user_id), now_secs)?;
+        known.name = claims.name.or(known.name);
+        known.email = claims.email.or(known.email);
+        // Signed values are bounded like claimed ones.
+        let mut signed = Identity::new(known.user_id.clone());
+        signed.name = known.name.clone();
+        signed.email = known.email.clone();
+        signed.check()?;
+    } else if let Some(hash) = &identity.user_hash {
+        check_user_hash(secret, &identity.user_id, hash)?;
+    } else {
+        return Err(IdentityError::NoProof);
+    }
+    Ok(known)
+}
+
+/// Seconds since the Unix epoch, for judging tokens.
+pub fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// What a token says, once its signature is checked.

@@ -58,8 +58,8 @@ pub enum PersistError {
 }
 
 /// The schema this server writes, kept in SQLite's `user_version`. 1 was the first (before
-/// channels); older databases are brought up to date when opened, newer ones refused.
-pub const SCHEMA_VERSION: i64 = 2;
+/// channels), 2 before identities; older databases are brought up to date when opened, newer ones refused.
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// How long a write waits for another connection's lock before it fails.
 pub const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
@@ -95,7 +95,8 @@ const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS sessions (
     token TEXT PRIMARY KEY,
     current TEXT NOT NULL,
-    past TEXT NOT NULL
+    past TEXT NOT NULL,
+    identity TEXT
 );
 CREATE TABLE IF NOT EXISTS conversations (
     id TEXT PRIMARY KEY,
@@ -143,6 +144,7 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("conversations", "channel", "TEXT NOT NULL DEFAULT 'web'"),
     ("conversations", "handled_by", "TEXT"),
     ("conversations", "channel_state", "TEXT"),
+    ("sessions", "identity", "TEXT"),
 ];
 
 /// Adds the [`ADDED_COLUMNS`] a database lacks.
@@ -399,18 +401,23 @@ impl Database {
             store.restore_conversation(id, conv);
         }
 
-        let sessions = self.rows("SELECT token, current, past FROM sessions", |r| {
+        let sessions = self.rows("SELECT token, current, past, identity FROM sessions", |r| {
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, String>(1)?,
                 r.get::<_, String>(2)?,
+                r.get::<_, Option<String>>(3)?,
             ))
         })?;
-        for (token, current, past) in sessions {
+        for (token, current, past, identity) in sessions {
             store.restore_session(
                 SessionToken::new(token).map_err(id_error("token"))?,
                 ConversationId::new(current).map_err(id_error("conversation id"))?,
                 serde_json::from_str(&past).map_err(json_error("session history"))?,
+                identity
+                    .map(|i| serde_json::from_str(&i))
+                    .transpose()
+                    .map_err(json_error("session identity"))?,
             );
         }
 
@@ -503,8 +510,8 @@ pub struct Rows {
     conversations: Vec<ConversationValues>,
     /// (conversation, seq, at_ms, event JSON)
     events: Vec<(String, u64, u64, String)>,
-    /// (token, current, past JSON)
-    sessions: Vec<(String, String, String)>,
+    /// (token, current, past JSON, identity JSON)
+    sessions: Vec<(String, String, String, Option<String>)>,
     /// (conversation, answers JSON, text, at_ms)
     offline_messages: Vec<(String, String, String, u64)>,
     /// (channel, conversation, at_ms, call JSON)
@@ -565,6 +572,7 @@ impl Rows {
                     token.as_str().to_string(),
                     current.as_str().to_string(),
                     json(&past),
+                    store.identity(token).map(json),
                 ))
             })
             .collect();
@@ -657,11 +665,11 @@ impl Rows {
                 params![conversation, seq, at_ms, event],
             )?;
         }
-        for (token, current, past) in &self.sessions {
+        for (token, current, past, identity) in &self.sessions {
             tx.execute(
-                "INSERT INTO sessions (token, current, past) VALUES (?1, ?2, ?3) \
-                 ON CONFLICT(token) DO UPDATE SET current = ?2, past = ?3",
-                params![token, current, past],
+                "INSERT INTO sessions (token, current, past, identity) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT(token) DO UPDATE SET current = ?2, past = ?3, identity = ?4",
+                params![token, current, past, identity],
             )?;
         }
         for (conversation, answers, text, at_ms) in &self.offline_messages {

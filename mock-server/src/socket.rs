@@ -10,13 +10,14 @@
 use crate::clients::SocketSlot;
 use crate::desk::{Attached, DeskError};
 use crate::framing::{Dialect, End, Framed, IDLE_LIMIT, Incoming, Refusal};
+use crate::identity;
 use crate::state::AppState;
 use crate::store::{StoredEvent, Update};
 use axum::extract::ws::Message;
 use futures_util::{Sink, Stream};
 use porchlight_protocol::limits::FRAMES_PER_SECOND;
 use porchlight_protocol::{
-    ClientFrame, ConversationId, ErrorCode, FrameError, MessageId, PROTOCOL_VERSION, Seq,
+    ClientFrame, ConversationId, ErrorCode, FrameError, Identity, MessageId, PROTOCOL_VERSION, Seq,
     ServerFrame, SessionToken,
 };
 use tokio::sync::broadcast::{self, error::RecvError};
@@ -26,11 +27,12 @@ use tokio::time::Instant;
 pub struct Widget;
 
 impl Dialect for Widget {
-    type Up = ClientFrame;
+    /// A frame, and the identity when it is a `hello` carrying one.
+    type Up = (ClientFrame, Option<Identity>);
     type Down = ServerFrame;
 
-    fn decode(text: &str) -> Result<ClientFrame, FrameError> {
-        ClientFrame::decode(text)
+    fn decode(text: &str) -> Result<Self::Up, FrameError> {
+        ClientFrame::decode_with_identity(text)
     }
 
     fn encode(frame: &ServerFrame) -> String {
@@ -126,14 +128,14 @@ where
         loop {
             tokio::select! {
                 incoming = self.io.next() => match incoming? {
-                    Incoming::Frame(frame) => {
+                    Incoming::Frame((frame, _)) => {
                         heard = Instant::now();
                         match self.overtaking(&frame) {
                             Some(refusal) => self.send(refusal).await?,
                             None => self.handle(&session, frame).await?,
                         }
                     }
-                    Incoming::Dropped(frame) => {
+                    Incoming::Dropped((frame, _)) => {
                         if self.first_dropped.is_none() {
                             self.first_dropped = message_id(&frame).cloned();
                         }
@@ -158,7 +160,7 @@ where
     /// Waits for `hello`, resumes or opens the session, sends `welcome`, the missed events
     /// and the status.
     async fn handshake(&mut self) -> Result<(Session, broadcast::Receiver<Update>), End> {
-        let first = self.io.first().await?;
+        let (first, identity) = self.io.first().await?;
         let ClientFrame::Hello {
             version,
             site,
@@ -184,13 +186,36 @@ where
                 .refuse(ErrorCode::UnknownSite, format!("no site {site} here"))
                 .await;
         }
+        let settings = &self.state.desk.config.identity;
+        let secret = settings.secret.as_deref().map(str::as_bytes);
+        let known = match identity.map(|i| identity::judge(secret, &i, identity::now_secs())) {
+            None => None,
+            Some(Ok(known)) => Some(known),
+            Some(Err(refused)) => {
+                return self
+                    .refuse(ErrorCode::IdentityRefused, refused.to_string())
+                    .await;
+            }
+        };
+        if settings.enforce && !known.as_ref().is_some_and(|k| k.verified) {
+            return self
+                .refuse(
+                    ErrorCode::IdentityRequired,
+                    "this site's chat is for signed-in users only",
+                )
+                .await;
+        }
         let now = Instant::now();
         let client = self.client.as_ref();
         let admit = || client.map_or(Ok(()), |c| c.new_session(now));
-        let hello =
-            self.state
-                .desk
-                .hello(token.as_ref(), conversation.as_ref(), last_seq, now, admit);
+        let hello = self.state.desk.hello(
+            token.as_ref(),
+            conversation.as_ref(),
+            last_seq,
+            known,
+            now,
+            admit,
+        );
         let (attached, updates) = match hello {
             Ok(hello) => hello,
             Err(refusal) => {

@@ -13,7 +13,7 @@ use porchlight_protocol::channels::ChannelFacts;
 use porchlight_protocol::console::WEB_CHANNEL;
 use porchlight_protocol::{
     AgentId, Answers, AuthorKind, ChannelId, ChatStatus, ConversationEvent, ConversationId,
-    EventRecord, MessageId, RequestId, Seq, ServerFrame, SessionToken,
+    EventRecord, KnownIdentity, MessageId, RequestId, Seq, ServerFrame, SessionToken,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
@@ -251,6 +251,8 @@ struct Session {
     /// Fan-out to every connection (tab) of this session; made when one subscribes and
     /// dropped once none listens, so idle sessions hold no buffer.
     updates: Option<broadcast::Sender<Update>>,
+    /// Who the visitor said they are, verified or not; the latest `hello` with one.
+    identity: Option<KnownIdentity>,
 }
 
 /// A change to tell once it is durable: to the connections of a session that listened
@@ -343,6 +345,9 @@ pub struct Store {
     outboxes: HashMap<ChannelId, Vec<OutboxRecord>>,
     /// How far the mock's wall clock runs ahead of the real one.
     clock_offset_ms: u64,
+    /// Verified user id → that user's session, so the user sees the same history on
+    /// every browser. Kept in storage as the sessions' identities.
+    users: HashMap<String, SessionToken>,
 }
 
 /// The most records a channel's outbox keeps.
@@ -352,6 +357,7 @@ impl Default for Store {
     fn default() -> Self {
         Store {
             sessions: HashMap::new(),
+            users: HashMap::new(),
             conversations: HashMap::new(),
             order: Vec::new(),
             offline_messages: Vec::new(),
@@ -494,7 +500,11 @@ impl Store {
         token: SessionToken,
         current: ConversationId,
         past: Vec<ConversationId>,
+        identity: Option<KnownIdentity>,
     ) {
+        if let Some(known) = identity.as_ref().filter(|i| i.verified) {
+            self.users.insert(known.user_id.clone(), token.clone());
+        }
         let opened_ms = std::iter::once(&current)
             .chain(&past)
             .filter_map(|id| self.conversations.get(id)?.events.last())
@@ -508,6 +518,7 @@ impl Store {
                 current,
                 past,
                 updates: None,
+                identity,
             },
         );
     }
@@ -554,6 +565,7 @@ impl Store {
                 current: conversation.clone(),
                 past: Vec::new(),
                 updates: None,
+                identity: None,
             },
         );
         (token, conversation)
@@ -593,6 +605,35 @@ impl Store {
         self.sessions
             .get(token)
             .map(|s| (s.current.clone(), s.past.clone()))
+    }
+
+    /// The identity session `token` holds, if any.
+    pub fn identity(&self, token: &SessionToken) -> Option<&KnownIdentity> {
+        self.sessions.get(token)?.identity.as_ref()
+    }
+
+    /// The session of verified user `user_id`, if it has one.
+    pub fn user_session(&self, user_id: &str) -> Option<SessionToken> {
+        self.users
+            .get(user_id)
+            .filter(|t| self.sessions.contains_key(*t))
+            .cloned()
+    }
+
+    /// Records who session `token`'s visitor is; a verified identity makes it that user's
+    /// session. Returns whether the session exists.
+    pub fn identify(&mut self, token: &SessionToken, identity: KnownIdentity) -> bool {
+        let Some(session) = self.sessions.get_mut(token) else {
+            return false;
+        };
+        if session.identity.as_ref() != Some(&identity) {
+            if identity.verified {
+                self.users.insert(identity.user_id.clone(), token.clone());
+            }
+            session.identity = Some(identity);
+            self.changes.sessions.insert(token.clone());
+        }
+        true
     }
 
     /// The session's earlier conversations, newest first.
@@ -651,6 +692,11 @@ impl Store {
             let Some(session) = self.sessions.remove(token) else {
                 continue;
             };
+            if let Some(known) = &session.identity
+                && self.users.get(&known.user_id) == Some(token)
+            {
+                self.users.remove(&known.user_id);
+            }
             let conversations: Vec<ConversationId> = std::iter::once(session.current)
                 .chain(session.past)
                 .collect();

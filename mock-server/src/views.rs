@@ -6,7 +6,9 @@ use crate::desk::{Desk, World};
 use crate::routing::RoutingSnapshot;
 use crate::store::{Conversation, OfflineMessage, Phase, Rating, StoredEvent};
 use porchlight_protocol::form::Answers;
-use porchlight_protocol::{AgentId, AuthorKind, ConversationEvent, ConversationId, Seq};
+use porchlight_protocol::{
+    AgentId, AuthorKind, ConversationEvent, ConversationId, KnownIdentity, Seq,
+};
 use serde::Serialize;
 use tokio::time::Instant;
 
@@ -72,6 +74,7 @@ fn conversation_view(world: &World, id: &ConversationId) -> Option<ConversationV
         prechat: conv.answers.clone(),
         rating: conv.rating.clone(),
         visitor_typing: conv.visitor_typing,
+        identity: world.store.identity(&conv.token).cloned(),
         transcript: conv
             .events
             .iter()
@@ -128,6 +131,8 @@ pub struct ConversationView {
     pub prechat: Answers,
     pub rating: Option<Rating>,
     pub visitor_typing: bool,
+    /// Who the visitor said they are, and whether the server verified it.
+    pub identity: Option<KnownIdentity>,
     pub transcript: Vec<TranscriptLine>,
     pub events: Vec<porchlight_protocol::EventRecord>,
 }

@@ -172,7 +172,7 @@ async fn idle_anonymous_sessions_are_forgotten_in_memory_and_in_the_database() {
 async fn a_session_a_tab_holds_open_is_never_forgotten() {
     let desk = Desk::new(limited(|_| ()));
     let (attached, _updates) = desk
-        .hello(None, None, Seq(0), Instant::now(), || {
+        .hello(None, None, Seq(0), None, Instant::now(), || {
             Ok::<(), std::convert::Infallible>(())
         })
         .unwrap_or_else(|never| match never {});

@@ -444,7 +444,7 @@ fn a_database_that_cannot_be_opened_stops_the_binary_with_a_clear_error() {
 
 /// A new visitor's session and conversation on `desk`.
 fn new_visitor(desk: &Desk, now: Instant) -> ConversationId {
-    desk.hello(None, None, Seq(0), now, || {
+    desk.hello(None, None, Seq(0), None, now, || {
         Ok::<(), std::convert::Infallible>(())
     })
     .unwrap_or_else(|never| match never {})

@@ -30,6 +30,21 @@ pub struct Identity {
     pub jwt: Option<String>,
 }
 
+/// A visitor's identity as agents see it: what the site said, without the proof, and
+/// whether the server verified it (with the site's secret) or took it as claimed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KnownIdentity {
+    pub user_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub custom: BTreeMap<String, String>,
+    pub verified: bool,
+}
+
 /// Why an identity is not acceptable as written.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IdentityProblem {
@@ -59,6 +74,17 @@ impl Identity {
         Identity {
             user_id: user_id.into(),
             ..Identity::default()
+        }
+    }
+
+    /// The identity without its proof, `verified` or not.
+    pub fn known(&self, verified: bool) -> KnownIdentity {
+        KnownIdentity {
+            user_id: self.user_id.clone(),
+            name: self.name.clone(),
+            email: self.email.clone(),
+            custom: self.custom.clone(),
+            verified,
         }
     }
 

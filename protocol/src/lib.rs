@@ -32,7 +32,7 @@ pub mod wire;
 pub use config::{Color, ColorError, Position, SiteConfig, Texts};
 pub use console::{ConsoleFrame, DeskFrame};
 pub use form::{Answers, FieldError, FieldKind, FieldProblem, FormField};
-pub use identity::{Identity, IdentityProblem};
+pub use identity::{Identity, IdentityProblem, KnownIdentity};
 pub use ids::{
     AdminToken, AgentId, ChannelId, ChoiceId, ConversationId, FieldName, IdError, MessageId,
     RequestId, Seq, SessionToken, SiteId,

@@ -10,7 +10,7 @@ use porchlight_protocol::limits::MAX_MESSAGE_CHARS;
 use porchlight_protocol::text;
 use porchlight_protocol::{
     Author, AuthorKind, ChatStatus, ChoiceId, ConversationEvent, ConversationId, EventRecord,
-    MessageId, PastConversation, Replay, RequestId, Seq, SessionToken,
+    KnownIdentity, MessageId, PastConversation, Replay, RequestId, Seq, SessionToken,
 };
 use std::sync::Arc;
 use tokio::sync::broadcast;
@@ -67,11 +67,24 @@ impl Desk {
         token: Option<&SessionToken>,
         held: Option<&ConversationId>,
         last_seq: Seq,
+        identity: Option<KnownIdentity>,
         now: Instant,
         admit: impl FnOnce() -> Result<(), E>,
     ) -> Result<(Attached, broadcast::Receiver<Update>), E> {
         let mut world = self.lock();
-        let resumed = token.and_then(|t| world.store.session(t).map(|c| (t.clone(), c)));
+        let store = &world.store;
+        let user = identity.as_ref().filter(|i| i.verified).map(|i| &i.user_id);
+        // A verified user's own session wins; a session presented is resumed unless it is
+        // another verified user's.
+        let presented = token.filter(|t| {
+            store
+                .identity(t)
+                .is_none_or(|held| !held.verified || Some(&held.user_id) == user)
+        });
+        let resumed = user
+            .and_then(|u| store.user_session(u))
+            .or_else(|| presented.cloned())
+            .and_then(|t| store.session(&t).map(|c| (t, c)));
         let lost = token.is_some() && resumed.is_none();
         let (token, conversation, from) = match resumed {
             Some((token, conversation)) => {
@@ -89,6 +102,9 @@ impl Desk {
                 (token, conversation, Seq(0))
             }
         };
+        if let Some(identity) = identity {
+            world.store.identify(&token, identity);
+        }
         let updates = world
             .store
             .subscribe(&token)
@@ -99,6 +115,11 @@ impl Desk {
             attached.replay = Replay::Lost;
         }
         Ok((attached, updates))
+    }
+
+    /// The identity session `token`'s visitor gave, if any.
+    pub fn identity(&self, token: &SessionToken) -> Option<KnownIdentity> {
+        self.lock().store.identity(token).cloned()
     }
 
     /// Re-reads session `token`'s current conversation after `from`.

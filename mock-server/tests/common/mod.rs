@@ -253,6 +253,7 @@ pub fn visitor(
             None,
             None,
             porchlight_protocol::Seq(0),
+            None,
             tokio::time::Instant::now(),
             || Ok::<(), std::convert::Infallible>(()),
         )
