@@ -10,7 +10,7 @@ use futures_util::{SinkExt, StreamExt};
 use porchlight_mock::config::MockConfig;
 use porchlight_mock::identity::{now_secs, user_hash};
 use porchlight_protocol::{
-    ClientFrame, ConversationId, ErrorCode, Identity, MessageId, PROTOCOL_VERSION, Seq,
+    ChatStatus, ClientFrame, ConversationId, ErrorCode, Identity, MessageId, PROTOCOL_VERSION, Seq,
     ServerFrame, SessionToken, SiteId,
 };
 use tokio_tungstenite::tungstenite::Message;
@@ -277,4 +277,46 @@ async fn an_anonymous_session_identifying_itself_becomes_the_users() {
     // Elsewhere, the same user finds it.
     let mut elsewhere = hello_as(&server, None, Some(&hashed("user-9"))).await;
     assert_eq!(welcomed(&mut elsewhere).await, (token, conversation));
+}
+
+#[tokio::test]
+async fn a_verified_name_and_email_complete_the_prechat_form() {
+    let server = start_with(identity_config(false)).await;
+    let mut socket = hello_as(&server, None, Some(&hashed("user-42"))).await;
+    let (_, conversation) = welcomed(&mut socket).await;
+    let answers = [("consent", "true")]
+        .into_iter()
+        .map(|(k, v)| {
+            (
+                porchlight_protocol::FieldName::new(k).expect("name"),
+                v.into(),
+            )
+        })
+        .collect();
+    send(
+        &mut socket,
+        ClientFrame::RequestAgent {
+            request: request("r1"),
+            answers,
+        },
+    )
+    .await;
+    let status = recv_until(&mut socket, |f| match f {
+        ServerFrame::Status { status } => !matches!(status, ChatStatus::Bot {}),
+        ServerFrame::FormRejected { .. } => true,
+        _ => false,
+    })
+    .await;
+    assert!(matches!(status, ServerFrame::Status { .. }), "{status:?}");
+    let view = http(
+        &server,
+        "GET",
+        &format!("/mock/conversations/{conversation}"),
+        &[],
+        "",
+    )
+    .await
+    .json();
+    assert_eq!(view["prechat"]["name"], "Ada Lovelace");
+    assert_eq!(view["prechat"]["email"], "ada@example.com");
 }

@@ -564,3 +564,30 @@ async fn a_reopened_desk_assigns_a_connecting_request_again() {
     assert_eq!(desk.conversation(&waiting).expect("chat").status, "live");
     let _ = std::fs::remove_dir_all(db.parent().expect("folder"));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_reopened_desk_finds_a_verified_users_session_from_another_browser() {
+    let db = temp_db();
+    let desk = Desk::open(config(BROADCAST, MANUAL_AGENTS), &db).expect("open");
+    let now = Instant::now();
+    let known = porchlight_protocol::Identity::new("user-42").known(true);
+    let hello = |desk: &Desk, identity: Option<porchlight_protocol::KnownIdentity>| {
+        desk.hello(None, None, Seq(0), identity, now, || {
+            Ok::<(), std::convert::Infallible>(())
+        })
+        .unwrap_or_else(|never| match never {})
+        .0
+    };
+    let first = hello(&desk, Some(known.clone()));
+    desk.durable().await.expect("durable");
+    drop(desk);
+
+    let desk = Desk::open(config(BROADCAST, MANUAL_AGENTS), &db).expect("reopen");
+    assert_eq!(desk.identity(&first.token), Some(known.clone()));
+    let again = hello(&desk, Some(known));
+    assert_eq!(
+        (again.token, again.conversation),
+        (first.token, first.conversation)
+    );
+    let _ = std::fs::remove_dir_all(db.parent().expect("folder"));
+}

@@ -100,6 +100,31 @@ pub fn check_form(fields: &[FormField]) -> Result<(), FormConfigError> {
     Ok(())
 }
 
+/// The answers with what a verified identity already says filled in: its `name` into a
+/// field named `name`, its `email` into every email field — each only where the field takes
+/// it, so the widget may skip those fields and the server completes the form.
+pub fn prefill(
+    fields: &[FormField],
+    answers: &Answers,
+    name: Option<&str>,
+    email: Option<&str>,
+) -> Answers {
+    let mut filled = answers.clone();
+    for field in fields {
+        let known = match field.kind {
+            FieldKind::Email => email,
+            FieldKind::Text if field.name.as_str() == "name" => name,
+            _ => None,
+        };
+        if let Some(value) = known
+            && let Ok(Some(cleaned)) = field.check(Some(value))
+        {
+            filled.insert(field.name.clone(), cleaned);
+        }
+    }
+    filled
+}
+
 impl FormField {
     /// The longest answer this field takes, in characters.
     pub fn max_chars(&self) -> usize {
@@ -204,6 +229,37 @@ fn is_phone(value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_verified_name_and_email_fill_the_form() {
+        let field = |name: &str, kind| FormField {
+            name: FieldName::new(name).expect("name"),
+            label: name.into(),
+            kind,
+            required: true,
+            max_length: None,
+            options: Vec::new(),
+        };
+        let fields = [
+            field("name", FieldKind::Text),
+            field("email", FieldKind::Email),
+            field("topic", FieldKind::Text),
+        ];
+        let mut given = Answers::new();
+        given.insert(FieldName::new("topic").expect("name"), "billing".into());
+        let filled = prefill(&fields, &given, Some(" Ada "), Some("ada@example.com"));
+        assert_eq!(filled.len(), 3);
+        assert_eq!(validate(&fields, &filled).map(|a| a.len()), Ok(3));
+        assert_eq!(
+            filled
+                .get(&FieldName::new("name").expect("n"))
+                .map(String::as_str),
+            Some("Ada")
+        );
+        // An email the field would refuse is left for the visitor to give.
+        let filled = prefill(&fields, &given, None, Some("not an email"));
+        assert_eq!(filled.len(), 1);
+    }
 
     fn name(s: &str) -> FieldName {
         FieldName::new(s).expect("name")

@@ -235,8 +235,14 @@ impl Desk {
             if conv.phase != Phase::Bot {
                 return Err(not_now("a person has already been asked for"));
             }
-            let cleaned =
-                form::validate(&self.config.site.prechat, answers).map_err(DeskError::Form)?;
+            let fields = &self.config.site.prechat;
+            let known = world
+                .store
+                .identity(&conv.token)
+                .filter(|i| i.verified)
+                .map(|i| form::prefill(fields, answers, i.name.as_deref(), i.email.as_deref()));
+            let cleaned = form::validate(fields, known.as_ref().unwrap_or(answers))
+                .map_err(DeskError::Form)?;
             let max_queue = self.config.limits.max_queue;
             if world.router.queue_len() >= max_queue {
                 return Err(DeskError::QueueFull(max_queue));
