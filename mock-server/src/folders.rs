@@ -215,6 +215,7 @@ pub fn detail(world: &World, config: &MockConfig, id: &ConversationId) -> Option
         answers: answer_lines(&config.site.prechat, &conv.answers),
         events: conv.events.iter().map(StoredEvent::to_record).collect(),
         visitor_typing: conv.visitor_typing,
+        identity: world.store.identity(&conv.token).cloned(),
     })
 }
 

@@ -12,6 +12,7 @@
 
 use crate::channels::{ChannelFacts, ChannelKind, PlatformError};
 use crate::form::Answers;
+use crate::identity::KnownIdentity;
 use crate::ids::{AdminToken, AgentId, ChannelId, ConversationId, MessageId, Seq};
 use crate::wire::{ConversationEvent, EventRecord, FrameError, decode, encode};
 use serde::{Deserialize, Serialize};
@@ -121,6 +122,10 @@ pub enum DeskFrame {
         answers: Vec<AnswerLine>,
         events: Vec<EventRecord>,
         visitor_typing: bool,
+        /// Who the visitor said they are (user id, name, email, custom attributes), and
+        /// whether the server verified it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        identity: Option<KnownIdentity>,
     },
     /// A new event of the open conversation.
     Event {

@@ -187,10 +187,30 @@ fn desk_updates() {
                 event: ConversationEvent::AgentRequested {},
             }],
             visitor_typing: false,
+            identity: None,
         },
         concat!(
             r#"{"type":"detail","conversation":"c1","answers":[{"label":"Your name","value":"Ada"}],"#,
             r#""events":[{"seq":1,"at_ms":7,"event":{"kind":"agent_requested"}}],"visitor_typing":false}"#
+        ),
+    );
+    assert_down(
+        DeskFrame::Detail {
+            conversation: id("c1"),
+            answers: Vec::new(),
+            events: Vec::new(),
+            visitor_typing: false,
+            identity: Some(porchlight_protocol::KnownIdentity {
+                user_id: "u-42".into(),
+                name: Some("Ada".into()),
+                email: None,
+                custom: [("plan".to_string(), "pro".to_string())].into(),
+                verified: true,
+            }),
+        },
+        concat!(
+            r#"{"type":"detail","conversation":"c1","answers":[],"events":[],"visitor_typing":false,"#,
+            r#""identity":{"user_id":"u-42","name":"Ada","custom":{"plan":"pro"},"verified":true}}"#
         ),
     );
     assert_down(

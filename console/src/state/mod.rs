@@ -35,7 +35,7 @@ use porchlight_protocol::console::{
 };
 use porchlight_protocol::{
     AdminToken, AgentId, AuthorKind, ChannelId, ConsoleFrame, ConversationEvent, ConversationId,
-    DeskFrame, EventRecord, MessageId, PROTOCOL_VERSION, Seq, text,
+    DeskFrame, EventRecord, KnownIdentity, MessageId, PROTOCOL_VERSION, Seq, text,
 };
 use std::collections::BTreeMap;
 
@@ -164,6 +164,8 @@ pub struct Chat {
     /// The desk's `detail` has arrived.
     pub loaded: bool,
     pub answers: Vec<AnswerLine>,
+    /// Who the visitor said they are, verified or not.
+    pub identity: Option<KnownIdentity>,
     /// Every event in seq order.
     pub events: Vec<EventRecord>,
     pub visitor_typing: bool,
@@ -181,6 +183,7 @@ impl Chat {
             id,
             loaded: false,
             answers: Vec::new(),
+            identity: None,
             events: Vec::new(),
             visitor_typing: false,
             typing_sent_ms: None,
@@ -799,6 +802,7 @@ impl Console {
                 answers,
                 events,
                 visitor_typing,
+                identity,
             } => {
                 if let Some(chat) = self.chat.as_mut().filter(|c| c.id == conversation) {
                     let newer: Vec<EventRecord> = chat
@@ -809,6 +813,7 @@ impl Console {
                     chat.events = events;
                     chat.events.extend(newer);
                     chat.answers = answers;
+                    chat.identity = identity;
                     chat.visitor_typing = visitor_typing;
                     chat.loaded = true;
                     self.prune_outbox();

@@ -160,6 +160,7 @@ fn detail(events: Vec<EventRecord>) -> DeskFrame {
         }],
         events,
         visitor_typing: false,
+        identity: None,
     }
 }
 

@@ -140,6 +140,7 @@ fn ChatPane(id: ConversationId) -> impl IntoView {
         })
     });
     let answers = chat_part(runtime, |ch| ch.answers.clone());
+    let identity = chat_part(runtime, |ch| ch.identity.clone());
     let typing = chat_part(runtime, |ch| ch.visitor_typing);
     // Keep the newest line in view.
     let log = NodeRef::<leptos::html::Ol>::new();
@@ -247,6 +248,38 @@ fn ChatPane(id: ConversationId) -> impl IntoView {
                     />
                 </ol>
                 <section class="pc-details" aria-labelledby="pc-answers-title">
+                    {move || {
+                        identity
+                            .get()
+                            .map(|known| {
+                                let badge = if known.verified { "Verified" } else { "Not verified" };
+                                let lines = [
+                                    ("User id".to_string(), Some(known.user_id)),
+                                    ("Name".to_string(), known.name),
+                                    ("Email".to_string(), known.email),
+                                ]
+                                    .into_iter()
+                                    .filter_map(|(label, value)| Some((label, value?)))
+                                    .chain(known.custom)
+                                    .map(|(label, value)| view! {
+                                        <dt>{label}</dt>
+                                        <dd>{value}</dd>
+                                    })
+                                    .collect_view();
+                                view! {
+                                    <h3 class="pc-identity-title">
+                                        "Signed-in user "
+                                        <span
+                                            class="pc-identity-badge"
+                                            class:pc-verified=known.verified
+                                        >
+                                            {badge}
+                                        </span>
+                                    </h3>
+                                    <dl class="pc-answers pc-identity">{lines}</dl>
+                                }
+                            })
+                    }}
                     <h3 id="pc-answers-title">"Pre-chat answers"</h3>
                     <dl class="pc-answers">
                         {move || {
