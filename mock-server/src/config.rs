@@ -394,6 +394,7 @@ impl MockConfig {
         config.check().map_err(invalid)?;
         // The widget learns only that identities are required, never the secret.
         config.site.identity_required = config.identity.enforce;
+        config.site.prepare().map_err(|e| invalid(e.to_string()))?;
         Ok(config)
     }
 
@@ -778,6 +779,39 @@ mod tests {
                 .site
                 .identity_required
         );
+    }
+
+    #[test]
+    fn the_theme_is_checked_and_the_brand_text_colour_chosen_at_load() {
+        let config = MockConfig::from_toml(DEFAULT_CONFIG_TOML, "default").expect("valid");
+        assert!(
+            porchlight_protocol::theme::contrast_ratio(
+                &config.site.brand_color,
+                &config.site.brand_text_color
+            ) >= 4.5
+        );
+        let with = |lines: &str| {
+            let site = DEFAULT_CONFIG_TOML.replacen(
+                "brand_color = \"#1f6feb\"\n",
+                &format!("{lines}\n"),
+                1,
+            );
+            MockConfig::from_toml(&site, "x.toml")
+        };
+        let light = with("brand_color = \"#ffd700\"\ncolor_scheme = \"auto\"\nz_index = 10\noffset_x = 0\noffset_y = 200\nlauncher_label = \"Chat\"")
+            .expect("valid");
+        assert_eq!(light.site.brand_text_color.as_str(), "#111111");
+        assert_eq!(
+            light.site.color_scheme,
+            porchlight_protocol::ColorScheme::Auto
+        );
+        let err = with("brand_color = \"#797979\"").expect_err("unreadable");
+        assert!(err.to_string().contains("#797979"), "{err}");
+        assert!(with("offset_x = 201").is_err());
+        assert!(with("offset_y = 200").is_ok());
+        assert!(with("launcher_label = \"\"").is_err());
+        assert!(with("z_index = 3000000000").is_err());
+        assert!(with("color_scheme = \"sepia\"").is_err());
     }
 
     #[test]

@@ -4,6 +4,10 @@
 
 use crate::form::{FormConfigError, FormField, check_form};
 use crate::ids::SiteId;
+use crate::theme::{
+    ColorScheme, ContrastError, DEFAULT_OFFSET_PX, DEFAULT_Z_INDEX, MAX_LAUNCHER_LABEL_CHARS,
+    MAX_OFFSET_PX, text_color_for,
+};
 use serde::{Deserialize, Serialize};
 
 /// A site's widget configuration.
@@ -33,6 +37,53 @@ pub struct SiteConfig {
     /// of offering a chat to anybody else.
     #[serde(default)]
     pub identity_required: bool,
+    /// The text colour on the brand colour, chosen for a contrast of at least 4.5:1 when
+    /// the configuration is loaded (any value a config file gives is replaced).
+    #[serde(default = "default_brand_text_color")]
+    pub brand_text_color: Color,
+    /// Light, dark, or following the visitor's `prefers-color-scheme`.
+    #[serde(default)]
+    pub color_scheme: ColorScheme,
+    /// The widget frame's CSS `z-index` on the host page.
+    #[serde(default = "default_z_index")]
+    pub z_index: u32,
+    /// The launcher's distance from the page's side and bottom edges, in CSS pixels (at
+    /// most [`MAX_OFFSET_PX`]).
+    #[serde(default = "default_offset")]
+    pub offset_x: u32,
+    #[serde(default = "default_offset")]
+    pub offset_y: u32,
+    /// Words shown beside the launcher's icon (at most [`MAX_LAUNCHER_LABEL_CHARS`]
+    /// characters); none shows the icon alone.
+    #[serde(default)]
+    pub launcher_label: Option<String>,
+}
+
+fn default_brand_text_color() -> Color {
+    Color("#ffffff".into())
+}
+
+fn default_z_index() -> u32 {
+    DEFAULT_Z_INDEX
+}
+
+fn default_offset() -> u32 {
+    DEFAULT_OFFSET_PX
+}
+
+/// Why a site configuration is not acceptable.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SiteConfigError {
+    #[error(transparent)]
+    Form(#[from] FormConfigError),
+    #[error(transparent)]
+    Contrast(#[from] ContrastError),
+    #[error("offset_x and offset_y must be 0 to {MAX_OFFSET_PX} (pixels)")]
+    Offset,
+    #[error("launcher_label must be 1 to {MAX_LAUNCHER_LABEL_CHARS} characters")]
+    LauncherLabel,
+    #[error("z_index must be at most 2147483647")]
+    ZIndex,
 }
 
 fn default_true() -> bool {
@@ -212,12 +263,42 @@ impl SiteConfig {
             prechat: Vec::new(),
             texts: Texts::default(),
             identity_required: false,
+            brand_text_color: default_brand_text_color(),
+            color_scheme: ColorScheme::default(),
+            z_index: DEFAULT_Z_INDEX,
+            offset_x: DEFAULT_OFFSET_PX,
+            offset_y: DEFAULT_OFFSET_PX,
+            launcher_label: None,
         }
     }
 
-    /// Checks what types alone cannot: the pre-chat form's consistency.
-    pub fn check(&self) -> Result<(), FormConfigError> {
-        check_form(&self.prechat)
+    /// Checks what types alone cannot: the pre-chat form's consistency, the theme's
+    /// bounds, and that some text colour is readable on the brand colour.
+    pub fn check(&self) -> Result<(), SiteConfigError> {
+        check_form(&self.prechat)?;
+        if self.offset_x > MAX_OFFSET_PX || self.offset_y > MAX_OFFSET_PX {
+            return Err(SiteConfigError::Offset);
+        }
+        if i32::try_from(self.z_index).is_err() {
+            return Err(SiteConfigError::ZIndex);
+        }
+        if self
+            .launcher_label
+            .as_deref()
+            .is_some_and(|l| l.trim().is_empty() || l.chars().count() > MAX_LAUNCHER_LABEL_CHARS)
+        {
+            return Err(SiteConfigError::LauncherLabel);
+        }
+        text_color_for(&self.brand_color)?;
+        Ok(())
+    }
+
+    /// Checks the configuration and sets what the server derives: the text colour on the
+    /// brand colour.
+    pub fn prepare(&mut self) -> Result<(), SiteConfigError> {
+        self.check()?;
+        self.brand_text_color = text_color_for(&self.brand_color)?;
+        Ok(())
     }
 }
 

@@ -20,6 +20,7 @@ use crate::form::{Answers, FieldError, FieldKind, FieldProblem, FormField};
 use crate::identity::Identity;
 use crate::ids::Seq;
 use crate::limits::MAX_FRAME_BYTES;
+use crate::theme::ColorScheme;
 use crate::wire::{
     Author, AuthorKind, ChatStatus, Choice, ClientFrame, ConversationEvent, ErrorCode, EventRecord,
     FrameError, PastConversation, Replay, ServerFrame,
@@ -825,6 +826,21 @@ fn site_config(json: Json) -> Result<SiteConfig, Malformed> {
         })?,
         texts: o.or("texts", defaults.texts, texts)?,
         identity_required: o.or("identity_required", false, Json::bool)?,
+        brand_text_color: o.or("brand_text_color", defaults.brand_text_color, |json| {
+            Color::try_from(json.text()?).map_err(|_| "invalid colour")
+        })?,
+        color_scheme: o.or("color_scheme", defaults.color_scheme, |json| {
+            match json.text()?.as_str() {
+                "light" => Ok(ColorScheme::Light),
+                "dark" => Ok(ColorScheme::Dark),
+                "auto" => Ok(ColorScheme::Auto),
+                _ => Err("unknown variant"),
+            }
+        })?,
+        z_index: o.or("z_index", defaults.z_index, Json::int)?,
+        offset_x: o.or("offset_x", defaults.offset_x, Json::int)?,
+        offset_y: o.or("offset_y", defaults.offset_y, Json::int)?,
+        launcher_label: o.optional("launcher_label")?.map(Json::text).transpose()?,
         site: defaults.site,
     };
     o.end()?;

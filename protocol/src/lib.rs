@@ -12,6 +12,8 @@
 //! - [`form`]: the pre-chat form's fields and their validation.
 //! - [`identity`]: who a visitor says they are, with the site's proof.
 //! - [`config`]: the public site configuration the widget fetches at start.
+//! - [`theme`]: colour scheme, stacking, launcher offsets and the contrast-checked text
+//!   colour on the brand colour.
 //! - [`lean`]: a small hand-written JSON codec for what the widget exchanges (server frames
 //!   and HTTP bodies in, client frames out), giving the same answers as serde's without
 //!   serde's bytes in the widget's bundle.
@@ -27,9 +29,10 @@ pub mod ids;
 pub mod lean;
 pub mod limits;
 pub mod text;
+pub mod theme;
 pub mod wire;
 
-pub use config::{Color, ColorError, Position, SiteConfig, Texts};
+pub use config::{Color, ColorError, Position, SiteConfig, SiteConfigError, Texts};
 pub use console::{ConsoleFrame, DeskFrame};
 pub use form::{Answers, FieldError, FieldKind, FieldProblem, FormField};
 pub use identity::{Identity, IdentityProblem, KnownIdentity};
@@ -38,6 +41,7 @@ pub use ids::{
     RequestId, Seq, SessionToken, SiteId,
 };
 pub use text::TextError;
+pub use theme::ColorScheme;
 pub use wire::{
     Author, AuthorKind, ChatStatus, Choice, ClientFrame, ConversationEvent, ErrorCode, EventRecord,
     FrameError, PROTOCOL_VERSION, PastConversation, Replay, ServerFrame, transcript_path,

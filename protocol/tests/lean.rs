@@ -9,9 +9,9 @@ use porchlight_protocol::lean::{
     encode_client_frame_with_identity,
 };
 use porchlight_protocol::{
-    Answers, Author, AuthorKind, ChatStatus, Choice, ClientFrame, Color, ConversationEvent,
-    ErrorCode, EventRecord, FieldError, FieldKind, FieldProblem, FormField, FrameError, Identity,
-    PastConversation, Position, Replay, Seq, ServerFrame, SiteConfig, Texts,
+    Answers, Author, AuthorKind, ChatStatus, Choice, ClientFrame, Color, ColorScheme,
+    ConversationEvent, ErrorCode, EventRecord, FieldError, FieldKind, FieldProblem, FormField,
+    FrameError, Identity, PastConversation, Position, Replay, Seq, ServerFrame, SiteConfig, Texts,
 };
 use proptest::prelude::*;
 use serde::de::DeserializeOwned;
@@ -437,9 +437,26 @@ fn site_config() -> impl Strategy<Value = SiteConfig> {
         prop::collection::vec(form_field(), 0..3),
         prop::collection::vec(text(), 3),
         any::<bool>(),
+        (
+            "#[0-9a-fA-F]{6}",
+            0..3u8,
+            any::<u32>(),
+            any::<u32>(),
+            prop::option::of(text()),
+        ),
     )
         .prop_map(
-            |(site, color, left, language, bot_enabled, prechat, words, identity_required)| {
+            |(
+                site,
+                color,
+                left,
+                language,
+                bot_enabled,
+                prechat,
+                words,
+                identity_required,
+                (text_color, scheme, z_index, offset, launcher_label),
+            )| {
                 let texts = Texts {
                     title: words[0].clone(),
                     stars: words[1].clone(),
@@ -459,6 +476,16 @@ fn site_config() -> impl Strategy<Value = SiteConfig> {
                     prechat,
                     texts,
                     identity_required,
+                    brand_text_color: Color::try_from(text_color).expect("colour"),
+                    color_scheme: match scheme {
+                        0 => ColorScheme::Light,
+                        1 => ColorScheme::Dark,
+                        _ => ColorScheme::Auto,
+                    },
+                    z_index,
+                    offset_x: offset,
+                    offset_y: offset / 2,
+                    launcher_label,
                 }
             },
         )
