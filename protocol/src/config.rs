@@ -21,9 +21,14 @@ pub struct SiteConfig {
     /// The corner of the host page the widget sits in.
     #[serde(default)]
     pub position: Position,
-    /// BCP 47 language tag of the texts, set on the widget's document.
+    /// BCP 47 language tag of the texts, set on the widget's document. In a config file,
+    /// `"auto"` lets the server pick a bundle by the visitor's languages; the configuration
+    /// served always names the language it picked.
     #[serde(default = "default_language")]
     pub language: String,
+    /// The writing direction of `language`, set on the widget's document.
+    #[serde(default)]
+    pub dir: TextDirection,
     /// Whether a chatbot greets the visitor first. Without it the visitor goes straight to
     /// the pre-chat form.
     #[serde(default = "default_true")]
@@ -146,6 +151,28 @@ pub struct Texts {
     pub one_star: String,
     /// `{n}` is replaced by the number of stars.
     pub stars: String,
+    /// The sentence under a required field left empty.
+    pub required_field: String,
+    /// `{max}` is replaced by the most characters the field takes.
+    pub too_long_field: String,
+    pub invalid_email: String,
+    pub invalid_phone: String,
+    pub not_an_option: String,
+    pub unknown_field: String,
+    /// The launcher's name with one unread message; `{label}` is `open_label`.
+    pub unread_one: String,
+    /// `{label}` is `open_label`, `{n}` the number of unread messages.
+    pub unread_many: String,
+    /// Shown instead of the chat when the site takes signed-in users only.
+    pub signed_in_only: String,
+    /// The server refused the identity the site passed.
+    pub identity_refused: String,
+    /// A message refused for the rate.
+    pub rate_limited: String,
+    /// The server could not store a message yet.
+    pub unavailable: String,
+    /// Asking for a person when the queue is full.
+    pub queue_full: String,
 }
 
 impl Default for Texts {
@@ -195,8 +222,32 @@ impl Default for Texts {
             rating_comment: "Comment (optional)".into(),
             one_star: "1 star".into(),
             stars: "{n} stars".into(),
+            required_field: "This field is required.".into(),
+            too_long_field: "Please use at most {max} characters.".into(),
+            invalid_email: "Please enter an email address like name@example.com.".into(),
+            invalid_phone: "Please enter a phone number (digits, spaces, +, -, parentheses)."
+                .into(),
+            not_an_option: "Please choose one of the options.".into(),
+            unknown_field: "This form has no such field.".into(),
+            unread_one: "{label}, 1 unread message".into(),
+            unread_many: "{label}, {n} unread messages".into(),
+            signed_in_only: "Chat is available to signed-in users only.".into(),
+            identity_refused: "We could not confirm who you are. Please sign in again.".into(),
+            rate_limited: "You are sending messages too fast. Please wait a moment.".into(),
+            unavailable: "Your message could not be saved yet. Retrying…".into(),
+            queue_full: "All our agents are busy. Please leave a message or try again later."
+                .into(),
         }
     }
+}
+
+/// Left to right or right to left (Arabic, Hebrew).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TextDirection {
+    #[default]
+    Ltr,
+    Rtl,
 }
 
 /// Where the widget sits on the host page.
@@ -259,6 +310,7 @@ impl SiteConfig {
             brand_color: default_brand_color(),
             position: Position::default(),
             language: default_language(),
+            dir: TextDirection::Ltr,
             bot_enabled: true,
             prechat: Vec::new(),
             texts: Texts::default(),
@@ -330,6 +382,9 @@ mod tests {
             (&t.agent_typing, "{agent}"),
             (&t.waited, "{time}"),
             (&t.stars, "{n}"),
+            (&t.too_long_field, "{max}"),
+            (&t.unread_one, "{label}"),
+            (&t.unread_many, "{n}"),
         ] {
             assert!(text.contains(placeholder), "{text:?} lacks {placeholder}");
         }

@@ -15,7 +15,7 @@
 //! struct written as a JSON array is refused (serde takes its fields in order), and a number
 //! in an ignored field is not checked for being finite.
 
-use crate::config::{Color, Position, SiteConfig, Texts};
+use crate::config::{Color, Position, SiteConfig, TextDirection, Texts};
 use crate::form::{Answers, FieldError, FieldKind, FieldProblem, FormField};
 use crate::identity::Identity;
 use crate::ids::Seq;
@@ -820,6 +820,11 @@ fn site_config(json: Json) -> Result<SiteConfig, Malformed> {
             }
         })?,
         language: o.or("language", defaults.language, Json::text)?,
+        dir: o.or("dir", defaults.dir, |json| match json.text()?.as_str() {
+            "ltr" => Ok(TextDirection::Ltr),
+            "rtl" => Ok(TextDirection::Rtl),
+            _ => Err("unknown variant"),
+        })?,
         bot_enabled: o.or("bot_enabled", defaults.bot_enabled, Json::bool)?,
         prechat: o.or("prechat", defaults.prechat, |json| {
             json.array_of(form_field)
@@ -915,9 +920,22 @@ fn texts(json: Json) -> Result<Texts, Malformed> {
         rating_comment,
         one_star,
         stars,
+        required_field,
+        too_long_field,
+        invalid_email,
+        invalid_phone,
+        not_an_option,
+        unknown_field,
+        unread_one,
+        unread_many,
+        signed_in_only,
+        identity_refused,
+        rate_limited,
+        unavailable,
+        queue_full,
     } = &mut texts;
     // A table rather than a match: one lookup loop instead of a comparison per name.
-    let mut slots: [(&str, &mut String); 41] = [
+    let mut slots: [(&str, &mut String); 54] = [
         ("title", title),
         ("subtitle", subtitle),
         ("open_label", open_label),
@@ -959,6 +977,19 @@ fn texts(json: Json) -> Result<Texts, Malformed> {
         ("rating_comment", rating_comment),
         ("one_star", one_star),
         ("stars", stars),
+        ("required_field", required_field),
+        ("too_long_field", too_long_field),
+        ("invalid_email", invalid_email),
+        ("invalid_phone", invalid_phone),
+        ("not_an_option", not_an_option),
+        ("unknown_field", unknown_field),
+        ("unread_one", unread_one),
+        ("unread_many", unread_many),
+        ("signed_in_only", signed_in_only),
+        ("identity_refused", identity_refused),
+        ("rate_limited", rate_limited),
+        ("unavailable", unavailable),
+        ("queue_full", queue_full),
     ];
     let mut o = json.object()?;
     while let Some((key, _)) = o.0.first() {

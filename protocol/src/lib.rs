@@ -32,7 +32,7 @@ pub mod text;
 pub mod theme;
 pub mod wire;
 
-pub use config::{Color, ColorError, Position, SiteConfig, SiteConfigError, Texts};
+pub use config::{Color, ColorError, Position, SiteConfig, SiteConfigError, TextDirection, Texts};
 pub use console::{ConsoleFrame, DeskFrame};
 pub use form::{Answers, FieldError, FieldKind, FieldProblem, FormField};
 pub use identity::{Identity, IdentityProblem, KnownIdentity};

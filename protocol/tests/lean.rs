@@ -11,7 +11,8 @@ use porchlight_protocol::lean::{
 use porchlight_protocol::{
     Answers, Author, AuthorKind, ChatStatus, Choice, ClientFrame, Color, ColorScheme,
     ConversationEvent, ErrorCode, EventRecord, FieldError, FieldKind, FieldProblem, FormField,
-    FrameError, Identity, PastConversation, Position, Replay, Seq, ServerFrame, SiteConfig, Texts,
+    FrameError, Identity, PastConversation, Position, Replay, Seq, ServerFrame, SiteConfig,
+    TextDirection, Texts,
 };
 use proptest::prelude::*;
 use serde::de::DeserializeOwned;
@@ -470,6 +471,11 @@ fn site_config() -> impl Strategy<Value = SiteConfig> {
                         Position::BottomLeft
                     } else {
                         Position::BottomRight
+                    },
+                    dir: if offset % 2 == 0 {
+                        TextDirection::Ltr
+                    } else {
+                        TextDirection::Rtl
                     },
                     language,
                     bot_enabled,
