@@ -8,6 +8,7 @@ use porchlight_protocol::channels::ChannelKind;
 use porchlight_protocol::console::WEB_CHANNEL;
 use porchlight_protocol::{AgentId, ChannelId, ChoiceId, SiteConfig};
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
@@ -42,6 +43,9 @@ pub struct MockConfig {
     /// Verified visitor identities. Server-only: never sent to the widget.
     #[serde(default)]
     pub identity: IdentityConfig,
+    /// The texts `[site.texts]` names, which override the language bundle's.
+    #[serde(skip)]
+    pub text_overrides: BTreeMap<String, String>,
 }
 
 /// How the site's visitors prove who they are (`[identity]`).
@@ -395,6 +399,19 @@ impl MockConfig {
         // The widget learns only that identities are required, never the secret.
         config.site.identity_required = config.identity.enforce;
         config.site.prepare().map_err(|e| invalid(e.to_string()))?;
+        // Which texts the site set itself (the parsed ones hold every default too).
+        let table: toml::Table = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        config.text_overrides = table
+            .get("site")
+            .and_then(|site| site.get("texts"))
+            .and_then(toml::Value::as_table)
+            .map(|texts| {
+                texts
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default();
         Ok(config)
     }
 
@@ -424,6 +441,17 @@ impl MockConfig {
     /// What types alone cannot check: references, uniqueness and time ranges.
     fn check(&self) -> Result<(), String> {
         self.site.check().map_err(|e| e.to_string())?;
+        let language = &self.site.language;
+        if language.is_empty()
+            || language.len() > 35
+            || !language
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
+            return Err(format!(
+                "site.language {language:?} is not a language tag like \"en\" or \"de-AT\", nor \"auto\""
+            ));
+        }
         if self
             .identity
             .secret

@@ -7,6 +7,7 @@ use crate::config::MockConfig;
 use crate::console_socket::serve_console;
 use crate::control::{self, ApiError};
 use crate::guard;
+use crate::locales;
 use crate::socket::serve_connection;
 use crate::state::AppState;
 use axum::Json;
@@ -148,16 +149,32 @@ fn check_site(state: &AppState, site: &str) -> Result<(), ApiError> {
     }
 }
 
+/// `?lang=de-AT,de,en` of a configuration read: the visitor's languages, most wanted first.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Lang {
+    lang: Option<String>,
+}
+
+/// The site configuration in the language the site names, or with `language = "auto"`
+/// the best one for the visitor's `?lang=`, its direction and texts merged with the site's.
 async fn site_config(
     State(state): State<AppState>,
     Path(site): Path<String>,
+    lang: Result<Query<Lang>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     check_site(&state, &site)?;
-    Ok((
-        [(header::CACHE_CONTROL, "no-cache")],
-        Json(state.desk.config.site.clone()),
-    )
-        .into_response())
+    let Query(Lang { lang }) = lang.map_err(bad_query)?;
+    let locales = locales::built_in()
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "locales", e.to_string()))?;
+    let config = &state.desk.config;
+    let served = locales::localized(
+        &config.site,
+        &config.text_overrides,
+        locales,
+        lang.as_deref(),
+    );
+    Ok(([(header::CACHE_CONTROL, "no-cache")], Json(served)).into_response())
 }
 
 fn unauthorized() -> ApiError {

@@ -50,6 +50,7 @@ pub mod http;
 pub mod identity;
 pub mod limiter;
 pub mod listen;
+pub mod locales;
 pub mod persist;
 pub mod process;
 pub mod routing;

@@ -68,6 +68,10 @@ async fn main() -> ExitCode {
         },
         None => MockConfig::default(),
     };
+    if let Err(err) = porchlight_mock::locales::built_in() {
+        eprintln!("error: {err}");
+        return ExitCode::FAILURE;
+    }
     if !args.widget_dir.join("index.html").is_file() {
         tracing::warn!(
             "no built widget in {}; run `cargo xtask demo` to build and serve it",

@@ -188,3 +188,63 @@ async fn built_files_come_precompressed_hashed_ones_immutable_pages_revalidated(
     assert_eq!(again.status, 304);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The configuration in the visitor's language: `?lang=` picks a bundle when the site says
+/// `language = "auto"`, with its `dir`; the site's own texts win; nothing bundled falls back.
+#[tokio::test]
+async fn the_config_comes_in_the_visitors_language() {
+    let text = porchlight_mock::config::DEFAULT_CONFIG_TOML.replacen(
+        "language = \"en\"",
+        "language = \"auto\"",
+        1,
+    );
+    let mut config = porchlight_mock::MockConfig::from_toml(&text, "auto").expect("valid");
+    config.customers.clear();
+    let server = common::start_with(config).await;
+    let read = |lang: &'static str| {
+        let server = &server;
+        async move {
+            common::anonymous_http(
+                server,
+                "GET",
+                &format!("/api/v1/sites/demo/config?lang={lang}"),
+                &[],
+                "",
+            )
+            .await
+            .json()
+        }
+    };
+    let de = read("de-AT,de,en").await;
+    assert_eq!(de["language"], "de");
+    assert_eq!(de["dir"], "ltr");
+    assert_eq!(de["texts"]["send_label"], "Senden");
+    assert_eq!(
+        de["texts"]["required_field"],
+        "Dieses Feld ist erforderlich."
+    );
+    // The built-in config sets its own title, which wins over every bundle.
+    assert_eq!(de["texts"]["title"], "Porchlight demo");
+    let he = read("he-IL").await;
+    assert_eq!(
+        (he["language"].as_str(), he["dir"].as_str()),
+        (Some("he"), Some("rtl"))
+    );
+    let fallback = read("ja,ko").await;
+    assert_eq!(fallback["language"], "en");
+    assert_eq!(fallback["texts"]["send_label"], "Send");
+    // Both codecs read what is served.
+    let served =
+        common::anonymous_http(&server, "GET", "/api/v1/sites/demo/config?lang=ar", &[], "").await;
+    let lean = porchlight_protocol::lean::decode_site_config(&served.text).expect("lean decodes");
+    assert_eq!(lean.dir, porchlight_protocol::TextDirection::Rtl);
+    assert_eq!(lean.texts.send_label, "إرسال");
+
+    // A site with a fixed language ignores the visitor's.
+    let fixed = common::start().await;
+    let en = common::anonymous_http(&fixed, "GET", "/api/v1/sites/demo/config?lang=de", &[], "")
+        .await
+        .json();
+    assert_eq!(en["language"], "en");
+    assert_eq!(en["texts"]["send_label"], "Send");
+}
