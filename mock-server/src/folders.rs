@@ -101,6 +101,8 @@ pub fn summary(
         Phase::Queued { position, .. } => u32::try_from(*position).ok(),
         _ => None,
     };
+    // Before any pre-chat answer, the row names the visitor as their identity does.
+    let identity = world.store.identity(&conv.token);
     let deadline = world.router.deadline(id).map(|(kind, at)| Deadline {
         kind,
         at_ms: wall_ms(at, now, world.store.now_ms()),
@@ -109,12 +111,15 @@ pub fn summary(
         id: id.clone(),
         channel: conv.channel.clone(),
         stage: stage(&conv.phase),
-        name: answer_of(config, conv, "name", FieldKind::Text).or_else(|| {
-            conv.channel_state
-                .as_ref()
-                .and_then(|s| s.customer_name.clone())
-        }),
-        email: answer_of(config, conv, "email", FieldKind::Email),
+        name: answer_of(config, conv, "name", FieldKind::Text)
+            .or_else(|| {
+                conv.channel_state
+                    .as_ref()
+                    .and_then(|s| s.customer_name.clone())
+            })
+            .or_else(|| identity.and_then(|i| i.name.clone())),
+        email: answer_of(config, conv, "email", FieldKind::Email)
+            .or_else(|| identity.and_then(|i| i.email.clone())),
         preview: preview(conv),
         agent,
         position,

@@ -1005,6 +1005,26 @@ mod tests {
             Some("web")
         );
         assert_eq!(version(&old), SCHEMA_VERSION);
+        // A database of schema 2 (sessions without identities) gains the column.
+        let two = temp_db("schema-2");
+        if let Some(folder) = two.parent() {
+            std::fs::create_dir_all(folder).expect("a folder");
+        }
+        Connection::open(&two)
+            .and_then(|c| {
+                c.execute_batch(
+                    "CREATE TABLE sessions (token TEXT PRIMARY KEY, current TEXT NOT NULL, past TEXT NOT NULL);\
+                     INSERT INTO sessions VALUES ('t2', 'c2', '[]');\
+                     PRAGMA user_version = 2;",
+                )
+            })
+            .expect("a schema-2 database");
+        let (_, store) = Database::open(&two).expect("a schema-2 database opens");
+        let token = SessionToken::new("t2").expect("token");
+        assert!(store.session(&token).is_some());
+        assert_eq!(store.identity(&token), None);
+        assert_eq!(version(&two), SCHEMA_VERSION);
+        let _ = std::fs::remove_file(&two);
         let _ = std::fs::remove_file(&path);
         let _ = std::fs::remove_file(&old);
     }

@@ -320,3 +320,57 @@ async fn a_verified_name_and_email_complete_the_prechat_form() {
     assert_eq!(view["prechat"]["name"], "Ada Lovelace");
     assert_eq!(view["prechat"]["email"], "ada@example.com");
 }
+
+#[tokio::test]
+async fn the_console_shows_the_identity_in_the_conversation_detail() {
+    use porchlight_protocol::console::CONSOLE_SOCKET_PATH;
+    use porchlight_protocol::{ConsoleFrame, DeskFrame};
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+    let server = start_with(identity_config(false)).await;
+    let mut visitor = hello_as(&server, None, Some(&hashed("user-42"))).await;
+    let (_, conversation) = welcomed(&mut visitor).await;
+
+    let own = server.addr.to_string();
+    let mut request = format!("ws://{own}{CONSOLE_SOCKET_PATH}")
+        .into_client_request()
+        .expect("request");
+    request
+        .headers_mut()
+        .insert("Origin", format!("http://{own}").parse().expect("header"));
+    let (mut console, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("the console socket opens");
+    for frame in [
+        ConsoleFrame::Hello {
+            version: PROTOCOL_VERSION,
+            token: server.token.clone(),
+            agent: None,
+        },
+        ConsoleFrame::Open {
+            conversation: conversation.clone(),
+        },
+    ] {
+        console
+            .send(Message::text(frame.encode()))
+            .await
+            .expect("send");
+    }
+    let identity = loop {
+        let next = tokio::time::timeout(std::time::Duration::from_secs(10), console.next())
+            .await
+            .expect("a frame in time");
+        let Some(Ok(Message::Text(text))) = next else {
+            panic!("the console socket closed: {next:?}");
+        };
+        if let Ok(DeskFrame::Detail { identity, .. }) = DeskFrame::decode(text.as_str()) {
+            break identity;
+        }
+    };
+    let identity = identity.expect("an identity");
+    assert_eq!(identity.user_id, "user-42");
+    assert_eq!(identity.name.as_deref(), Some("Ada Lovelace"));
+    assert_eq!(identity.email.as_deref(), Some("ada@example.com"));
+    assert_eq!(identity.custom.get("plan").map(String::as_str), Some("pro"));
+    assert!(identity.verified);
+}
