@@ -180,6 +180,20 @@ pub fn localized(
     } else {
         lookup(&site.language, &tags)
     };
+    // The site's texts: those its file named, and any other it holds that differs from
+    // the English default (set in code rather than in a file).
+    let mut overrides = overrides.clone();
+    let english = english();
+    if let Ok(serde_json::Value::Object(own)) = serde_json::to_value(&site.texts) {
+        for (key, text) in own {
+            if let serde_json::Value::String(text) = text
+                && english.get(&key) != Some(&text)
+            {
+                overrides.entry(key).or_insert(text);
+            }
+        }
+    }
+    let overrides = &overrides;
     let locale = tag.and_then(|t| locales.iter().find(|l| l.tag == t));
     let mut served = site.clone();
     match locale {
@@ -289,6 +303,15 @@ mod tests {
                 .send_label,
             "Senden"
         );
+        // Texts the site holds without naming them in a file still win.
+        site.texts.send_label = "Go".into();
+        assert_eq!(
+            localized(&site, &BTreeMap::new(), locales, None)
+                .texts
+                .send_label,
+            "Go"
+        );
+        site.texts.send_label = Texts::default().send_label;
         // A language without a bundle keeps its tag, with English texts.
         site.language = "nl".into();
         let served = localized(&site, &overrides, locales, Some("de"));

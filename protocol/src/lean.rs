@@ -51,16 +51,6 @@ pub fn decode_events(text: &str) -> Result<Vec<EventRecord>, FrameError> {
 
 /// A frame for the server as JSON text, byte for byte what serde_json writes.
 pub fn encode_client_frame(frame: &ClientFrame) -> String {
-    encode_client_frame_with_identity(frame, None)
-}
-
-/// A frame for the server, `hello` carrying the visitor's `identity` as its last member
-/// when given (ignored for other frames); byte for byte what
-/// [`ClientFrame::encode_with_identity`] writes.
-pub fn encode_client_frame_with_identity(
-    frame: &ClientFrame,
-    identity: Option<&Identity>,
-) -> String {
     let mut w = Writer(String::new());
     match frame {
         ClientFrame::Hello {
@@ -75,8 +65,7 @@ pub fn encode_client_frame_with_identity(
             .text("site", site.as_str())
             .text_if("token", token.as_ref().map(|t| t.as_str()))
             .text_if("conversation", conversation.as_ref().map(|c| c.as_str()))
-            .number("last_seq", last_seq.0)
-            .identity(identity),
+            .number("last_seq", last_seq.0),
         ClientFrame::SendText { id, text } => w
             .tag("send_text")
             .text("id", id.as_str())
@@ -109,6 +98,25 @@ pub fn encode_client_frame_with_identity(
     };
     w.0.push('}');
     w.0
+}
+
+/// A frame for the server, `hello` carrying the visitor's `identity` as its last member
+/// when given (ignored for other frames); byte for byte what
+/// [`ClientFrame::encode_with_identity`] writes. Separate from [`encode_client_frame`] so
+/// a widget that never identifies does not carry the identity's writer.
+pub fn encode_client_frame_with_identity(
+    frame: &ClientFrame,
+    identity: Option<&Identity>,
+) -> String {
+    let mut text = encode_client_frame(frame);
+    if let (ClientFrame::Hello { .. }, Some(_)) = (frame, identity) {
+        text.pop();
+        let mut w = Writer(text);
+        w.identity(identity);
+        w.0.push('}');
+        return w.0;
+    }
+    text
 }
 
 /// Writes one object's members, in the order serde writes them.
