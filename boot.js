@@ -23,6 +23,7 @@
   // What the app finds when it starts: host commands and the visitor's click, in order.
   var pending = (win.__porchlightPending = []);
   var started = null;
+  var running = false;
 
   function start() {
     if (!started) {
@@ -31,7 +32,7 @@
           return glue.default({ module_or_path: WASM });
         })
         .then(function () {
-          win.removeEventListener('message', onMessage);
+          running = true; // the app takes the host's commands from now on
         })
         .catch(function (error) {
           started = null; // the next intent tries again
@@ -50,16 +51,40 @@
     if (!framed || event.source !== win.parent || event.origin !== host) return;
     var data = event.data;
     if (!data || typeof data !== 'object' || data.type !== 'porchlight:command') return;
-    pending.push(data);
-    if (data.command === 'open' || data.command === 'toggle') start();
+    var command = data.command;
+    var detail = data.detail;
+    // What needs no app: the loader's layout (the panel fills a narrow screen), and what
+    // the host says of the visitor, kept for the app (identify, setLocale, reset).
+    if (command === 'layout') {
+      document.documentElement.classList.toggle('pl-full', detail === true);
+    } else if (command === 'identify') {
+      keep('localStorage', 'identity', JSON.stringify(detail));
+    } else if (command === 'setLocale') {
+      keep('localStorage', 'locale', String(detail));
+    } else if (command === 'reset') {
+      ['token', 'identity', 'seen'].forEach(function (key) { keep('localStorage', key); });
+      ['outbox', 'open'].forEach(function (key) { keep('sessionStorage', key); });
+    }
+    if (!running) pending.push(data);
+    if (command === 'open' || command === 'toggle') start();
+  }
+
+  // A stored item of this site: written with a `value`, read with `null`, removed without
+  // one. Storage can be blocked: then nothing is kept.
+  function keep(storage, key, value) {
+    try {
+      var area = win[storage];
+      key = 'porchlight:' + site + ':' + key;
+      if (value === undefined) area.removeItem(key);
+      else if (value !== null) area.setItem(key, value);
+      return area.getItem(key);
+    } catch (e) {
+      return null;
+    }
   }
 
   function stored(storage, key) {
-    try {
-      return win[storage].getItem('porchlight:' + site + ':' + key);
-    } catch (e) {
-      return null; // storage blocked: nothing is in progress
-    }
+    return keep(storage, key, null);
   }
 
   function opened() {
@@ -71,6 +96,14 @@
   }
 
   win.addEventListener('message', onMessage);
+  // Another tab showed the conversation: the app hears it as a command (no listener of
+  // its own needed).
+  win.addEventListener('storage', function (event) {
+    if (running && event.key === 'porchlight:' + site + ':seen' && event.newValue) {
+      var data = { type: 'porchlight:command', command: 'seen', detail: event.newValue };
+      win.dispatchEvent(new MessageEvent('message', { data: data, origin: host, source: win.parent }));
+    }
+  });
   if (launcher) {
     ['pointerenter', 'focus', 'touchstart'].forEach(function (name) {
       launcher.addEventListener(name, start, { passive: true });

@@ -22,7 +22,7 @@
 
 use porchlight_protocol::limits::MAX_MESSAGE_CHARS;
 use porchlight_protocol::{
-    Answers, AuthorKind, ChatStatus, Choice, ChoiceId, ClientFrame, ConversationEvent,
+    Answers, Author, AuthorKind, ChatStatus, Choice, ChoiceId, ClientFrame, ConversationEvent,
     ConversationId, ErrorCode, EventRecord, FieldError, FieldProblem, FormField, MessageId,
     PROTOCOL_VERSION, PastConversation, Replay, RequestId, Seq, ServerFrame, SessionToken, SiteId,
     form, text,
@@ -285,6 +285,26 @@ pub enum Input {
         frame: ServerFrame,
         now_ms: u64,
     },
+    /// The visitor has seen `conversation` up to `seq` (in this tab at start, or in another).
+    Seen {
+        conversation: ConversationId,
+        seq: Seq,
+    },
+    /// The host page's `Porchlight('reset')`: forget this visitor, start a new session.
+    Reset,
+}
+
+/// What the host page's listeners hear (`Porchlight('on', NAME, fn)`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostEvent {
+    /// `message`: a new bot or agent message.
+    Message { author: Author, text: String },
+    /// `unread`: the count of bot and agent messages not yet seen changed.
+    Unread(u32),
+    /// `chat:started`: an agent joined.
+    ChatStarted,
+    /// `chat:ended`: the live chat ended.
+    ChatEnded,
 }
 
 /// What the runtime must do.
@@ -300,6 +320,10 @@ pub enum Effect {
     ScheduleReconnect { attempt: u32 },
     /// Remember whether the panel is open, and tell the host page.
     PanelChanged { open: bool },
+    /// Tell the host page.
+    Host(HostEvent),
+    /// Keep how far the visitor has seen, for the next load and the other tabs.
+    SaveSeen(ConversationId, Seq),
     /// Fetch the session's past conversations and feed back [`Input::HistoryLoaded`].
     FetchHistory { token: SessionToken },
     /// Read `conversation`'s events after `after` over HTTP and feed back
@@ -379,6 +403,10 @@ pub struct Widget {
     /// The server no longer knew the session: what was shown is gone, and this is a new
     /// conversation. Shown until the visitor acts.
     pub session_lost: bool,
+    /// How far the visitor has seen a conversation (the panel was open at that seq).
+    pub seen: Option<(ConversationId, Seq)>,
+    /// Bot and agent messages after `seen`: the launcher's badge.
+    pub unread: u32,
 }
 
 /// How often the runtime feeds [`Input::Heartbeat`].
@@ -428,7 +456,26 @@ impl Widget {
             rereading: None,
             held_back: Vec::new(),
             session_lost: false,
+            seen: None,
+            unread: 0,
         }
+    }
+
+    /// The seq up to which the current conversation has been seen.
+    fn seen_seq(&self) -> Seq {
+        match (&self.seen, &self.conversation) {
+            (Some((seen, seq)), Some(current)) if seen == current => *seq,
+            _ => Seq(0),
+        }
+    }
+
+    /// The bot and agent messages the visitor has not seen.
+    fn count_unread(&self) -> u32 {
+        let seen = self.seen_seq();
+        self.events
+            .iter()
+            .filter(|r| r.seq > seen && from_staff(&r.event).is_some())
+            .count() as u32
     }
 
     /// How far the outbox message `out` has got.
@@ -491,8 +538,28 @@ impl Widget {
         }
     }
 
-    /// Applies one input and returns what the runtime must do.
+    /// Applies one input and returns what the runtime must do. While the panel is open the
+    /// visitor sees everything held; while it is closed, new bot and agent messages count
+    /// as unread.
     pub fn update(&mut self, input: Input) -> Vec<Effect> {
+        let mut effects = self.apply(input);
+        if self.open
+            && let Some(conversation) = &self.conversation
+            && self.last_seq != Seq(0)
+            && self.seen_seq() != self.last_seq
+        {
+            self.seen = Some((conversation.clone(), self.last_seq));
+            effects.push(Effect::SaveSeen(conversation.clone(), self.last_seq));
+        }
+        let unread = self.count_unread();
+        if unread != self.unread {
+            self.unread = unread;
+            effects.push(Effect::Host(HostEvent::Unread(unread)));
+        }
+        effects
+    }
+
+    fn apply(&mut self, input: Input) -> Vec<Effect> {
         match input {
             Input::Open => self.set_open(true),
             Input::Close => self.set_open(false),
@@ -503,7 +570,42 @@ impl Widget {
             } => {
                 self.bot_enabled = bot_enabled;
                 self.prechat = prechat;
+                // A returning visitor's link opens at once, so messages meanwhile count.
+                if self.token.is_some() {
+                    self.ensure_link()
+                } else {
+                    Vec::new()
+                }
+            }
+            Input::Seen { conversation, seq } => {
+                if self
+                    .seen
+                    .as_ref()
+                    .is_none_or(|(c, s)| *c != conversation || *s < seq)
+                {
+                    self.seen = Some((conversation, seq));
+                }
                 Vec::new()
+            }
+            Input::Reset => {
+                let live = self.link != LinkState::Idle;
+                *self = Widget {
+                    open: self.open,
+                    bot_enabled: self.bot_enabled,
+                    prechat: std::mem::take(&mut self.prechat),
+                    unread: self.unread,
+                    link: if live {
+                        LinkState::Connecting
+                    } else {
+                        LinkState::Idle
+                    },
+                    ..Widget::new(self.site.clone(), None)
+                };
+                if live {
+                    vec![Effect::Connect]
+                } else {
+                    Vec::new()
+                }
             }
             Input::Send { id, text } => self.send(id, &text),
             Input::Choose { id, choice } => self.choose(id, choice),
@@ -979,8 +1081,17 @@ impl Widget {
                 self.send_outbox()
             }
             ServerFrame::Status { status } => {
+                let before = self.phase();
                 self.status_changed(status, now_ms);
-                Vec::new()
+                let after = self.phase();
+                // A status that only restores where a page load left off tells nothing new.
+                let event = match (before, after) {
+                    (Phase::Starting, _) => None,
+                    (b, Phase::Live) if b != Phase::Live => Some(HostEvent::ChatStarted),
+                    (Phase::Live, a) if a != Phase::Live => Some(HostEvent::ChatEnded),
+                    _ => None,
+                };
+                event.map(Effect::Host).into_iter().collect()
             }
             ServerFrame::Typing { name, typing } => {
                 self.agent_typing = typing.then_some(name);
@@ -1172,8 +1283,28 @@ impl Widget {
                 self.agent_typing = None;
             }
         }
+        if let Some((author, text)) = from_staff(&record.event)
+            && record.seq > self.seen_seq()
+        {
+            effects.push(Effect::Host(HostEvent::Message {
+                author: author.clone(),
+                text: text.to_string(),
+            }));
+        }
         self.events.push(record);
         effects
+    }
+}
+
+/// The author and text of a bot or agent message.
+fn from_staff(event: &ConversationEvent) -> Option<(&Author, &str)> {
+    match event {
+        ConversationEvent::MessageReceived { author, text, .. }
+            if author.kind != AuthorKind::Visitor =>
+        {
+            Some((author, text))
+        }
+        _ => None,
     }
 }
 

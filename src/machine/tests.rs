@@ -375,7 +375,11 @@ fn live_events_during_an_http_reread_wait_and_nothing_shows_twice() {
         conversation: c1(),
         result: Ok(records),
     });
-    assert_eq!(effects, vec![]);
+    // Only the host is told (each new bot message, and how far the visitor has seen).
+    assert!(effects.iter().all(|e| matches!(
+        e,
+        Effect::Host(HostEvent::Message { .. }) | Effect::SaveSeen(..)
+    )));
     assert_eq!(texts(&w), vec!["a", "b", "c", "d", "e"]);
     assert_eq!(w.last_seq, Seq(5));
     assert_eq!(w.rereading, None);
@@ -1396,4 +1400,155 @@ fn coming_back_online_retries_a_dropped_link_at_once() {
     // Online or idle links are left alone.
     assert_eq!(online().update(Input::RetryNow), vec![]);
     assert_eq!(Widget::new(site(), None).update(Input::RetryNow), vec![]);
+}
+
+// Unread messages and what the host page hears.
+
+fn unread_events(effects: &[Effect]) -> Vec<u32> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Host(HostEvent::Unread(n)) => Some(*n),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn bot_and_agent_messages_while_closed_count_as_unread_and_opening_clears_them() {
+    let mut w = in_status(live());
+    w.update(Input::Close);
+    assert_eq!(unread_events(&w.update(event(1, None, "Hello"))), vec![1]);
+    assert_eq!(w.unread, 1);
+    assert_eq!(
+        unread_events(&w.update(said(2, AuthorKind::Agent, None, "Still there?"))),
+        vec![2]
+    );
+    // The visitor's own messages (from another tab) are not unread.
+    assert_eq!(
+        unread_events(&w.update(said(3, AuthorKind::Visitor, Some("m1"), "Yes"))),
+        Vec::<u32>::new()
+    );
+    let effects = w.update(Input::Open);
+    assert_eq!(unread_events(&effects), vec![0]);
+    assert!(effects.contains(&Effect::SaveSeen(c1(), Seq(3))));
+    assert_eq!(w.unread, 0);
+}
+
+#[test]
+fn messages_while_open_are_seen_at_once_and_told_to_the_host() {
+    let mut w = in_status(live());
+    let effects = w.update(said(1, AuthorKind::Agent, None, "Hi"));
+    assert!(effects.contains(&Effect::Host(HostEvent::Message {
+        author: Author {
+            kind: AuthorKind::Agent,
+            name: "Ann".into()
+        },
+        text: "Hi".into()
+    })));
+    assert!(effects.contains(&Effect::SaveSeen(c1(), Seq(1))));
+    assert_eq!(unread_events(&effects), Vec::<u32>::new());
+    // The visitor's own message is no `message` event.
+    let effects = w.update(said(2, AuthorKind::Visitor, Some("m1"), "Hello"));
+    assert!(!effects.iter().any(|e| matches!(e, Effect::Host(_))));
+}
+
+#[test]
+fn a_reload_replaying_what_was_seen_raises_no_badge_and_no_message_event() {
+    let mut w = Widget::new(site(), Some(token("t1")));
+    w.update(Input::Seen {
+        conversation: c1(),
+        seq: Seq(2),
+    });
+    assert_eq!(
+        w.update(Input::Configured {
+            bot_enabled: true,
+            prechat: vec![]
+        }),
+        vec![Effect::Connect],
+        "a returning visitor's link opens with the panel closed"
+    );
+    w.update(Input::LinkOpened);
+    w.update(welcome("t1"));
+    assert!(
+        !w.update(event(1, None, "Old"))
+            .iter()
+            .any(|e| matches!(e, Effect::Host(_)))
+    );
+    w.update(said(2, AuthorKind::Agent, None, "Old too"));
+    assert_eq!(w.unread, 0);
+    let effects = w.update(said(3, AuthorKind::Agent, None, "New"));
+    assert_eq!(unread_events(&effects), vec![1]);
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::Host(HostEvent::Message { .. })))
+    );
+}
+
+#[test]
+fn seen_in_another_tab_clears_the_badge_here() {
+    let mut w = in_status(live());
+    w.update(Input::Close);
+    w.update(event(1, None, "One"));
+    w.update(event(2, None, "Two"));
+    assert_eq!(w.unread, 2);
+    let effects = w.update(Input::Seen {
+        conversation: c1(),
+        seq: Seq(1),
+    });
+    assert_eq!(unread_events(&effects), vec![1]);
+    // An older mark changes nothing; another conversation's mark does not clear this one.
+    w.update(Input::Seen {
+        conversation: c1(),
+        seq: Seq(0),
+    });
+    assert_eq!(w.unread, 1);
+    w.update(Input::Seen {
+        conversation: ConversationId::new("c2").expect("id"),
+        seq: Seq(9),
+    });
+    assert_eq!(w.unread, 2);
+}
+
+#[test]
+fn an_agent_joining_starts_the_chat_and_its_end_ends_it_for_the_host() {
+    let mut w = in_status(queued(1, 0));
+    assert_eq!(
+        w.update(status(live())),
+        vec![Effect::Host(HostEvent::ChatStarted)]
+    );
+    assert_eq!(w.update(status(live())), vec![]);
+    assert_eq!(
+        w.update(status(ChatStatus::Ended { rated: false })),
+        vec![Effect::Host(HostEvent::ChatEnded)]
+    );
+    // A page load resuming a live chat tells nothing new.
+    let mut w = online();
+    assert_eq!(w.update(status(live())), vec![]);
+}
+
+#[test]
+fn reset_forgets_the_visitor_and_reconnects_without_a_token() {
+    let mut w = in_status(live());
+    w.update(Input::Close);
+    w.update(event(1, None, "Hello"));
+    send(&mut w, "m1", "waiting");
+    let effects = w.update(Input::Reset);
+    assert_eq!(
+        effects,
+        vec![Effect::Connect, Effect::Host(HostEvent::Unread(0))]
+    );
+    assert_eq!(w.token, None);
+    assert_eq!(w.conversation, None);
+    assert!(w.events.is_empty() && w.outbox.is_empty());
+    assert_eq!(w.phase(), Phase::Starting);
+    assert!(matches!(
+        w.update(Input::LinkOpened).as_slice(),
+        [Effect::Transmit(ClientFrame::Hello {
+            token: None,
+            conversation: None,
+            ..
+        })]
+    ));
 }

@@ -3,10 +3,11 @@
 //! exact origin, and accepts commands only from that origin and from its parent window.
 
 use super::Runtime;
-use crate::machine::Input;
+use super::storage::parse_seen;
+use crate::machine::{HostEvent, Input};
 use js_sys::{Object, Reflect};
 use leptos::prelude::*;
-use porchlight_protocol::{Position, SiteId};
+use porchlight_protocol::{AuthorKind, Position, SiteId};
 use wasm_bindgen::JsValue;
 use web_sys::{MessageEvent, UrlSearchParams, Window};
 
@@ -77,6 +78,36 @@ pub fn panel_changed(open: bool) {
     post("porchlight:event", &[("name", name.into())]);
 }
 
+/// Tells the host page's listeners of `event` (`message`, `unread`, `chat:started`,
+/// `chat:ended`).
+pub fn event(event: HostEvent) {
+    let (name, detail): (&str, JsValue) = match event {
+        HostEvent::Message { author, text } => {
+            let detail = Object::new();
+            let kind = if author.kind == AuthorKind::Bot {
+                "bot"
+            } else {
+                "agent"
+            };
+            for (field, value) in [
+                ("author_kind", kind),
+                ("author_name", &author.name),
+                ("text", &text),
+            ] {
+                let _ = Reflect::set(&detail, &field.into(), &value.into());
+            }
+            ("message", detail.into())
+        }
+        HostEvent::Unread(count) => ("unread", count.into()),
+        HostEvent::ChatStarted => ("chat:started", JsValue::UNDEFINED),
+        HostEvent::ChatEnded => ("chat:ended", JsValue::UNDEFINED),
+    };
+    post(
+        "porchlight:event",
+        &[("name", name.into()), ("detail", detail)],
+    );
+}
+
 /// Applies one `porchlight:command` message's command; whether it was one.
 fn apply(runtime: Runtime, data: &JsValue) -> bool {
     let field = |name: &str| {
@@ -91,6 +122,14 @@ fn apply(runtime: Runtime, data: &JsValue) -> bool {
         Some("open") => runtime.dispatch(Input::Open),
         Some("close") => runtime.dispatch(Input::Close),
         Some("toggle") => runtime.dispatch(Input::Toggle),
+        // The page's boot script has cleared the stored session already.
+        Some("reset") => runtime.dispatch(Input::Reset),
+        // Another tab showed the conversation (boot.js relays the storage event).
+        Some("seen") => {
+            if let Some((conversation, seq)) = field("detail").as_deref().and_then(parse_seen) {
+                runtime.dispatch(Input::Seen { conversation, seq });
+            }
+        }
         _ => return false,
     }
     true

@@ -46,13 +46,16 @@ impl Runtime {
         let token = storage::load_token(&site);
         let saved = storage::load_outbox(&site);
         let runtime = Runtime {
-            widget: RwSignal::new(Widget::new(site, token)),
+            widget: RwSignal::new(Widget::new(site.clone(), token)),
             now: RwSignal::new(now_ms()),
             link: StoredValue::new_local(None),
             saved_outbox: StoredValue::new(saved.clone()),
         };
         if let Some(saved) = saved {
             runtime.dispatch(Input::Restored(saved));
+        }
+        if let Some((conversation, seq)) = storage::load_seen(&site) {
+            runtime.dispatch(Input::Seen { conversation, seq });
         }
         set_interval(
             move || {
@@ -180,6 +183,11 @@ impl Runtime {
                 let site = self.widget.with_untracked(|w| w.site.clone());
                 storage::save_open(&site, open);
                 host::panel_changed(open);
+            }
+            Effect::Host(event) => host::event(event),
+            Effect::SaveSeen(conversation, seq) => {
+                let site = self.widget.with_untracked(|w| w.site.clone());
+                storage::save_seen(&site, &conversation, seq);
             }
             Effect::FetchHistory { token } => {
                 let site = self.widget.with_untracked(|w| w.site.clone());

@@ -6,7 +6,7 @@
 
 use crate::machine::{Outgoing, SavedOutbox, Sending};
 use js_sys::{Array, JSON};
-use porchlight_protocol::{ChoiceId, ConversationId, MessageId, SessionToken, SiteId};
+use porchlight_protocol::{ChoiceId, ConversationId, MessageId, Seq, SessionToken, SiteId};
 use wasm_bindgen::JsCast;
 use web_sys::Storage;
 
@@ -18,7 +18,7 @@ fn session() -> Option<Storage> {
     web_sys::window()?.session_storage().ok()?
 }
 
-fn key(site: &SiteId, what: &str) -> String {
+pub fn key(site: &SiteId, what: &str) -> String {
     format!("porchlight:{site}:{what}")
 }
 
@@ -102,4 +102,26 @@ fn encode_outbox(outbox: &SavedOutbox) -> Option<String> {
         rows.push(&row);
     }
     JSON::stringify(&rows).ok()?.as_string()
+}
+
+/// How far the visitor has seen a conversation, as `"SEQ CONVERSATION"` in local storage
+/// (shared by the tabs, which hear each other's writes).
+pub fn parse_seen(raw: &str) -> Option<(ConversationId, Seq)> {
+    let (seq, conversation) = raw.split_once(' ')?;
+    Some((
+        ConversationId::new(conversation).ok()?,
+        Seq(seq.parse().ok()?),
+    ))
+}
+
+/// The stored [`parse_seen`] mark.
+pub fn load_seen(site: &SiteId) -> Option<(ConversationId, Seq)> {
+    parse_seen(&local()?.get_item(&key(site, "seen")).ok()??)
+}
+
+/// Keeps how far the visitor has seen `conversation`.
+pub fn save_seen(site: &SiteId, conversation: &ConversationId, seq: Seq) {
+    if let Some(storage) = local() {
+        let _ = storage.set_item(&key(site, "seen"), &format!("{} {conversation}", seq.0));
+    }
 }

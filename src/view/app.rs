@@ -55,7 +55,7 @@ fn show(runtime: Runtime, config: &'static SiteConfig) {
         view! {
             <div class="pl-root" class=("pl-left", left)>
                 <Panel config />
-                <Launcher label=config.texts.open_label.as_str() />
+                <Launcher texts=&config.texts />
             </div>
         }
     });

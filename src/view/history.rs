@@ -3,7 +3,7 @@
 //! place across loading, list and transcript, so keyboard focus has a home.
 
 use super::transcript::record_view;
-use super::{config, focus_soon, texts};
+use super::{config, focus_soon, mount_while, texts};
 use crate::machine::{History, Input};
 use crate::runtime::Runtime;
 use leptos::prelude::*;
@@ -34,12 +34,71 @@ fn first_message(past: &PastConversation) -> String {
     }
 }
 
+/// The list of past conversations, built once while it shows (see `mount_while`).
+fn past_list() -> impl IntoView {
+    let runtime = expect_context::<Runtime>();
+    let language = config().language.as_str();
+    let conversations = runtime.widget.with_untracked(|w| match &w.history {
+        History::Loaded { conversations, .. } => conversations.clone(),
+        _ => Vec::new(),
+    });
+    view! {
+        <ul class="pl-history-list">
+            {conversations
+                .iter()
+                .enumerate()
+                .map(|(index, past)| {
+                    view! {
+                        <li>
+                            <button
+                                type="button"
+                                on:click=move |_| {
+                                    runtime.dispatch(Input::ShowPast(index));
+                                    focus_soon(BACK_ID);
+                                }
+                            >
+                                <span class="pl-history-date">
+                                    {date(past.started_ms, language)}
+                                </span>
+                                " "
+                                <span class="pl-history-first">{first_message(past)}</span>
+                            </button>
+                        </li>
+                    }
+                })
+                .collect_view()}
+        </ul>
+    }
+}
+
+/// The past conversation being read, built once while it shows (see `mount_while`).
+fn past_transcript() -> impl IntoView {
+    let runtime = expect_context::<Runtime>();
+    let language = config().language.as_str();
+    let past = runtime.widget.with_untracked(|w| match &w.history {
+        History::Loaded {
+            conversations,
+            viewing: Some(index),
+        } => conversations.get(*index).cloned(),
+        _ => None,
+    });
+    let texts = texts();
+    let (when, events) = past
+        .map(|p| (date(p.started_ms, language), p.events))
+        .unwrap_or_default();
+    view! {
+        <h3 class="pl-history-title">{when.clone()}</h3>
+        <ol class="pl-log pl-past" aria-label=when tabindex="0">
+            {events.into_iter().map(|r| record_view(r, texts)).collect_view()}
+        </ol>
+    }
+}
+
 #[component]
 pub fn HistoryView() -> impl IntoView {
     let runtime = expect_context::<Runtime>();
     let texts = texts();
     let title = texts.previous_conversations.as_str();
-    let language = config().language.as_str();
     focus_soon(BACK_ID);
     let history = Memo::new(move |_| runtime.widget.with(|w| w.history.clone()));
     let (loading, failed, empty, back) = (
@@ -57,55 +116,27 @@ pub fn HistoryView() -> impl IntoView {
         } if conversations.is_empty() => Some(empty),
         _ => None,
     };
-    let list = move || match history.get() {
-        History::Loaded {
-            conversations,
-            viewing: None,
-        } if !conversations.is_empty() => Some(view! {
-            <ul class="pl-history-list">
-                {conversations
-                    .iter()
-                    .enumerate()
-                    .map(|(index, past)| {
-                        view! {
-                            <li>
-                                <button
-                                    type="button"
-                                    on:click=move |_| {
-                                        runtime.dispatch(Input::ShowPast(index));
-                                        focus_soon(BACK_ID);
-                                    }
-                                >
-                                    <span class="pl-history-date">
-                                        {date(past.started_ms, language)}
-                                    </span>
-                                    " "
-                                    <span class="pl-history-first">{first_message(past)}</span>
-                                </button>
-                            </li>
-                        }
-                    })
-                    .collect_view()}
-            </ul>
-        }),
-        _ => None,
-    };
-    let transcript = move || match history.get() {
-        History::Loaded {
-            mut conversations,
-            viewing: Some(index),
-        } if index < conversations.len() => {
-            let past = conversations.swap_remove(index);
-            let when = date(past.started_ms, language);
-            Some(view! {
-                <h3 class="pl-history-title">{when.clone()}</h3>
-                <ol class="pl-log pl-past" aria-label=when tabindex="0">
-                    {past.events.into_iter().map(|r| record_view(r, texts)).collect_view()}
-                </ol>
+    // The list and a transcript come and go whole: mounted by hand, not rebuilt.
+    let list_host = NodeRef::new();
+    mount_while(
+        list_host,
+        move || {
+            history.with(|h| {
+                matches!(h, History::Loaded { conversations, viewing: None } if !conversations.is_empty())
             })
-        }
-        _ => None,
-    };
+        },
+        past_list,
+    );
+    let transcript_host = NodeRef::new();
+    mount_while(
+        transcript_host,
+        move || {
+            history.with(|h| {
+                matches!(h, History::Loaded { conversations, viewing: Some(i) } if *i < conversations.len())
+            })
+        },
+        past_transcript,
+    );
     view! {
         <div class="pl-history-view">
             <div class="pl-history-bar">
@@ -127,8 +158,8 @@ pub fn HistoryView() -> impl IntoView {
             </div>
             <div class="pl-history-body">
                 <p class="pl-history-note" role="status">{note}</p>
-                {list}
-                {transcript}
+                <div class="pl-mount" node_ref=list_host></div>
+                <div class="pl-mount" node_ref=transcript_host></div>
             </div>
         </div>
     }

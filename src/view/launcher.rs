@@ -1,26 +1,38 @@
-//! The launcher: a round button in the corner that opens the chat panel.
+//! The launcher: a round button in the corner that opens the chat panel, with a badge
+//! (drawn by the stylesheet from `data-unread`) counting the bot and agent messages that
+//! came while it was closed.
 
 use super::focus_soon;
 use super::panel::focus_target;
 use crate::machine::{Input, Widget};
 use crate::runtime::Runtime;
 use leptos::prelude::*;
+use porchlight_protocol::Texts;
 
 /// The launcher's element id, so the panel can hand focus back to it.
 pub const LAUNCHER_ID: &str = "pl-launcher";
 
 #[component]
-pub fn Launcher(label: &'static str) -> impl IntoView {
+pub fn Launcher(texts: &'static Texts) -> impl IntoView {
     let runtime = expect_context::<Runtime>();
     let open = move || runtime.widget.with(|w| w.open);
+    let unread = move || runtime.widget.with(|w| w.unread);
     view! {
         <button
             id=LAUNCHER_ID
             class="pl-launcher"
             type="button"
-            aria-label=label
+            aria-label=move || {
+                let label = texts.open_label.as_str();
+                match unread() {
+                    0 => label.to_string(),
+                    1 => texts.unread_one.replace("{label}", label),
+                    n => texts.unread_many.replace("{label}", label).replace("{n}", &n.to_string()),
+                }
+            }
             aria-expanded=move || open().to_string()
             hidden=open
+            data-unread=move || unread().to_string()
             on:click=move |_| {
                 runtime.dispatch(Input::Open);
                 focus_soon(focus_target(runtime, runtime.widget.with_untracked(Widget::phase)));

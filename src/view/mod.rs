@@ -45,7 +45,8 @@ use std::time::Duration;
 use wasm_bindgen::JsCast;
 
 /// Shows the view `part` makes inside the element `host` while `when()` holds: built afresh
-/// each time it appears, dropped (and its effects with it) when it goes. Mounted by hand, as
+/// each time it appears or what `when` read changes, dropped (and its effects with it)
+/// when it goes. Mounted by hand, as
 /// a root with the runtime and configuration in its context, rather than returned from a
 /// reactive closure: a part that only comes and goes never needs tachys's rebuild code,
 /// which for a whole form would only weigh on the bundle.
@@ -60,7 +61,8 @@ pub fn mount_while<V: IntoView + 'static>(
     Effect::new(move |_| {
         let (show, host) = (when(), host.get());
         match host {
-            Some(host) if show && mounted.with_value(Option::is_none) => {
+            Some(host) if show => {
+                mounted.set_value(None); // what `when` read changed: built afresh
                 let handle = mount_to(host.unchecked_into(), move || {
                     provide_context(runtime);
                     provide_context(config);

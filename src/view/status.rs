@@ -28,13 +28,13 @@ pub fn Status() -> impl IntoView {
             _ => None,
         })
     });
-    let waited = move || {
+    let waited = Memo::new(move |_| {
         let now = runtime.now.get();
         runtime
             .widget
             .with(|w| w.waited_ms(now))
             .map(|ms| waited_template.replace("{time}", &clock(ms)))
-    };
+    });
     let notice = Memo::new(move |_| {
         runtime.widget.with(|w| match (&w.notice, w.link) {
             (_, LinkState::Reconnecting) => Some(reconnecting.clone()),
@@ -46,11 +46,17 @@ pub fn Status() -> impl IntoView {
     view! {
         <div class="pl-status" role="status">
             <p class="pl-chat-status">
-                <span>{move || line.get()}</span>
+                <span>{shown(line)}</span>
                 " "
-                <span class="pl-waited" aria-hidden="true">{waited}</span>
+                <span class="pl-waited" aria-hidden="true">{shown(waited)}</span>
             </p>
-            <p class="pl-notice">{move || notice.get()}</p>
+            <p class="pl-notice">{shown(notice)}</p>
         </div>
     }
+}
+
+/// A line's text as the view shows it: one closure type for every line, so the bundle
+/// holds its render code once.
+fn shown(line: Memo<Option<String>>) -> impl Fn() -> Option<String> + Send + Sync + Copy {
+    move || line.get()
 }

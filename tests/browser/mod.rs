@@ -193,6 +193,12 @@ fn free_port() -> u16 {
 
 impl Browser {
     pub async fn start() -> Browser {
+        Browser::start_with(&[]).await
+    }
+
+    /// A session with Chromium flags added, e.g. `--window-size=360,740` (replacing the
+    /// default 1280×900) or `--force-dark-mode` (`prefers-color-scheme: dark`).
+    pub async fn start_with(flags: &[&str]) -> Browser {
         let chromedriver =
             std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
         let port = free_port();
@@ -206,18 +212,30 @@ impl Browser {
             });
         let profile =
             std::env::temp_dir().join(format!("porchlight-e2e-{}-{port}", std::process::id()));
+        let mut args: Vec<String> = [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-quic",
+        ]
+        .map(String::from)
+        .to_vec();
+        if !flags.iter().any(|f| f.starts_with("--window-size=")) {
+            args.push("--window-size=1280,900".into());
+        }
+        args.extend(flags.iter().map(|f| f.to_string()));
+        args.push(format!("--user-data-dir={}", profile.display()));
         let mut capabilities = serde_json::Map::new();
         capabilities.insert(
             "goog:chromeOptions".into(),
             serde_json::json!({
                 "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                    "--disable-background-networking", "--disable-component-update",
-                    "--disable-sync", "--no-first-run", "--disable-quic",
-                    "--window-size=1280,900",
-                    format!("--user-data-dir={}", profile.display()),
-                ],
+                "args": args,
             }),
         );
         // ChromeDriver needs a moment to listen: retry the session for a bounded time.
@@ -499,7 +517,7 @@ impl Frame<'_> {
         let found = self
             .async_script(
                 "const done = arguments[arguments.length - 1];\
-                 axe.run(document, {resultTypes: ['violations']})\
+                 axe.run(document, Object.assign({resultTypes: ['violations']}, window.__axeOptions))\
                    .then(r => done(r.violations.map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))))\
                    .catch(e => done(['axe failed: ' + e]));",
             )

@@ -1,0 +1,483 @@
+//! End to end in headless Chromium: the host page's JS API (`Porchlight(…)`) and its
+//! events, counted by listeners on the host page; the unread badge; the panel on a phone
+//! (the whole screen, the composer above the on-screen keyboard, the page left as it was);
+//! dark mode, checked by axe.
+//!
+//! Needs the release bundle and Chromium (`cargo xtask test`); hence `#[ignore]`.
+#![cfg(not(target_arch = "wasm32"))]
+
+mod browser;
+
+use browser::{Browser, Chat, Frame};
+use porchlight_mock::client::ControlClient;
+use serde_json::{Value, json};
+use std::time::Duration;
+use tokio::time::{Instant, sleep};
+
+/// Listeners on the host page for every event: first one that throws, then one that counts
+/// into `__heard` and keeps the details in `__details`. `console.warn` is counted into
+/// `__warns`.
+const LISTEN: &str = "
+    window.__heard = {}; window.__details = {}; window.__warns = [];
+    console.warn = function () { __warns.push(Array.from(arguments).join(' ')); };
+    ['ready', 'open', 'close', 'message', 'unread', 'chat:started', 'chat:ended'].forEach(n => {
+      Porchlight('on', n, () => { throw new Error('a broken listener for ' + n); });
+      Porchlight('on', n, d => {
+        __heard[n] = (__heard[n] || 0) + 1;
+        (__details[n] = __details[n] || []).push(d === undefined ? null : d);
+      });
+    });";
+
+/// axe-core on the widget, but for two findings older than this suite and not about what it
+/// checks: the log is an `<ol role="log">` (`aria-allowed-role`), so its `<li>`s are not in
+/// a list for axe (`listitem`).
+async fn accessible(frame: &Frame<'_>, state: &str) {
+    frame
+        .script(
+            "window.__axeOptions = {rules: {'aria-allowed-role': {enabled: false}, listitem: {enabled: false}}}",
+        )
+        .await;
+    frame.assert_accessible(state).await;
+}
+
+/// Runs `js` on the host page (leaving the widget's frame).
+async fn on_host(browser: &Browser, js: &str) -> Value {
+    let client = browser.client();
+    client.enter_parent_frame().await.expect("top frame");
+    client
+        .execute(js, vec![])
+        .await
+        .unwrap_or_else(|e| panic!("host script failed: {e}"))
+}
+
+/// Waits until `js` on the host page returns `want`.
+async fn host_until(browser: &Browser, js: &str, want: Value) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let seen = on_host(browser, js).await;
+        if seen == want {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{js}: {seen}, not {want}");
+        sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// How often the host page's counting listener heard `event`.
+fn heard(event: &str) -> String {
+    format!("return __heard['{event}'] || 0")
+}
+
+/// The host page with the listeners on and the widget ready.
+async fn host_page_listening<'a>(browser: &'a Browser, chat: &Chat) -> Frame<'a> {
+    browser
+        .client()
+        .goto(&chat.url("/"))
+        .await
+        .expect("host page");
+    browser.enter_widget().await;
+    on_host(browser, LISTEN).await;
+    host_until(browser, &heard("ready"), json!(1)).await;
+    browser.enter_widget().await
+}
+
+/// Asks for a person through the pre-chat form; the conversation once it is queued.
+async fn ask_for_a_person(frame: &Frame<'_>, control: &ControlClient) -> String {
+    frame.click("button.pl-talk-to-human").await;
+    frame.type_into("#pl-field-name", "Ada").await;
+    frame.type_into("#pl-field-email", "ada@example.com").await;
+    frame.click("#pl-field-consent").await;
+    frame.click("form.pl-prechat button[type=submit]").await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let state = control.state().await.expect("state").json();
+        if let Some(c) = state["queue"][0]["conversation"].as_str() {
+            return c.to_string();
+        }
+        assert!(Instant::now() < deadline, "never queued: {state}");
+        sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs the release widget and Chromium: run `cargo xtask test`"]
+async fn every_call_and_event_of_the_js_api_reaches_the_host_page() {
+    let chat = Chat::start().await;
+    let control = chat.control();
+    let browser = Browser::start().await;
+    host_page_listening(&browser, &chat).await;
+
+    // Unknown commands and bad arguments: one warning each, nothing changed.
+    on_host(
+        &browser,
+        "Porchlight('explode'); Porchlight('on', '__proto__', function () {});
+         Porchlight('on', 'open'); Porchlight('off', 'toString', function () {});
+         Porchlight('setLocale', 42); Porchlight('identify', 'ann');
+         Porchlight('identify', [1]);",
+    )
+    .await;
+    assert_eq!(
+        on_host(&browser, "return __warns.length").await,
+        json!(7),
+        "{}",
+        on_host(&browser, "return __warns").await
+    );
+    browser.wait_for_frame_width(96).await;
+
+    // Good identify and setLocale calls are kept for the widget, without a warning.
+    on_host(
+        &browser,
+        "Porchlight('identify', {user_id: 'u1', name: 'Ada'}); Porchlight('setLocale', 'de-DE');",
+    )
+    .await;
+    let frame = browser.enter_widget().await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let kept = frame
+            .script(
+                "const k = Object.keys(localStorage);\
+                 const get = s => localStorage.getItem(k.find(x => x.endsWith(s)));\
+                 return [get(':identity'), get(':locale')]",
+            )
+            .await;
+        if kept == json!([r#"{"user_id":"u1","name":"Ada"}"#, "de-DE"]) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "kept {kept}");
+        sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(on_host(&browser, "return __warns.length").await, json!(7));
+
+    // open: the panel opens, the bot's greeting is a `message`; a throwing listener did
+    // not keep the counting one from hearing either.
+    on_host(&browser, "Porchlight('open')").await;
+    host_until(&browser, &heard("open"), json!(1)).await;
+    host_until(
+        &browser,
+        "return (__details.message || []).map(m => m.author_kind)[0] || null",
+        json!("bot"),
+    )
+    .await;
+    let frame = browser.enter_widget().await;
+    frame.wait_for_text(".pl-from-bot .pl-text", "Hi!").await;
+
+    // hide: the whole widget goes (and closes); show brings the launcher back.
+    on_host(&browser, "Porchlight('hide')").await;
+    host_until(&browser, &heard("close"), json!(1)).await;
+    assert_eq!(
+        on_host(
+            &browser,
+            "return getComputedStyle(document.querySelector('iframe[data-porchlight]')).display"
+        )
+        .await,
+        json!("none")
+    );
+    on_host(&browser, "Porchlight('show')").await;
+    browser.wait_for_frame_width(96).await;
+
+    // off: a removed listener hears nothing.
+    on_host(
+        &browser,
+        "window.__offed = 0; window.__f = () => __offed++;
+         Porchlight('on', 'open', __f); Porchlight('off', 'open', __f); Porchlight('toggle')",
+    )
+    .await;
+    host_until(&browser, &heard("open"), json!(2)).await;
+    assert_eq!(on_host(&browser, "return __offed").await, json!(0));
+
+    // chat:started when an agent joins.
+    let frame = browser.enter_widget().await;
+    let conversation = ask_for_a_person(&frame, &control).await;
+    control.accept("ann", &conversation).await.expect("accept");
+    host_until(&browser, &heard("chat:started"), json!(1)).await;
+
+    // Closed: the agent's messages raise the badge and `unread`.
+    on_host(&browser, "Porchlight('close')").await;
+    host_until(&browser, &heard("close"), json!(2)).await;
+    control
+        .message("ann", &conversation, "Are you still there?")
+        .await
+        .expect("message");
+    host_until(
+        &browser,
+        "return (__details.unread || []).slice(-1)[0]",
+        json!(1),
+    )
+    .await;
+    host_until(
+        &browser,
+        "return (__details.message || []).slice(-1)[0]",
+        json!({"author_kind": "agent", "author_name": "Ann", "text": "Are you still there?"}),
+    )
+    .await;
+    control
+        .message("ann", &conversation, "I can wait.")
+        .await
+        .expect("message");
+    host_until(
+        &browser,
+        "return (__details.unread || []).slice(-1)[0]",
+        json!(2),
+    )
+    .await;
+    let frame = browser.enter_widget().await;
+    frame
+        .wait_for(fantoccini::Locator::Css(
+            "button#pl-launcher[aria-label='Open chat, 2 unread messages']",
+        ))
+        .await;
+    assert_eq!(
+        frame
+            .script(
+                "return getComputedStyle(document.getElementById('pl-launcher'), '::after').content"
+            )
+            .await,
+        json!("\"2\""),
+        "the badge shows the count"
+    );
+    accessible(&frame, "launcher with 2 unread").await;
+    frame.leave().await;
+    browser.screenshot("launcher-unread").await;
+
+    // Opening clears it.
+    on_host(&browser, "Porchlight('open')").await;
+    host_until(
+        &browser,
+        "return (__details.unread || []).slice(-1)[0]",
+        json!(0),
+    )
+    .await;
+    let frame = browser.enter_widget().await;
+    frame.wait_for_text(".pl-log", "I can wait.").await;
+    assert_eq!(
+        frame.attr("#pl-launcher", "data-unread").await.as_deref(),
+        Some("0")
+    );
+
+    // chat:ended when the agent closes it.
+    control.close("ann", &conversation).await.expect("close");
+    host_until(&browser, &heard("chat:ended"), json!(1)).await;
+    assert_eq!(on_host(&browser, "return __warns.length").await, json!(7));
+    browser.quit().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the release widget and Chromium: run `cargo xtask test`"]
+async fn reset_hands_the_next_person_a_clean_widget() {
+    let chat = Chat::start().await;
+    let browser = Browser::start().await;
+    let frame = browser.open_greeted_chat(&chat.url("/")).await;
+    frame
+        .type_into("#pl-composer-input", "My secret order 42\u{E007}")
+        .await;
+    frame.wait_for_text(".pl-log", "My secret order 42").await;
+    let token =
+        "return localStorage.getItem(Object.keys(localStorage).find(k => k.endsWith(':token')))";
+    let before = frame.script(token).await;
+    assert!(before.is_string());
+
+    on_host(&browser, "Porchlight('reset')").await;
+    let frame = browser.enter_widget().await;
+    frame
+        .wait_until_gone_text(".pl-log", "My secret order 42")
+        .await;
+    frame.wait_for_text(".pl-from-bot .pl-text", "Hi!").await;
+    let after = frame.script(token).await;
+    assert!(after.is_string() && after != before, "{before} → {after}");
+
+    // A reload shows nothing of the old visitor either.
+    browser.client().refresh().await.expect("reload");
+    let frame = browser.enter_widget().await;
+    frame.wait_for_text(".pl-from-bot .pl-text", "Hi!").await;
+    assert!(
+        !frame
+            .texts(".pl-log")
+            .await
+            .concat()
+            .contains("My secret order 42")
+    );
+    browser.quit().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the release widget and Chromium: run `cargo xtask test`"]
+async fn unread_clears_in_every_tab_when_one_opens_the_panel() {
+    let chat = Chat::start().await;
+    let control = chat.control();
+    let browser = Browser::start().await;
+    let frame = browser.open_greeted_chat(&chat.url("/")).await;
+    let conversation = ask_for_a_person(&frame, &control).await;
+    control.accept("ann", &conversation).await.expect("accept");
+    frame.wait_for_text(".pl-log", "Ann joined").await;
+    frame.press("\u{E00C}").await; // Escape closes the panel
+    // A second tab of the same site, its panel closed.
+    let client = browser.client();
+    let first = client.window().await.expect("this tab");
+    let second = client.new_window(true).await.expect("a tab").handle;
+    client.switch_to_window(second).await.expect("to it");
+    client.goto(&chat.url("/")).await.expect("host page");
+    browser.enter_widget().await;
+    control
+        .message("ann", &conversation, "News for you")
+        .await
+        .expect("message");
+    let badge = "button#pl-launcher[aria-label='Open chat, 1 unread message']";
+    browser
+        .enter_widget()
+        .await
+        .wait_for(fantoccini::Locator::Css(badge))
+        .await;
+    // The first tab opens its panel: the second tab's badge goes.
+    client.switch_to_window(first).await.expect("back");
+    let frame = browser.enter_widget().await;
+    frame.wait_for(fantoccini::Locator::Css(badge)).await;
+    frame.click("button#pl-launcher").await;
+    frame.wait_for_text(".pl-log", "News for you").await;
+    let second = client.windows().await.expect("tabs")[1].clone();
+    client
+        .switch_to_window(second)
+        .await
+        .expect("to the second");
+    let frame = browser.enter_widget().await;
+    frame
+        .wait_for(fantoccini::Locator::Css(
+            "button#pl-launcher[aria-label='Open chat']",
+        ))
+        .await;
+    browser.quit().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the release widget and Chromium: run `cargo xtask test`"]
+async fn on_a_phone_the_panel_fills_the_screen_above_the_keyboard_and_leaves_the_page_as_it_was() {
+    let chat = Chat::start().await;
+    let browser = Browser::start_with(&["--window-size=360,740"]).await;
+    browser
+        .client()
+        .goto(&chat.url("/"))
+        .await
+        .expect("host page");
+    browser.enter_widget().await;
+    let page_state = "return [scrollX, scrollY, innerWidth <= 640,
+        document.documentElement.getAttribute('style'), document.body.getAttribute('style'),
+        getComputedStyle(document.body).overflow, getComputedStyle(document.documentElement).overflow]";
+    on_host(&browser, "scrollTo(0, 40)").await;
+    let before = on_host(&browser, page_state).await;
+    assert_eq!(before[2], json!(true), "a narrow viewport: {before}");
+
+    let frame = browser.enter_widget().await;
+    frame.click("button[aria-label='Open chat']").await;
+    frame.wait_for_text(".pl-from-bot .pl-text", "Hi!").await;
+    // The frame is the whole visible page; the panel fills it, square.
+    host_until(
+        &browser,
+        "const r = document.querySelector('iframe[data-porchlight]').getBoundingClientRect();
+         return [r.left, r.top, r.width === visualViewport.width, r.height === visualViewport.height]",
+        json!([0, 0, true, true]),
+    )
+    .await;
+    let frame = browser.enter_widget().await;
+    let panel = frame
+        .script(
+            "const r = document.querySelector('.pl-panel').getBoundingClientRect();
+             return [r.left, r.top, Math.abs(r.width - innerWidth) < 1,
+                     Math.abs(r.height - innerHeight) < 1, innerWidth, innerHeight, r.width, r.height,
+                     getComputedStyle(document.getElementById('pl-composer-input')).fontSize]",
+        )
+        .await;
+    assert_eq!(
+        [&panel[0], &panel[1], &panel[2], &panel[3], &panel[8]],
+        [
+            &json!(0),
+            &json!(0),
+            &json!(true),
+            &json!(true),
+            &json!("16px")
+        ],
+        "{panel}"
+    );
+    accessible(&frame, "full-screen panel on a phone").await;
+    frame.leave().await;
+    browser.screenshot("phone-panel").await;
+
+    // The on-screen keyboard shrinks the visual viewport to 400 px: the composer stays in
+    // sight above it.
+    on_host(
+        &browser,
+        "Object.defineProperty(visualViewport, 'height', {get: () => 400, configurable: true});
+         visualViewport.dispatchEvent(new Event('resize'));",
+    )
+    .await;
+    host_until(
+        &browser,
+        "return document.querySelector('iframe[data-porchlight]').getBoundingClientRect().height",
+        json!(400),
+    )
+    .await;
+    let frame = browser.enter_widget().await;
+    let composer = frame
+        .script(
+            "const r = document.getElementById('pl-composer-input').getBoundingClientRect();
+             return [innerHeight, r.top > 0 && r.bottom <= innerHeight]",
+        )
+        .await;
+    assert_eq!(composer, json!([400, true]));
+
+    // Closing hands the page back exactly as it was.
+    frame.press("\u{E00C}").await;
+    frame.leave().await;
+    browser.wait_for_frame_width(96).await;
+    assert_eq!(on_host(&browser, page_state).await, before);
+    browser.quit().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the release widget and Chromium: run `cargo xtask test`"]
+async fn dark_mode_styles_every_part_and_axe_finds_nothing() {
+    let chat = Chat::start().await;
+    let control = chat.control();
+    let browser = Browser::start_with(&["--force-dark-mode"]).await;
+    let frame = browser.open_greeted_chat(&chat.url("/")).await;
+    let colours = frame
+        .script(
+            "return [matchMedia('(prefers-color-scheme: dark)').matches,
+                     getComputedStyle(document.querySelector('.pl-panel')).backgroundColor]",
+        )
+        .await;
+    assert_eq!(colours, json!([true, "rgb(28, 33, 40)"]));
+    accessible(&frame, "dark, bot").await;
+    frame.click("button.pl-talk-to-human").await;
+    frame.click("form.pl-prechat button[type=submit]").await;
+    frame.wait_for_text(".pl-field-error", "").await;
+    accessible(&frame, "dark, pre-chat form with errors").await;
+    frame.type_into("#pl-field-name", "Ada").await;
+    frame.type_into("#pl-field-email", "ada@example.com").await;
+    frame.click("#pl-field-consent").await;
+    frame.click("form.pl-prechat button[type=submit]").await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let conversation = loop {
+        let state = control.state().await.expect("state").json();
+        if let Some(c) = state["queue"][0]["conversation"].as_str() {
+            break c.to_string();
+        }
+        assert!(Instant::now() < deadline, "never queued: {state}");
+        sleep(Duration::from_millis(50)).await;
+    };
+    accessible(&frame, "dark, queued").await;
+    control.accept("ann", &conversation).await.expect("accept");
+    control
+        .message("ann", &conversation, "Hello from Ann")
+        .await
+        .expect("message");
+    frame.wait_for_text(".pl-log", "Hello from Ann").await;
+    accessible(&frame, "dark, live").await;
+    frame.leave().await;
+    browser.screenshot("dark-live").await;
+    let frame = browser.enter_widget().await;
+    control.close("ann", &conversation).await.expect("close");
+    frame.wait_for(fantoccini::Locator::Css("#pl-star-1")).await;
+    accessible(&frame, "dark, rating").await;
+    frame.press("\u{E00C}").await;
+    accessible(&frame, "dark, closed").await;
+    browser.quit().await;
+}
