@@ -194,7 +194,9 @@ impl World {
                 Effect::FetchTranscript { after, .. } => self.fetches.push(after),
                 Effect::SaveToken(_)
                 | Effect::PanelChanged { .. }
-                | Effect::FetchHistory { .. } => {}
+                | Effect::FetchHistory { .. }
+                | Effect::Host(_)
+                | Effect::SaveSeen(..) => {}
             }
         }
     }
