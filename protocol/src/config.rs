@@ -175,8 +175,78 @@ pub struct Texts {
     pub queue_full: String,
 }
 
+impl Texts {
+    /// Every text empty: what the widget starts from, since the server sends them all
+    /// (merged with the visitor's locale) and the English defaults would only weigh on the
+    /// bundle.
+    pub fn blank() -> Self {
+        Texts {
+            title: String::new(),
+            subtitle: String::new(),
+            open_label: String::new(),
+            close_label: String::new(),
+            composer_label: String::new(),
+            composer_placeholder: String::new(),
+            send_label: String::new(),
+            talk_to_human: String::new(),
+            prechat_title: String::new(),
+            prechat_submit: String::new(),
+            queued: String::new(),
+            connecting: String::new(),
+            agent_joined: String::new(),
+            end_chat: String::new(),
+            end_chat_confirm: String::new(),
+            chat_ended: String::new(),
+            rating_prompt: String::new(),
+            rating_thanks: String::new(),
+            missed_title: String::new(),
+            leave_message_submit: String::new(),
+            message_left: String::new(),
+            new_conversation: String::new(),
+            previous_conversations: String::new(),
+            cancel: String::new(),
+            back: String::new(),
+            conversation_label: String::new(),
+            you: String::new(),
+            agent_requested: String::new(),
+            agent_typing: String::new(),
+            sending: String::new(),
+            sent: String::new(),
+            not_sent: String::new(),
+            session_lost: String::new(),
+            waited: String::new(),
+            reconnecting: String::new(),
+            loading: String::new(),
+            no_history: String::new(),
+            history_failed: String::new(),
+            rating_comment: String::new(),
+            one_star: String::new(),
+            stars: String::new(),
+            required_field: String::new(),
+            too_long_field: String::new(),
+            invalid_email: String::new(),
+            invalid_phone: String::new(),
+            not_an_option: String::new(),
+            unknown_field: String::new(),
+            unread_one: String::new(),
+            unread_many: String::new(),
+            signed_in_only: String::new(),
+            identity_refused: String::new(),
+            rate_limited: String::new(),
+            unavailable: String::new(),
+            queue_full: String::new(),
+        }
+    }
+}
+
 impl Default for Texts {
+    /// The English texts. In the widget (wasm) every text is empty instead: the server
+    /// sends them all, merged with the visitor's locale, and an English copy would only
+    /// weigh on the bundle.
     fn default() -> Self {
+        if cfg!(target_arch = "wasm32") {
+            return Texts::blank();
+        }
         Texts {
             title: "Chat with us".into(),
             subtitle: "We usually reply in a few minutes".into(),

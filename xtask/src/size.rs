@@ -123,7 +123,7 @@ fn print_table(files: &[FileSize]) {
 
 /// The most the opened widget may cost a visitor, brotli-compressed, all files together.
 /// Raise it only deliberately, saying in the commit what the bytes buy.
-pub const TOTAL_BROTLI_BUDGET: usize = 119_000;
+pub const TOTAL_BROTLI_BUDGET: usize = 120_000;
 /// The loader runs on every page of the host site: it must stay well under 2 KB gzipped.
 pub const LOADER_GZIP_BUDGET: usize = 2_048;
 
