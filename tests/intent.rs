@@ -30,13 +30,18 @@ async fn fetched_wasm(frame: &Frame<'_>) -> bool {
         .any(|url| url.ends_with(".wasm"))
 }
 
-/// The host page, the widget entered, and the launcher drawn before the app.
-async fn at_the_host_page<'a>(browser: &'a Browser, chat: &Chat) -> Frame<'a> {
-    browser
-        .client()
-        .goto(&chat.url("/"))
-        .await
-        .expect("host page");
+/// Waits until the widget's document has fetched the app's wasm; `why` names the wait.
+async fn wait_until_fetched_wasm(frame: &Frame<'_>, why: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !fetched_wasm(frame).await {
+        assert!(Instant::now() < deadline, "{why}");
+        sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The host page at `url`, the widget entered, and the launcher drawn before the app.
+async fn at_the_host_page<'a>(browser: &'a Browser, url: &str) -> Frame<'a> {
+    browser.client().goto(url).await.expect("host page");
     let frame = browser.enter_widget().await;
     frame
         .wait_for(fantoccini::Locator::Css("button#pl-boot"))
@@ -49,7 +54,7 @@ async fn at_the_host_page<'a>(browser: &'a Browser, chat: &Chat) -> Frame<'a> {
 async fn no_wasm_is_fetched_until_the_visitor_shows_intent() {
     let chat = Chat::start().await;
     let browser = Browser::start().await;
-    let frame = at_the_host_page(&browser, &chat).await;
+    let frame = at_the_host_page(&browser, &chat.url("/")).await;
     // The page has loaded and settled: still no app code.
     sleep(Duration::from_millis(1_500)).await;
     assert!(!fetched_wasm(&frame).await, "{:?}", fetched(&frame).await);
@@ -63,11 +68,7 @@ async fn no_wasm_is_fetched_until_the_visitor_shows_intent() {
     frame
         .script("document.getElementById('pl-boot').focus()")
         .await;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !fetched_wasm(&frame).await {
-        assert!(Instant::now() < deadline, "intent never fetched the app");
-        sleep(Duration::from_millis(50)).await;
-    }
+    wait_until_fetched_wasm(&frame, "intent never fetched the app").await;
     // The app takes the launcher's place, keeping focus on it, the panel still closed.
     frame.wait_until_focused("pl-launcher").await;
     assert!(!frame.is_displayed(".pl-panel").await);
@@ -79,7 +80,7 @@ async fn no_wasm_is_fetched_until_the_visitor_shows_intent() {
 async fn a_click_before_the_app_has_started_opens_the_panel_once_it_has() {
     let chat = Chat::start().await;
     let browser = Browser::start().await;
-    let frame = at_the_host_page(&browser, &chat).await;
+    let frame = at_the_host_page(&browser, &chat.url("/")).await;
     assert!(!fetched_wasm(&frame).await);
     frame.click("button#pl-boot").await;
     // No second click: the panel opens with the composer focused, and the bot greets.
@@ -101,15 +102,7 @@ async fn a_click_while_the_app_is_slow_to_come_shows_it_is_loading_then_opens() 
     let chat = Chat::start().await;
     let proxy = FaultyProxy::start(chat.addr()).await;
     let browser = Browser::start().await;
-    browser
-        .client()
-        .goto(&proxy.url("/"))
-        .await
-        .expect("host page");
-    let frame = browser.enter_widget().await;
-    frame
-        .wait_for(fantoccini::Locator::Css("button#pl-boot"))
-        .await;
+    let frame = at_the_host_page(&browser, &proxy.url("/")).await;
     // The app's code is held on its way (a slow network).
     proxy.stall(Direction::Down, true);
     frame.click("button#pl-boot").await;
@@ -161,14 +154,7 @@ async fn a_returning_visitor_gets_the_app_at_once_and_the_agents_message_from_me
         .await
         .expect("host page");
     let frame = browser.enter_widget().await;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !fetched_wasm(&frame).await {
-        assert!(
-            Instant::now() < deadline,
-            "the returning visitor's app never started"
-        );
-        sleep(Duration::from_millis(50)).await;
-    }
+    wait_until_fetched_wasm(&frame, "the returning visitor's app never started").await;
     // The panel was open when they left this tab, so it is open again, with the message.
     frame.wait_for_text(".pl-log", "Welcome back, Ada!").await;
     browser.quit().await;

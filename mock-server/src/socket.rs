@@ -553,23 +553,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_ping_flood_is_rate_limited_then_closed() {
-        let state = Shared::new(MockConfig::default(), "nowhere".into());
-        let (client, incoming) =
-            tokio::sync::mpsc::unbounded_channel::<Result<Message, axum::Error>>();
-        let (out, mut sent) = tokio::sync::mpsc::unbounded_channel::<Message>();
-        let sink = Box::pin(futures_util::sink::unfold(
-            out,
-            |out, message: Message| async move {
-                out.send(message).map_err(|_| axum::Error::new("closed"))?;
-                Ok::<_, axum::Error>(out)
-            },
-        ));
-        let connection = tokio::spawn(serve_connection(
-            sink,
-            tokio_stream_from(incoming),
-            state,
-            None,
-        ));
+        let (client, mut sent, connection) = recorded_connection();
         let _ = client.send(Ok(hello()));
         let flood = usize::try_from(
             porchlight_protocol::limits::FRAME_BURST
@@ -599,23 +583,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_message_dropped_for_the_rate_is_not_overtaken_by_later_ones() {
-        let state = Shared::new(MockConfig::default(), "nowhere".into());
-        let (client, incoming) =
-            tokio::sync::mpsc::unbounded_channel::<Result<Message, axum::Error>>();
-        let (out, mut sent) = tokio::sync::mpsc::unbounded_channel::<Message>();
-        let sink = Box::pin(futures_util::sink::unfold(
-            out,
-            |out, message: Message| async move {
-                out.send(message).map_err(|_| axum::Error::new("closed"))?;
-                Ok::<_, axum::Error>(out)
-            },
-        ));
-        let _connection = tokio::spawn(serve_connection(
-            sink,
-            tokio_stream_from(incoming),
-            state,
-            None,
-        ));
+        let (client, mut sent, _connection) = recorded_connection();
         let text = |id: &str| {
             Ok(Message::Text(Utf8Bytes::from(format!(
                 r#"{{"type":"send_text","id":"{id}","text":"hi"}}"#
@@ -658,6 +626,34 @@ mod tests {
             dropped.is_some() && later > dropped,
             "the dropped message is stored before the later one: {acked:?}"
         );
+    }
+
+    type Client = tokio::sync::mpsc::UnboundedSender<Result<Message, axum::Error>>;
+
+    /// A connection to a fresh server whose client sends through the returned sender and
+    /// whose every frame to the client lands in the returned receiver.
+    fn recorded_connection() -> (
+        Client,
+        tokio::sync::mpsc::UnboundedReceiver<Message>,
+        tokio::task::JoinHandle<()>,
+    ) {
+        let state = Shared::new(MockConfig::default(), "nowhere".into());
+        let (client, incoming) = tokio::sync::mpsc::unbounded_channel();
+        let (out, sent) = tokio::sync::mpsc::unbounded_channel::<Message>();
+        let sink = Box::pin(futures_util::sink::unfold(
+            out,
+            |out, message: Message| async move {
+                out.send(message).map_err(|_| axum::Error::new("closed"))?;
+                Ok::<_, axum::Error>(out)
+            },
+        ));
+        let connection = tokio::spawn(serve_connection(
+            sink,
+            tokio_stream_from(incoming),
+            state,
+            None,
+        ));
+        (client, sent, connection)
     }
 
     /// An mpsc receiver as a stream.

@@ -6,9 +6,9 @@
 
 mod common;
 
-use common::{Server, connect, recv, send};
+use common::{connect, recv, send};
 use porchlight_mock::desk::Desk;
-use porchlight_mock::{MockConfig, Options, Shared, serve};
+use porchlight_mock::{MockConfig, Options, Shared};
 use porchlight_protocol::{
     ClientFrame, ConversationEvent, ErrorCode, MessageId, PROTOCOL_VERSION, Seq, ServerFrame,
     SiteId,
@@ -62,20 +62,11 @@ async fn a_message_refused_while_the_database_fails_is_written_once_when_it_reco
     let mut config = MockConfig::default();
     config.customers.clear();
     let desk = Desk::open_with(config, &db, Duration::from_millis(100)).expect("open");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(serve(
-        listener,
-        Shared::with(desk, Options::serving("no-widget-here".into())),
-        async {
-            let _ = stopped.await;
-        },
-    ));
-    let mut server = Server::at(addr);
-    server.stop_with(stop);
+    let server = common::start_on(Shared::with(
+        desk,
+        Options::serving("no-widget-here".into()),
+    ))
+    .await;
 
     let mut socket = connect(&server).await;
     send(

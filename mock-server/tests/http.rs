@@ -116,19 +116,9 @@ fn built_widget() -> std::path::PathBuf {
 #[tokio::test]
 async fn built_files_come_precompressed_hashed_ones_immutable_pages_revalidated() {
     let dir = built_widget();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
     let mut config = porchlight_mock::MockConfig::default();
     config.customers.clear();
-    let state = porchlight_mock::Shared::new(config, dir.clone());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(porchlight_mock::serve(listener, state, async {
-        let _ = stopped.await;
-    }));
-    let mut server = common::Server::at(addr);
-    server.stop_with(stop);
+    let server = common::start_on(porchlight_mock::Shared::new(config, dir.clone())).await;
     let get = async |path: &str, headers: &[(&str, &str)]| {
         common::anonymous_http(&server, "GET", path, headers, "").await
     };

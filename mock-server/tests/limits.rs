@@ -10,7 +10,7 @@ use common::{
     valid_answers, visitor,
 };
 use porchlight_mock::desk::{Desk, DeskError};
-use porchlight_mock::{MockConfig, Options, Shared, serve};
+use porchlight_mock::{MockConfig, Options, Shared};
 use porchlight_protocol::{
     ClientFrame, ErrorCode, MessageId, PROTOCOL_VERSION, Seq, ServerFrame, SiteId,
 };
@@ -203,19 +203,12 @@ async fn transcripts_come_in_pages() {
 
 /// A server on loopback keeping its store in `db`.
 async fn start_with_db(config: MockConfig, db: &std::path::Path) -> Server {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
     let desk = Desk::open(config, db).expect("open");
-    let state = Shared::with(desk, Options::serving("no-widget-here".into()));
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(serve(listener, state, async {
-        let _ = stopped.await;
-    }));
-    let mut server = Server::at(addr);
-    server.stop_with(stop);
-    server
+    common::start_on(Shared::with(
+        desk,
+        Options::serving("no-widget-here".into()),
+    ))
+    .await
 }
 
 fn hello() -> ClientFrame {

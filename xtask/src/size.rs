@@ -3,7 +3,7 @@
 //! same for the agent console (reported only: agents are not visitors, it has no budget);
 //! then where the widget's wasm bytes go, per item and per crate ([`breakdown`], by twiggy).
 
-use std::io::Write;
+use crate::compress;
 use std::path::{Path, PathBuf};
 
 /// One downloaded file's sizes in bytes.
@@ -12,23 +12,6 @@ pub struct FileSize {
     pub raw: usize,
     pub gzip: usize,
     pub brotli: usize,
-}
-
-fn gzip_len(bytes: &[u8]) -> Result<usize, String> {
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    encoder.write_all(bytes).map_err(|e| e.to_string())?;
-    Ok(encoder.finish().map_err(|e| e.to_string())?.len())
-}
-
-fn brotli_len(bytes: &[u8]) -> Result<usize, String> {
-    let mut out = Vec::new();
-    let params = brotli::enc::BrotliEncoderParams {
-        quality: 11,
-        lgwin: 22,
-        ..Default::default()
-    };
-    brotli::BrotliCompress(&mut &bytes[..], &mut out, &params).map_err(|e| e.to_string())?;
-    Ok(out.len())
 }
 
 /// The files of a built bundle, loader first.
@@ -77,8 +60,8 @@ fn measure_files(root: &Path, files: Vec<PathBuf>) -> Result<Vec<FileSize>, Stri
                     .display()
                     .to_string(),
                 raw: bytes.len(),
-                gzip: gzip_len(&bytes)?,
-                brotli: brotli_len(&bytes)?,
+                gzip: compress::gzip(&bytes)?.len(),
+                brotli: compress::brotli(&bytes)?.len(),
             })
         })
         .collect()

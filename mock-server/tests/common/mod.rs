@@ -30,11 +30,6 @@ impl Drop for Server {
 }
 
 impl Server {
-    /// Stops the server by `stop` when dropped.
-    pub fn stop_with(&mut self, stop: oneshot::Sender<()>) {
-        self.stop = Some(stop);
-    }
-
     /// A server started elsewhere at `addr` (stopped by whoever started it).
     pub fn at(addr: SocketAddr) -> Server {
         Server {
@@ -53,12 +48,16 @@ pub async fn start() -> Server {
 }
 
 pub async fn start_with(config: MockConfig) -> Server {
+    start_on(Shared::new(config, "no-widget-here".into())).await
+}
+
+/// Starts the server around `state` (a desk in a database, another widget folder).
+pub async fn start_on(state: porchlight_mock::AppState) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (stop, stopped) = oneshot::channel::<()>();
-    let state = Shared::new(config, "no-widget-here".into());
     let token = state.admin.token().clone();
     tokio::spawn(serve(listener, state, async {
         let _ = stopped.await;
