@@ -6,7 +6,9 @@
 
 use std::path::Path;
 
-const OPEN: &str = "<script type=\"module\">";
+/// Trunk's inline start script opens with one of these: as written, or as its HTML
+/// minifier (`minify = "on_release"` in `Trunk.toml`) leaves it.
+const OPENS: [&str; 2] = ["<script type=\"module\">", "<script type=module>"];
 const CLOSE: &str = "</script>";
 
 /// Rewrites `dist/index.html` so it has no inline script; `public_url` is Trunk's (e.g.
@@ -82,7 +84,15 @@ fn without_preloads(html: &str) -> String {
         let end = rest[at..].find('>').map_or(rest.len(), |e| at + e + 1);
         let tag = &rest[at..end];
         out.push_str(&rest[..at]);
-        if !(tag.contains("rel=\"modulepreload\"") || tag.contains("rel=\"preload\"")) {
+        let preload = [
+            "rel=\"modulepreload\"",
+            "rel=\"preload\"",
+            "rel=modulepreload",
+            "rel=preload",
+        ]
+        .iter()
+        .any(|rel| tag.contains(rel));
+        if !preload {
             out.push_str(tag);
         }
         rest = &rest[end..];
@@ -93,15 +103,16 @@ fn without_preloads(html: &str) -> String {
 
 /// The page with its one inline module script replaced by a placeholder, and the script.
 fn split_inline_script(html: &str) -> Result<(String, String), String> {
-    let start = html
-        .find(OPEN)
+    let (start, open) = OPENS
+        .iter()
+        .find_map(|open| Some((html.find(open)?, open)))
         .ok_or("Trunk's index.html has no inline module script to move")?;
-    let body_start = start + OPEN.len();
+    let body_start = start + open.len();
     let end = html[body_start..]
         .find(CLOSE)
         .map(|i| body_start + i)
         .ok_or("Trunk's inline script is not closed")?;
-    if html[end..].contains(OPEN) {
+    if OPENS.iter().any(|open| html[end..].contains(open)) {
         return Err("Trunk's index.html has more than one inline module script".into());
     }
     let rewritten = format!(
@@ -160,6 +171,18 @@ mod tests {
             )
         );
         let _ = std::fs::remove_dir_all(&dist);
+    }
+
+    #[test]
+    fn a_minified_page_is_read_too() {
+        let html = "<link href=/w/a.css rel=stylesheet><script type=module>import init from '/w/a.js';</script>\
+            <link crossorigin href=/w/a.js rel=modulepreload><link as=fetch href=/w/a.wasm rel=preload>";
+        let (page, script) = split_inline_script(html).expect("one script");
+        assert_eq!(script, "import init from '/w/a.js';");
+        assert_eq!(
+            without_preloads(&page),
+            format!("<link href=/w/a.css rel=stylesheet>{PLACEHOLDER}")
+        );
     }
 
     #[test]

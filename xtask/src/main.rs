@@ -14,6 +14,7 @@
 mod bench;
 mod compress;
 mod csp;
+mod minify;
 mod page_bench;
 mod size;
 mod tools;
@@ -126,6 +127,9 @@ fn build() -> Result<(), String> {
             csp::lazy_start(&root().join("dist"), "/widget/", &boot).map(|_| ())
         },
     )?;
+    step("Minifying the widget's JavaScript (terser)", || {
+        minify::scripts(&root().join("dist")).map(|_| ())
+    })?;
     step("Building the agent console (release, wasm-opt -Oz)", || {
         run(tools::trunk()
             .args(["build", "--release", "--cargo-profile", "wasm-release"])

@@ -1,6 +1,6 @@
 //! Tool set-up from the package registries only: rustup's wasm32 target, trunk and
-//! wasm-bindgen-cli from crates.io, wasm-opt (binaryen) and axe-core (the accessibility
-//! checker the console's browser tests run) from npm, Chromium and ChromeDriver from Debian. Each step is skipped when the right version is already there.
+//! wasm-bindgen-cli from crates.io, wasm-opt (binaryen), terser (the JavaScript minifier)
+//! and axe-core (the accessibility checker the browser tests run) from npm, Chromium and ChromeDriver from Debian. Each step is skipped when the right version is already there.
 
 use crate::{cargo, root, run, step};
 use std::path::PathBuf;
@@ -9,6 +9,8 @@ use std::process::Command;
 const TRUNK_VERSION: &str = "0.21.14";
 const BINARYEN_VERSION: &str = "132.0.0";
 const AXE_VERSION: &str = "4.14.1";
+/// The JavaScript minifier `cargo xtask build` runs on the widget's JS glue and boot script.
+const TERSER_VERSION: &str = "5.51.4";
 /// The code size profiler `cargo xtask size` runs for its breakdown (crates.io).
 const TWIGGY_VERSION: &str = "0.8.0";
 pub const CHROMIUM: &str = "/usr/bin/chromium";
@@ -33,14 +35,31 @@ pub fn axe_script() -> PathBuf {
     root().join(".tools/axe/node_modules/axe-core/axe.min.js")
 }
 
-/// The axe-core version installed for this checkout, if any.
-fn axe_installed() -> Option<String> {
-    let manifest =
-        std::fs::read_to_string(root().join(".tools/axe/node_modules/axe-core/package.json"))
-            .ok()?;
+/// The version of npm package `package` installed in `.tools/DIR` for this checkout, if any.
+fn npm_installed(dir: &str, package: &str) -> Option<String> {
+    let manifest = std::fs::read_to_string(
+        root().join(format!(".tools/{dir}/node_modules/{package}/package.json")),
+    )
+    .ok()?;
     let (_, rest) = manifest.split_once("\"version\"")?;
     let version = rest.split('"').nth(1)?;
     Some(version.to_string())
+}
+
+/// Installs npm package `package` at `version` into `.tools/DIR`.
+fn npm_install(dir: &str, package: &str, version: &str) -> Result<(), String> {
+    let prefix = root().join(".tools").join(dir);
+    std::fs::create_dir_all(&prefix).map_err(|e| e.to_string())?;
+    run(Command::new("npm")
+        .args(["install", "--no-audit", "--no-fund", "--prefix"])
+        .arg(&prefix)
+        .arg(format!("{package}@{version}"))
+        .stdout(std::io::stderr()))
+}
+
+/// terser, the pinned JavaScript minifier (from npm).
+pub fn terser() -> Command {
+    Command::new(root().join(".tools/terser/node_modules/.bin/terser"))
 }
 
 /// PATH with our tool folders first, so trunk finds the pinned wasm-bindgen and wasm-opt.
@@ -170,27 +189,22 @@ pub fn setup(browser: bool) -> Result<(), String> {
     if !wasm_opt.contains("version 132") {
         step(
             &format!("Installing wasm-opt (binaryen {BINARYEN_VERSION} from npm)"),
-            || {
-                let prefix = root().join(".tools/binaryen");
-                std::fs::create_dir_all(&prefix).map_err(|e| e.to_string())?;
-                run(Command::new("npm")
-                    .args(["install", "--no-audit", "--no-fund", "--prefix"])
-                    .arg(&prefix)
-                    .arg(format!("binaryen@{BINARYEN_VERSION}"))
-                    .stdout(std::io::stderr()))
-            },
+            || npm_install("binaryen", "binaryen", BINARYEN_VERSION),
         )?;
     }
 
-    if browser && (axe_installed().as_deref() != Some(AXE_VERSION) || !axe_script().is_file()) {
+    if npm_installed("terser", "terser").as_deref() != Some(TERSER_VERSION) {
+        step(&format!("Installing terser {TERSER_VERSION} (npm)"), || {
+            npm_install("terser", "terser", TERSER_VERSION)
+        })?;
+    }
+
+    if browser
+        && (npm_installed("axe", "axe-core").as_deref() != Some(AXE_VERSION)
+            || !axe_script().is_file())
+    {
         step(&format!("Installing axe-core {AXE_VERSION} (npm)"), || {
-            let prefix = root().join(".tools/axe");
-            std::fs::create_dir_all(&prefix).map_err(|e| e.to_string())?;
-            run(Command::new("npm")
-                .args(["install", "--no-audit", "--no-fund", "--prefix"])
-                .arg(&prefix)
-                .arg(format!("axe-core@{AXE_VERSION}"))
-                .stdout(std::io::stderr()))
+            npm_install("axe", "axe-core", AXE_VERSION)
         })?;
     }
 
