@@ -169,9 +169,9 @@ fn query_value(text: &str) -> String {
 /// from the page's side and bottom edges. The query says when the widget's code is fetched,
 /// and what the launcher drawn before that code needs: the brand and text colours, a forced
 /// colour scheme, the launcher label, the corner if the site chose one, and every language
-/// the site may be shown in (`lang`, the fallback first), those written right to left
-/// (`rtl`) and the launcher's name in each (`name`, once a language) — so `boot.js` picks
-/// them from the visitor's languages as the server will.
+/// the site may be shown in (`lang`, once each, the fallback first), those written right
+/// to left (`rtl`) and the launcher's name in each (`name`, in the same order) — so
+/// `boot.js` picks them from the visitor's languages as the server will.
 pub fn loader_options(config: &crate::config::MockConfig) -> String {
     use porchlight_protocol::{ColorScheme, Position, TextDirection};
     let site = &config.site;
@@ -202,17 +202,11 @@ pub fn loader_options(config: &crate::config::MockConfig) -> String {
     let served = crate::locales::built_in()
         .map(|locales| crate::locales::every_served(config, locales))
         .unwrap_or_default();
-    let tags: Vec<String> = served.iter().map(|s| query_value(&s.language)).collect();
-    let rtl: Vec<String> = served
-        .iter()
-        .filter(|s| s.dir == TextDirection::Rtl)
-        .map(|s| query_value(&s.language))
-        .collect();
-    if !tags.is_empty() {
-        query.push_str(&format!("&lang={}", tags.join(",")));
+    for s in &served {
+        query.push_str(&format!("&lang={}", query_value(&s.language)));
     }
-    if !rtl.is_empty() {
-        query.push_str(&format!("&rtl={}", rtl.join(",")));
+    for s in served.iter().filter(|s| s.dir == TextDirection::Rtl) {
+        query.push_str(&format!("&rtl={}", query_value(&s.language)));
     }
     if site.launcher_label.is_none() {
         for s in &served {
@@ -282,7 +276,7 @@ mod tests {
             options.starts_with(
                 "var options = ['&preload=intent&position=bottom-left&brand=1f6feb\
                  &on-brand=ffffff&scheme=dark&label=Need%20help%3F%20%27Ask%27%20%26%20go\
-                 &lang=en,de,es,fr,ar,he&rtl=ar,he', 7, -16, 184];"
+                 &lang=en&lang=de&lang=es&lang=fr&lang=ar&lang=he&rtl=ar&rtl=he', 7, -16, 184];"
             ),
             "{options}"
         );

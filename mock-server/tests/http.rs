@@ -134,7 +134,9 @@ async fn the_loader_carries_each_language_its_direction_and_launcher_name() {
     let loader = loader_for("language = \"auto\"").await;
     let line = options_line(&loader);
     assert!(
-        line.contains("&lang=en,de,es,fr,ar,he&rtl=ar,he&name=Open%20chat&name=Chat%20"),
+        line.contains(
+            "&lang=en&lang=de&lang=es&lang=fr&lang=ar&lang=he&rtl=ar&rtl=he&name=Open%20chat&name=Chat%20"
+        ),
         "{line}"
     );
     assert_eq!(line.matches("&name=").count(), 6, "{line}");
