@@ -490,3 +490,59 @@ async fn axe_finds_nothing_in_rtl_and_dark_at_320_px_wide() {
 async fn axe_finds_nothing_in_rtl_and_dark_at_200_percent_zoom() {
     axe_rtl_and_dark(640, 450, "200 percent zoom").await;
 }
+
+#[tokio::test]
+#[ignore = "needs the release widget and Chromium: run `cargo xtask test`"]
+async fn the_unread_badge_in_arabic_and_dark_keeps_axe_at_nothing() {
+    let chat = Chat::start_with(config(|c| {
+        c.site.color_scheme = ColorScheme::Dark;
+        c.site.language = "ar".into();
+    }))
+    .await;
+    let control = chat.control();
+    let browser = Browser::start().await;
+    let frame = before_the_code(&browser, &chat).await;
+    open_from_boot(&frame).await;
+    frame.click("button.pl-talk-to-human").await;
+    frame.type_into("#pl-field-name", "Ada").await;
+    frame.type_into("#pl-field-email", "ada@example.com").await;
+    frame.click("#pl-field-consent").await;
+    frame.click("form.pl-prechat button[type=submit]").await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let conversation = loop {
+        let state = control.state().await.expect("state").json();
+        if let Some(c) = state["queue"][0]["conversation"].as_str() {
+            break c.to_string();
+        }
+        assert!(Instant::now() < deadline, "never queued: {state}");
+        sleep(Duration::from_millis(50)).await;
+    };
+    control.accept("ann", &conversation).await.expect("accept");
+    frame
+        .wait_for(fantoccini::Locator::Css(
+            ".pl-conversation[data-phase='live']",
+        ))
+        .await;
+    frame.assert_accessible("Arabic, dark, live").await;
+    frame.press("\u{E00C}").await;
+    for text in ["Are you still there?", "I can wait."] {
+        control
+            .message("ann", &conversation, text)
+            .await
+            .expect("message");
+    }
+    frame
+        .wait_for(fantoccini::Locator::Css("#pl-launcher[data-unread='2']"))
+        .await;
+    let name = frame
+        .attr("#pl-launcher", "aria-label")
+        .await
+        .unwrap_or_default();
+    assert!(name.contains('2') && name.starts_with('\u{641}'), "{name}");
+    frame
+        .assert_accessible("Arabic, dark, launcher with 2 unread")
+        .await;
+    frame.leave().await;
+    browser.screenshot("look-rtl-dark-unread").await;
+    browser.quit().await;
+}
