@@ -8,7 +8,7 @@
   if (!script || !script.src) return;
   var site = script.getAttribute('data-site') || '';
   var chatOrigin = new URL(script.src, doc.baseURI).origin;
-  // The server writes in the widget's query, the frame's z-index and edge offsets.
+  // The widget's query, z-index, offsets: assets::loader_options.
   var options = ['', 2147483000, 4, 4];
   var frame = doc.createElement('iframe');
   var listeners = Object.create(null);

@@ -3,12 +3,12 @@
 //! visible words start the accessible name) — with a badge (drawn by the stylesheet from
 //! `data-unread`) counting the bot and agent messages that came while it was closed.
 
-use super::focus_soon;
 use super::panel::focus_target;
+use super::{config, focus_soon};
 use crate::machine::{Input, Widget};
 use crate::runtime::Runtime;
 use leptos::prelude::*;
-use porchlight_protocol::{SiteConfig, Texts};
+use porchlight_protocol::Texts;
 
 /// The launcher's element id, so the panel can hand focus back to it.
 pub const LAUNCHER_ID: &str = "pl-launcher";
@@ -18,8 +18,8 @@ pub fn Launcher(texts: &'static Texts) -> impl IntoView {
     let runtime = expect_context::<Runtime>();
     let open = move || runtime.widget.with(|w| w.open);
     let unread = move || runtime.widget.with(|w| w.unread);
-    // The configuration is in context once the panel (built first) has put it there.
-    let label = use_context::<&'static SiteConfig>().and_then(|c| c.launcher_label.as_deref());
+    // The panel, built first, has put the configuration in context.
+    let label = config().launcher_label.as_deref();
     view! {
         <button
             id=LAUNCHER_ID
