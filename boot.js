@@ -14,11 +14,35 @@
   var params = new URLSearchParams(win.location.search);
   var site = params.get('site') || '';
   var host = params.get('host') || '';
-  var position = params.get('position') === 'bottom-left' ? 'bottom-left' : 'bottom-right';
   var framed = win.parent !== win && /^https?:\/\//.test(host);
   var launcher = document.getElementById('pl-boot');
+  var root = document.documentElement;
+  // The look the loader passes on (the server writes it from the site's configuration):
+  // the colours, a forced colour scheme, and the language the server will pick — the
+  // first of the visitor's the site has, else its first — with its direction, the
+  // launcher's name in it and, unless the site chose a corner, the side it reads from.
+  var tags = params.getAll('lang');
+  var at = 0;
+  navigator.languages.some(function (tag) {
+    return (at = tags.indexOf(tag.split('-')[0].toLowerCase())) >= 0;
+  }) || (at = 0);
+  root.lang = tags[at] || 'en';
+  root.dir = params.getAll('rtl').indexOf(root.lang) < 0 ? 'ltr' : 'rtl';
+  ['brand', 'on-brand'].forEach(function (name) {
+    var value = params.get(name);
+    if (/^[\da-f]{6}$/i.test(value)) root.style.setProperty('--pl-' + name, '#' + value);
+  });
+  var scheme = params.get('scheme');
+  if (/^(light|dark)$/.test(scheme)) root.dataset.scheme = scheme;
+  var position = /^(bottom-left|rtl)$/.test(params.get('position') || root.dir) ? 'bottom-left' : 'bottom-right';
   if (position === 'bottom-left') {
     document.getElementById('pl-boot-root').classList.add('pl-left');
+  }
+  var label = params.get('label');
+  var name = label || params.getAll('name')[at];
+  if (launcher) {
+    launcher.lastElementChild.textContent = label;
+    if (name) launcher.setAttribute('aria-label', name);
   }
   // What the app finds when it starts: host commands and the visitor's click, in order.
   var pending = (win.__porchlightPending = []);
@@ -111,7 +135,8 @@
     launcher.addEventListener('click', opened);
   }
   // The loader sizes the frame and relays commands once told the page is ready.
-  post({ type: 'porchlight:resize', width: 96, height: 96, position: position });
+  // The launcher measures itself (a label widens it): the frame is 36 px wider.
+  post({ type: 'porchlight:resize', width: (launcher ? launcher.offsetWidth : 60) + 36, height: 96, position: position });
   post({ type: 'porchlight:ready' });
 
   var preload = params.get('preload');

@@ -8,7 +8,8 @@
   if (!script || !script.src) return;
   var site = script.getAttribute('data-site') || '';
   var chatOrigin = new URL(script.src, doc.baseURI).origin;
-  var options = '';
+  // The widget's query, z-index, offsets: assets::loader_options.
+  var options = ['', 2147483000, 4, 4];
   var frame = doc.createElement('iframe');
   var listeners = Object.create(null);
   var ready, told, full;
@@ -18,12 +19,12 @@
   win.__porchlight = frame;
 
   frame.src = chatOrigin + '/widget/?site=' + encodeURIComponent(site) +
-    '&host=' + encodeURIComponent(win.location.origin) + options;
+    '&host=' + encodeURIComponent(win.location.origin) + options[0];
   frame.title = 'Chat';
   frame.setAttribute('data-porchlight', '');
   var s = frame.style;
   s.cssText = 'position:fixed;bottom:0;right:0;width:0;height:0;border:0;margin:0;padding:0;' +
-    'background:transparent;color-scheme:normal;z-index:2147483000;max-width:100vw;max-height:100vh';
+    'background:transparent;color-scheme:normal;max-width:100vw;max-height:100vh;z-index:' + options[1];
 
   function post(message) {
     if (ready && frame.contentWindow) frame.contentWindow.postMessage(message, chatOrigin);
@@ -53,9 +54,10 @@
       s.width = (view.width || win.innerWidth) + 'px';
       s.height = (view.height || win.innerHeight) + 'px';
     } else {
-      s.bottom = s[size[2] === 'bottom-left' ? 'left' : 'right'] = '0';
+      s.bottom = options[3] + 'px';
+      s[size[2] === 'bottom-left' ? 'left' : 'right'] = options[2] + 'px';
       s.width = size[0] + 'px';
-      s.height = size[1] + 'px';
+      s.height = Math.min(size[1], win.innerHeight - options[3]) + 'px';
     }
   }
   [view, win].forEach(function (target) {

@@ -28,15 +28,8 @@ const LISTEN: &str = "
       });
     });";
 
-/// axe-core on the widget, but for two findings older than this suite and not about what it
-/// checks: the log is an `<ol role="log">` (`aria-allowed-role`), so its `<li>`s are not in
-/// a list for axe (`listitem`).
+/// axe-core on the widget, every rule on.
 async fn accessible(frame: &Frame<'_>, state: &str) {
-    frame
-        .script(
-            "window.__axeOptions = {rules: {'aria-allowed-role': {enabled: false}, listitem: {enabled: false}}}",
-        )
-        .await;
     frame.assert_accessible(state).await;
 }
 

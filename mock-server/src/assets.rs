@@ -145,6 +145,83 @@ pub fn loader_response(loader: &Script, headers: &HeaderMap) -> Response {
     }
 }
 
+/// The distance between the widget frame's edges and the launcher (or the open panel)
+/// inside it: the stylesheet's `--pl-gap`. The loader places the frame this much closer to
+/// the page's edges than the site's offsets, so the launcher sits at them.
+pub const FRAME_GAP_PX: i64 = 16;
+
+/// `text` percent-encoded for a URL's query (all but unreserved characters), so it can
+/// also sit in a single-quoted JavaScript string.
+fn query_value(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// The site's embedding options the loader is served with, replacing its
+/// `var options = […]`: the widget page's query, then the frame's z-index and its distance
+/// from the page's side and bottom edges. The query says when the widget's code is fetched,
+/// and what the launcher drawn before that code needs: the brand and text colours, a forced
+/// colour scheme, the launcher label, the corner if the site chose one, and every language
+/// the site may be shown in (`lang`, once each, the fallback first), those written right
+/// to left (`rtl`) and the launcher's name in each (`name`, in the same order) — so
+/// `boot.js` picks them from the visitor's languages as the server will.
+pub fn loader_options(config: &crate::config::MockConfig) -> String {
+    use porchlight_protocol::{ColorScheme, Position, TextDirection};
+    let site = &config.site;
+    let mut query = format!("&preload={}", config.embedding.preload.as_str());
+    if let Some(position) = config.position() {
+        query.push_str(match position {
+            Position::BottomRight => "&position=bottom-right",
+            Position::BottomLeft => "&position=bottom-left",
+        });
+    }
+    for (name, color) in [
+        ("brand", &site.brand_color),
+        ("on-brand", &site.brand_text_color),
+    ] {
+        query.push_str(&format!(
+            "&{name}={}",
+            color.as_str().trim_start_matches('#')
+        ));
+    }
+    match site.color_scheme {
+        ColorScheme::Light => query.push_str("&scheme=light"),
+        ColorScheme::Dark => query.push_str("&scheme=dark"),
+        ColorScheme::Auto => {}
+    }
+    if let Some(label) = &site.launcher_label {
+        query.push_str(&format!("&label={}", query_value(label)));
+    }
+    let served = crate::locales::built_in()
+        .map(|locales| crate::locales::every_served(config, locales))
+        .unwrap_or_default();
+    for s in &served {
+        query.push_str(&format!("&lang={}", query_value(&s.language)));
+    }
+    for s in served.iter().filter(|s| s.dir == TextDirection::Rtl) {
+        query.push_str(&format!("&rtl={}", query_value(&s.language)));
+    }
+    if site.launcher_label.is_none() {
+        for s in &served {
+            query.push_str(&format!("&name={}", query_value(&s.texts.open_label)));
+        }
+    }
+    let edge = |offset: u32| i64::from(offset) - FRAME_GAP_PX;
+    format!(
+        "var options = ['{query}', {}, {}, {}];",
+        site.z_index,
+        edge(site.offset_x),
+        edge(site.offset_y)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,6 +254,32 @@ mod tests {
             HeaderValue::from_str(value).expect("value"),
         );
         headers
+    }
+
+    #[test]
+    fn loader_options_carry_the_theme_languages_and_placement() {
+        let mut config = crate::config::MockConfig::default();
+        assert_eq!(
+            loader_options(&config),
+            "var options = ['&preload=intent&brand=1f6feb&on-brand=ffffff&lang=en\
+             &name=Open%20chat', 2147483000, 4, 4];"
+        );
+        config.site.language = "auto".into();
+        config.site.color_scheme = porchlight_protocol::ColorScheme::Dark;
+        config.site.launcher_label = Some("Need help? 'Ask' & go".into());
+        config.site.z_index = 7;
+        config.site.offset_x = 0;
+        config.site.offset_y = 200;
+        config.site.position = porchlight_protocol::Position::BottomLeft;
+        let options = loader_options(&config);
+        assert!(
+            options.starts_with(
+                "var options = ['&preload=intent&position=bottom-left&brand=1f6feb\
+                 &on-brand=ffffff&scheme=dark&label=Need%20help%3F%20%27Ask%27%20%26%20go\
+                 &lang=en&lang=de&lang=es&lang=fr&lang=ar&lang=he&rtl=ar&rtl=he', 7, -16, 184];"
+            ),
+            "{options}"
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use crate::routing::{Agent, RoutingMode, Timers};
 use porchlight_protocol::channels::ChannelKind;
 use porchlight_protocol::console::WEB_CHANNEL;
-use porchlight_protocol::{AgentId, ChannelId, ChoiceId, SiteConfig};
+use porchlight_protocol::{AgentId, ChannelId, ChoiceId, Position, SiteConfig};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -46,6 +46,10 @@ pub struct MockConfig {
     /// The texts `[site.texts]` names, which override the language bundle's.
     #[serde(skip)]
     pub text_overrides: BTreeMap<String, String>,
+    /// Whether the file names `site.position`. Unnamed, the widget sits bottom-right, or
+    /// bottom-left (mirrored) for a right-to-left language; see [`MockConfig::position`].
+    #[serde(skip)]
+    pub position_given: bool,
 }
 
 /// How the site's visitors prove who they are (`[identity]`).
@@ -412,7 +416,17 @@ impl MockConfig {
                     .collect()
             })
             .unwrap_or_default();
+        config.position_given = table
+            .get("site")
+            .is_some_and(|site| site.get("position").is_some());
         Ok(config)
+    }
+
+    /// The corner the site chose: the one its file names, or one set in code other than
+    /// the default; `None` leaves it to the language's direction.
+    pub fn position(&self) -> Option<Position> {
+        (self.position_given || self.site.position != Position::default())
+            .then_some(self.site.position)
     }
 
     /// The built-in site and bot with other routing and agents, each given as the TOML of

@@ -121,20 +121,13 @@ async fn loader(State(state): State<AppState>, headers: HeaderMap) -> Response {
 }
 
 /// The placeholder in the loader that the site's embedding options replace.
-const LOADER_OPTIONS: &str = "var options = '';";
+const LOADER_OPTIONS: &str = "var options = ['', 2147483000, 4, 4];";
 
-/// The loader with the site's embedding options written in: where the launcher sits and
-/// when the widget's code is fetched, passed on in the widget's address.
+/// The loader with the site's embedding options written in ([`assets::loader_options`]):
+/// what the widget page needs before its code runs, passed on in its address, and where
+/// the frame sits on the host page.
 pub fn loader_script(config: &MockConfig) -> String {
-    let position = match config.site.position {
-        porchlight_protocol::Position::BottomRight => "bottom-right",
-        porchlight_protocol::Position::BottomLeft => "bottom-left",
-    };
-    let options = format!(
-        "var options = '&position={position}&preload={}';",
-        config.embedding.preload.as_str()
-    );
-    LOADER_JS.replacen(LOADER_OPTIONS, &options, 1)
+    LOADER_JS.replacen(LOADER_OPTIONS, &assets::loader_options(config), 1)
 }
 
 fn check_site(state: &AppState, site: &str) -> Result<(), ApiError> {
@@ -167,13 +160,7 @@ async fn site_config(
     let Query(Lang { lang }) = lang.map_err(bad_query)?;
     let locales = locales::built_in()
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "locales", e.to_string()))?;
-    let config = &state.desk.config;
-    let served = locales::localized(
-        &config.site,
-        &config.text_overrides,
-        locales,
-        lang.as_deref(),
-    );
+    let served = locales::served(&state.desk.config, locales, lang.as_deref());
     Ok(([(header::CACHE_CONTROL, "no-cache")], Json(served)).into_response())
 }
 

@@ -4,7 +4,8 @@
 //! (`?lang=de-AT,de,en`, what `navigator.languages` says), and the site's own texts laid
 //! over it.
 
-use porchlight_protocol::{SiteConfig, TextDirection, Texts};
+use crate::config::MockConfig;
+use porchlight_protocol::{Position, SiteConfig, TextDirection, Texts};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -214,6 +215,32 @@ pub fn localized(
     served
 }
 
+/// The site configuration as served for the visitor's languages `wanted` ([`localized`]),
+/// in the corner the site chose or, when it chose none, the one its language's direction
+/// reads from: bottom-left for right to left.
+pub fn served(config: &MockConfig, locales: &[Locale], wanted: Option<&str>) -> SiteConfig {
+    let mut served = localized(&config.site, &config.text_overrides, locales, wanted);
+    served.position = config.position().unwrap_or(match served.dir {
+        TextDirection::Rtl => Position::BottomLeft,
+        TextDirection::Ltr => Position::BottomRight,
+    });
+    served
+}
+
+/// Every configuration the site may be served in: with `language = "auto"` one a bundle,
+/// the one an unmatched visitor gets first; else the site's one language.
+pub fn every_served(config: &MockConfig, locales: &[Locale]) -> Vec<SiteConfig> {
+    if !config.site.language.eq_ignore_ascii_case(AUTO) {
+        return vec![served(config, locales, None)];
+    }
+    let mut tags: Vec<&str> = locales.iter().map(|l| l.tag).collect();
+    let first = negotiate("", &tags, FALLBACK);
+    tags.sort_by_key(|tag| Some(*tag) != first);
+    tags.into_iter()
+        .map(|tag| served(config, locales, Some(tag)))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -318,5 +345,53 @@ mod tests {
         assert_eq!(served.language, "nl");
         assert_eq!(served.texts.send_label, "Send");
         assert_eq!(served.texts.title, "Shop");
+    }
+
+    #[test]
+    fn right_to_left_languages_sit_bottom_left_unless_the_site_chose_a_corner() {
+        let locales = built_in().expect("valid");
+        let mut config = MockConfig::default();
+        assert_eq!(config.position(), None, "the built-in file names no corner");
+        config.site.language = AUTO.into();
+        let corner = |config: &MockConfig, wanted| served(config, locales, Some(wanted)).position;
+        assert_eq!(corner(&config, "he-IL,en"), Position::BottomLeft);
+        assert_eq!(corner(&config, "de"), Position::BottomRight);
+        config.site.language = "ar".into();
+        assert_eq!(corner(&config, "de"), Position::BottomLeft);
+        // A corner the file names, or one set in code, holds in every language.
+        let mut given = MockConfig::from_toml(
+            &crate::config::DEFAULT_CONFIG_TOML.replacen(
+                "language = \"en\"",
+                "language = \"ar\"\nposition = \"bottom-right\"",
+                1,
+            ),
+            "x.toml",
+        )
+        .expect("valid");
+        assert!(given.position_given);
+        assert_eq!(corner(&given, "ar"), Position::BottomRight);
+        given.position_given = false;
+        given.site.position = Position::BottomLeft;
+        given.site.language = "de".into();
+        assert_eq!(corner(&given, "de"), Position::BottomLeft);
+    }
+
+    #[test]
+    fn an_auto_site_may_be_served_in_every_bundle_the_fallback_first() {
+        let locales = built_in().expect("valid");
+        let mut config = MockConfig::default();
+        let one: Vec<String> = every_served(&config, locales)
+            .into_iter()
+            .map(|c| c.language)
+            .collect();
+        assert_eq!(one, ["en"]);
+        config.site.language = AUTO.into();
+        let every: Vec<(String, TextDirection)> = every_served(&config, locales)
+            .into_iter()
+            .map(|c| (c.language, c.dir))
+            .collect();
+        assert_eq!(every.len(), ALL.len());
+        assert_eq!(every[0], ("en".to_string(), TextDirection::Ltr));
+        assert!(every.contains(&("he".to_string(), TextDirection::Rtl)));
     }
 }

@@ -56,9 +56,9 @@ async fn the_loader_is_javascript() {
     );
     assert!(answer.text.contains("postMessage"));
     assert!(
-        answer
-            .text
-            .contains("var options = '&position=bottom-right&preload=intent';"),
+        answer.text.contains(
+            "var options = ['&preload=intent&brand=1f6feb&on-brand=ffffff&lang=en&name=Open%20chat', 2147483000, 4, 4];"
+        ),
         "the site's embedding options are written in"
     );
 }
@@ -74,8 +74,98 @@ async fn the_loader_carries_the_sites_position_and_preload() {
     assert!(
         answer
             .text
-            .contains("var options = '&position=bottom-left&preload=idle';")
+            .contains("var options = ['&preload=idle&position=bottom-left&brand=")
     );
+}
+
+/// The loader served for the built-in file with `site_lines` in place of its `[site]`
+/// table's language and brand colour.
+async fn loader_for(site_lines: &str) -> String {
+    let toml = porchlight_mock::config::DEFAULT_CONFIG_TOML
+        .replacen("brand_color = \"#1f6feb\"\n", "", 1)
+        .replacen("language = \"en\"\n", &format!("{site_lines}\n"), 1);
+    let mut config = porchlight_mock::MockConfig::from_toml(&toml, "site.toml").expect("valid");
+    config.customers.clear();
+    let server = common::start_with(config).await;
+    common::http(&server, "GET", "/porchlight.js", &[], "")
+        .await
+        .text
+}
+
+/// The `var options = [...]` line the loader was served with.
+fn options_line(loader: &str) -> &str {
+    loader
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("var options = "))
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_loader_carries_the_look_placement_and_label_for_the_launcher_drawn_before_the_code() {
+    let loader = loader_for(
+        "language = \"de\"\nbrand_color = \"#ffd700\"\ncolor_scheme = \"dark\"\n\
+         z_index = 10\noffset_x = 0\noffset_y = 200\nlauncher_label = \"Hilfe & Rat\"",
+    )
+    .await;
+    assert_eq!(
+        options_line(&loader),
+        "var options = ['&preload=intent&brand=ffd700&on-brand=111111&scheme=dark\
+         &label=Hilfe%20%26%20Rat&lang=de', 10, -16, 184];"
+    );
+}
+
+#[tokio::test]
+async fn the_loader_carries_each_language_its_direction_and_launcher_name() {
+    // A fixed right-to-left language: its name, its direction, no corner (the widget
+    // mirrors it).
+    let loader = loader_for("language = \"ar\"\nbrand_color = \"#1f6feb\"").await;
+    let line = options_line(&loader);
+    assert!(line.contains("&lang=ar&rtl=ar&name=%D9%81"), "{line}");
+    assert!(!line.contains("position"), "{line}");
+    // A corner the site names holds.
+    let loader = loader_for("language = \"he\"\nposition = \"bottom-right\"").await;
+    assert!(
+        options_line(&loader).contains("&position=bottom-right"),
+        "{loader}"
+    );
+    // An auto site: every bundle, English first, the right-to-left ones marked, a name
+    // for each.
+    let loader = loader_for("language = \"auto\"").await;
+    let line = options_line(&loader);
+    assert!(
+        line.contains(
+            "&lang=en&lang=de&lang=es&lang=fr&lang=ar&lang=he&rtl=ar&rtl=he&name=Open%20chat&name=Chat%20"
+        ),
+        "{line}"
+    );
+    assert_eq!(line.matches("&name=").count(), 6, "{line}");
+}
+
+#[tokio::test]
+async fn an_arabic_site_is_served_right_to_left_in_the_mirrored_corner() {
+    let mut config = porchlight_mock::MockConfig::default();
+    config.customers.clear();
+    config.site.language = "auto".into();
+    let server = common::start_with(config).await;
+    let answer = common::http(
+        &server,
+        "GET",
+        "/api/v1/sites/demo/config?lang=ar-EG,en",
+        &[],
+        "",
+    )
+    .await;
+    assert_eq!(
+        (
+            &answer.json()["language"],
+            &answer.json()["dir"],
+            &answer.json()["position"]
+        ),
+        (&"ar".into(), &"rtl".into(), &"bottom-left".into())
+    );
+    let answer = common::http(&server, "GET", "/api/v1/sites/demo/config?lang=fr", &[], "").await;
+    assert_eq!(answer.json()["position"], "bottom-right");
 }
 
 #[tokio::test]

@@ -18,7 +18,8 @@ pub struct SiteConfig {
     /// The brand colour used for the launcher, header and visitor bubbles.
     #[serde(default = "default_brand_color")]
     pub brand_color: Color,
-    /// The corner of the host page the widget sits in.
+    /// The corner of the host page the widget sits in. The mock server serves the corner
+    /// mirrored (bottom-left) for a right-to-left language when its file names none.
     #[serde(default)]
     pub position: Position,
     /// BCP 47 language tag of the texts, set on the widget's document. In a config file,
@@ -46,7 +47,7 @@ pub struct SiteConfig {
     /// the configuration is loaded (any value a config file gives is replaced).
     #[serde(default = "default_brand_text_color")]
     pub brand_text_color: Color,
-    /// Light, dark, or following the visitor's `prefers-color-scheme`.
+    /// Light, dark, or following the visitor's `prefers-color-scheme` (the default).
     #[serde(default)]
     pub color_scheme: ColorScheme,
     /// The widget frame's CSS `z-index` on the host page.

@@ -6,13 +6,14 @@
 use crate::config::Color;
 use serde::{Deserialize, Serialize};
 
-/// Light, dark, or following the visitor's `prefers-color-scheme`.
+/// Light, dark, or following the visitor's `prefers-color-scheme` (the default: a
+/// widget follows the visitor's setting unless the site forces one).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ColorScheme {
-    #[default]
     Light,
     Dark,
+    #[default]
     Auto,
 }
 

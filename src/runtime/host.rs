@@ -11,7 +11,8 @@ use porchlight_protocol::{AuthorKind, Position, SiteId};
 use wasm_bindgen::JsValue;
 use web_sys::{MessageEvent, UrlSearchParams, Window};
 
-/// The widget's size when only the launcher shows, in CSS pixels.
+/// The widget's size when only the round launcher (60 px) shows, in CSS pixels: a label
+/// widens the launcher, and the frame with it (see [`resize`]).
 pub const CLOSED_SIZE: (u32, u32) = (96, 96);
 /// The widget's size with the panel open; the loader clamps it to the viewport.
 pub const OPEN_SIZE: (u32, u32) = (416, 680);
@@ -55,9 +56,16 @@ pub fn ready() {
     post("porchlight:ready", &[]);
 }
 
-/// Asks the loader to size the iframe for the panel being `open` or closed.
+/// Asks the loader to size the iframe for the panel being `open` or closed. Closed, the
+/// launcher measures itself (kept laid out while hidden behind the panel), so a label fits.
 pub fn resize(open: bool, position: Position) {
-    let (width, height) = if open { OPEN_SIZE } else { CLOSED_SIZE };
+    let (width, height) = if open {
+        OPEN_SIZE
+    } else {
+        let launcher = leptos::prelude::document().get_element_by_id("pl-launcher");
+        let wide = launcher.map_or(60, |l| l.client_width().max(60) as u32);
+        (CLOSED_SIZE.0 - 60 + wide, CLOSED_SIZE.1)
+    };
     let position = match position {
         Position::BottomRight => "bottom-right",
         Position::BottomLeft => "bottom-left",

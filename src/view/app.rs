@@ -3,23 +3,12 @@
 use super::focus_soon;
 use super::launcher::{LAUNCHER_ID, Launcher};
 use super::panel::{Panel, focus_target};
+use super::theme;
 use crate::machine::{Input, Widget};
 use crate::runtime::{Runtime, api, host, storage};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use porchlight_protocol::{Position, SiteConfig, SiteId};
-use wasm_bindgen::JsCast;
-
-/// Applies the site's brand colour and language to the widget's document.
-fn apply_theme(config: &SiteConfig) {
-    let root = document().document_element();
-    if let Some(root) = root.and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()) {
-        let _ = root
-            .style()
-            .set_property("--pl-brand", config.brand_color.as_str());
-        root.set_lang(&config.language);
-    }
-}
 
 /// The launcher the page draws before the app starts (`index.html`, `boot.js`).
 const BOOT_ROOT_ID: &str = "pl-boot-root";
@@ -74,7 +63,7 @@ pub fn App(site: SiteId) -> impl IntoView {
             Ok(loaded) => {
                 // Loaded once, kept for the page's life: the views borrow from it.
                 let config: &'static SiteConfig = Box::leak(Box::new(loaded));
-                apply_theme(config);
+                theme::apply(config);
                 runtime.dispatch(Input::Configured {
                     bot_enabled: config.bot_enabled,
                     prechat: config.prechat.clone(),

@@ -1,9 +1,10 @@
-//! The launcher: a round button in the corner that opens the chat panel, with a badge
-//! (drawn by the stylesheet from `data-unread`) counting the bot and agent messages that
-//! came while it was closed.
+//! The launcher: a round button in the corner that opens the chat panel — a pill with the
+//! site's `launcher_label` beside the icon, if it has one, which is then its name too (the
+//! visible words start the accessible name) — with a badge (drawn by the stylesheet from
+//! `data-unread`) counting the bot and agent messages that came while it was closed.
 
-use super::focus_soon;
 use super::panel::focus_target;
+use super::{config, focus_soon};
 use crate::machine::{Input, Widget};
 use crate::runtime::Runtime;
 use leptos::prelude::*;
@@ -17,13 +18,15 @@ pub fn Launcher(texts: &'static Texts) -> impl IntoView {
     let runtime = expect_context::<Runtime>();
     let open = move || runtime.widget.with(|w| w.open);
     let unread = move || runtime.widget.with(|w| w.unread);
+    // The panel, built first, has put the configuration in context.
+    let label = config().launcher_label.as_deref();
     view! {
         <button
             id=LAUNCHER_ID
             class="pl-launcher"
             type="button"
             aria-label=move || {
-                let label = texts.open_label.as_str();
+                let label = label.unwrap_or(&texts.open_label);
                 match unread() {
                     0 => label.to_string(),
                     1 => texts.unread_one.replace("{label}", label),
@@ -44,6 +47,7 @@ pub fn Launcher(texts: &'static Texts) -> impl IntoView {
                     d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z"
                 />
             </svg>
+            <span>{label}</span>
         </button>
     }
 }

@@ -33,6 +33,7 @@ pub mod panel;
 pub mod prechat;
 pub mod rating;
 pub mod status;
+pub mod theme;
 pub mod transcript;
 pub mod typing;
 

@@ -1,6 +1,6 @@
 //! The conversation: stored events in seq order — messages as bubbles, lifecycle events as
-//! system lines — then the visitor's messages still on their way. A `role="log"` list, so
-//! screen readers announce new lines politely. [`record_view`] also draws past
+//! system lines — then the visitor's messages still on their way: a list in a
+//! `role="log"` box, so screen readers announce new lines politely. [`record_view`] also draws past
 //! conversations. All text is rendered as text nodes, never as HTML.
 
 use super::texts;
@@ -93,7 +93,7 @@ impl Line {
 pub fn Transcript() -> impl IntoView {
     let runtime = expect_context::<Runtime>();
     let texts = texts();
-    let log = NodeRef::<leptos::html::Ol>::new();
+    let log = NodeRef::<leptos::html::Div>::new();
     // Keep the newest line in view.
     Effect::new(move |_| {
         let count = runtime.widget.with(|w| w.events.len() + w.outbox.len());
@@ -129,14 +129,16 @@ pub fn Transcript() -> impl IntoView {
         }
     };
     view! {
-        <ol
+        <div
             class="pl-log"
             role="log"
             aria-label=texts.conversation_label.as_str()
             tabindex="0"
             node_ref=log
         >
-            <For each=lines key=Line::key children=line_view />
-        </ol>
+            <ol>
+                <For each=lines key=Line::key children=line_view />
+            </ol>
+        </div>
     }
 }
