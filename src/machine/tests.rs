@@ -1,6 +1,10 @@
 //! Every transition of the conversation machine, natively.
 use super::*;
-use porchlight_protocol::{Author, ErrorCode, FieldKind, FieldName};
+use porchlight_protocol::{Author, ErrorCode, FieldKind, FieldName, Replay};
+
+fn offline() -> Error {
+    Error::Unreachable { url: "/x".into() }
+}
 
 fn site() -> SiteId {
     SiteId::new("demo").expect("id")
@@ -392,7 +396,7 @@ fn a_failed_http_reread_reopens_the_link() {
     w.update(welcome_with("t1", "c1", 3, Replay::Http));
     let effects = w.update(Input::TranscriptLoaded {
         conversation: c1(),
-        result: Err("offline".into()),
+        result: Err(offline()),
     });
     assert_eq!(effects, vec![Effect::Connect]);
     assert_eq!(w.rereading, None);
@@ -1341,8 +1345,8 @@ fn closing_the_history_from_a_past_conversation_returns_to_the_chat() {
 fn a_failed_history_fetch_is_reported_and_a_late_answer_after_closing_is_ignored() {
     let mut w = online();
     w.update(Input::OpenHistory);
-    w.update(Input::HistoryLoaded(Err("offline".into())));
-    assert_eq!(w.history, History::Failed("offline".into()));
+    w.update(Input::HistoryLoaded(Err(offline())));
+    assert_eq!(w.history, History::Failed(offline()));
     w.update(Input::HistoryBack);
     w.update(Input::OpenHistory);
     w.update(Input::HistoryBack);
