@@ -49,6 +49,55 @@ pub fn decode_events(text: &str) -> Result<Vec<EventRecord>, FrameError> {
     decode(text, |json| json.array_of(event_record))
 }
 
+/// Parses a visitor's identity as the host page gives it to `Porchlight('identify', …)`
+/// (and the widget keeps it), with serde's rules for [`Identity`]: `user_id`, optional
+/// `name`, `email`, `user_hash`, `jwt`, and `custom`, an object of strings. The bounds
+/// ([`Identity::check`]) are the server's to check: it refuses the identity with a clear
+/// error, and the widget need not carry the check; only text longer than a frame is refused
+/// here.
+pub fn decode_identity(text: &str) -> Result<Identity, FrameError> {
+    if text.len() > MAX_FRAME_BYTES {
+        return Err(FrameError::TooLarge { bytes: text.len() });
+    }
+    decode(text, identity)
+}
+
+/// Read member by member (one pass, which costs the widget less than a `take` per field).
+fn identity(json: Json) -> Result<Identity, Malformed> {
+    let mut identity = Identity::default();
+    let mut user_id = None;
+    let mut custom = false;
+    for (key, value) in json.object()?.0 {
+        let slot = match key.as_str() {
+            "user_id" => &mut user_id,
+            "name" => &mut identity.name,
+            "email" => &mut identity.email,
+            "user_hash" => &mut identity.user_hash,
+            "jwt" => &mut identity.jwt,
+            "custom" if !custom => {
+                custom = true;
+                for (name, value) in value.object()?.0 {
+                    if identity.custom.insert(name, value.text()?).is_some() {
+                        return Err("duplicate field");
+                    }
+                }
+                continue;
+            }
+            "custom" => return Err("duplicate field"),
+            _ => return Err("unknown field"),
+        };
+        if slot.is_some() {
+            return Err("duplicate field");
+        }
+        *slot = match value {
+            Json::Null => None,
+            value => Some(value.text()?),
+        };
+    }
+    identity.user_id = user_id.ok_or("missing field")?;
+    Ok(identity)
+}
+
 /// A frame for the server as JSON text, byte for byte what serde_json writes.
 pub fn encode_client_frame(frame: &ClientFrame) -> String {
     let mut w = Writer(String::new());
@@ -1095,6 +1144,41 @@ mod tests {
             push_number(&mut out, n);
             assert_eq!(out, n.to_string());
         }
+    }
+
+    #[test]
+    fn identities_read_as_the_host_page_gives_them() {
+        let identity = decode_identity(
+            r#"{"user_id":"u-1","name":"Ada","email":"ada@example.com","custom":{"plan":"pro","team":"x"},"user_hash":"ab"}"#,
+        )
+        .expect("valid");
+        assert_eq!(identity.user_id, "u-1");
+        assert_eq!(identity.name.as_deref(), Some("Ada"));
+        assert_eq!(identity.email.as_deref(), Some("ada@example.com"));
+        assert_eq!(identity.user_hash.as_deref(), Some("ab"));
+        assert_eq!(identity.jwt, None);
+        assert_eq!(identity.custom.len(), 2);
+        assert_eq!(identity.custom["plan"], "pro");
+        assert_eq!(identity.custom["team"], "x");
+        let jwt = decode_identity(r#"{"user_id":"u","jwt":"a.b.c","name":null}"#).expect("valid");
+        assert_eq!(jwt.jwt.as_deref(), Some("a.b.c"));
+        for bad in [
+            r#"{"name":"no user id"}"#,
+            r#"{"user_id":7}"#,
+            r#"{"user_id":"u","plan":"pro"}"#,
+            r#"{"user_id":"u","custom":{"plan":"a","plan":"b"}}"#,
+            r#"{"user_id":"u","custom":{"age":42}}"#,
+            r#"{"user_id":"u","custom":[]}"#,
+            r#"["u"]"#,
+            "not json",
+        ] {
+            assert!(decode_identity(bad).is_err(), "{bad}");
+        }
+        let long = format!(
+            r#"{{"user_id":"u","jwt":"{}"}}"#,
+            "j".repeat(MAX_FRAME_BYTES)
+        );
+        assert!(decode_identity(&long).is_err());
     }
 
     #[test]

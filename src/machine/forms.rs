@@ -22,8 +22,11 @@ impl Widget {
         if self.phase() != Phase::Bot {
             return Vec::new();
         }
-        if self.prechat.is_empty() {
-            return self.request_agent(request, Answers::new());
+        // Nothing left to ask (no form, or the identity answers it all): ask at once; the
+        // server checks the answers again.
+        if self.open_fields().next().is_none() {
+            let answers = self.prefilled(&Answers::new());
+            return self.request_agent(request, answers);
         }
         self.prechat_open = true;
         self.clear_errors();
@@ -34,7 +37,7 @@ impl Widget {
         if self.phase() != Phase::PreChat || self.agent_request.is_some() {
             return Vec::new();
         }
-        match form::validate(&self.prechat, &answers) {
+        match form::validate(&self.prechat, &self.prefilled(&answers)) {
             Ok(cleaned) => {
                 self.clear_errors();
                 self.request_agent(request, cleaned)
@@ -101,7 +104,7 @@ impl Widget {
         if self.phase() != Phase::Missed || self.leave_request.is_some() {
             return Vec::new();
         }
-        let checked = form::validate(&self.prechat, &answers);
+        let checked = form::validate(&self.prechat, &self.prefilled(&answers));
         let text = text::message_text(raw).map_err(|e| match e {
             text::TextError::Empty => FieldProblem::Required,
             text::TextError::TooLong => FieldProblem::TooLong {

@@ -2,7 +2,7 @@
 //! `welcome` (resending what waits, replaying or rereading a gap over HTTP, a lost
 //! session), and server frames taken in `seq` order exactly once.
 
-use super::{Effect, HostEvent, Outgoing, Pending, Phase, Widget, from_staff};
+use super::{Effect, HostEvent, Notice, Outgoing, Pending, Phase, Widget, from_staff};
 use crate::runtime::Error;
 use porchlight_protocol::{
     ChatStatus, ClientFrame, ConversationEvent, ConversationId, ErrorCode, EventRecord, Replay,
@@ -21,6 +21,9 @@ pub enum LinkState {
     Online,
     /// The socket dropped; a reconnect is scheduled.
     Reconnecting,
+    /// The server refused the visitor's identity, or the site wants one: no link until the
+    /// host page identifies the visitor (again) or resets.
+    Refused,
 }
 
 /// How often the runtime feeds [`Input::Heartbeat`].
@@ -63,6 +66,9 @@ impl Widget {
     }
 
     pub(super) fn link_lost(&mut self) -> Vec<Effect> {
+        if self.link == LinkState::Refused {
+            return Vec::new(); // the server closed it on purpose: no reconnecting in a loop
+        }
         self.link = LinkState::Reconnecting;
         self.attempts = self.attempts.saturating_add(1);
         // What was sent on the dead link may be lost: let the visitor try again.
@@ -148,8 +154,22 @@ impl Widget {
                 }
                 Vec::new()
             }
+            ServerFrame::Error {
+                code: ErrorCode::IdentityRefused,
+                ..
+            } => {
+                self.refuse(Notice::IdentityRefused);
+                Vec::new()
+            }
+            ServerFrame::Error {
+                code: ErrorCode::IdentityRequired,
+                ..
+            } => {
+                self.refuse(Notice::SignedInOnly);
+                Vec::new()
+            }
             ServerFrame::Error { code, message } => {
-                self.notice = Some(message);
+                self.notice = Some(Notice::Server(message));
                 self.notice_until_sent =
                     matches!(code, ErrorCode::RateLimited | ErrorCode::Unavailable);
                 if self.notice_until_sent {
@@ -184,7 +204,8 @@ impl Widget {
             let outbox = std::mem::take(&mut self.outbox);
             self.forget_conversation();
             self.outbox = outbox.into_iter().map(Outgoing::unsent).collect();
-            self.session_lost = true;
+            // Identifying may hand over the visitor's own (verified) session: not a loss.
+            self.session_lost = replay == Replay::Lost || !self.identified;
         } else if self
             .conversation
             .as_ref()
@@ -213,6 +234,7 @@ impl Widget {
             });
         }
         self.conversation = Some(conversation);
+        self.identified = false;
         self.link = LinkState::Online;
         self.attempts = 0;
         self.notice = None;

@@ -23,12 +23,13 @@
 use crate::runtime::Error;
 use porchlight_protocol::{
     Answers, Author, AuthorKind, ChatStatus, Choice, ChoiceId, ClientFrame, ConversationEvent,
-    ConversationId, EventRecord, FieldError, FieldProblem, FormField, MessageId, PROTOCOL_VERSION,
-    PastConversation, RequestId, Seq, ServerFrame, SessionToken, SiteId,
+    ConversationId, EventRecord, FieldError, FieldProblem, FormField, Identity, MessageId,
+    PROTOCOL_VERSION, PastConversation, RequestId, Seq, ServerFrame, SessionToken, SiteId,
 };
 
 mod forms;
 mod history;
+mod identity;
 mod link;
 mod outbox;
 
@@ -86,11 +87,15 @@ pub enum Input {
     Open,
     Close,
     Toggle,
-    /// The site configuration arrived: whether a bot greets, and the pre-chat form.
+    /// The site configuration arrived: whether a bot greets, the pre-chat form, and whether
+    /// only signed-in (verified) visitors may chat.
     Configured {
         bot_enabled: bool,
         prechat: Vec<FormField>,
+        identity_required: bool,
     },
+    /// The host page says who the visitor is (`Porchlight('identify', …)`, or stored).
+    Identify(Identity),
     /// The visitor sends `text` (unvalidated) under a fresh client-made `id`.
     Send {
         id: MessageId,
@@ -176,6 +181,17 @@ pub enum Input {
     Reset,
 }
 
+/// Trouble the status line tells the visitor, in the site's words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// The server's own words, for an error the site has no text for.
+    Server(String),
+    /// The server refused the identity the host page gave (`identity_refused`).
+    IdentityRefused,
+    /// The site takes signed-in visitors only (`signed_in_only`).
+    SignedInOnly,
+}
+
 /// What the host page's listeners hear (`Porchlight('on', NAME, fn)`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HostEvent {
@@ -222,6 +238,13 @@ pub enum Effect {
 pub struct Widget {
     pub site: SiteId,
     pub open: bool,
+    /// Who the host page says the visitor is; carried by every `hello`.
+    pub identity: Option<Identity>,
+    /// The site takes signed-in visitors only: without an identity no link opens.
+    pub identity_required: bool,
+    /// The identity changed since the last `welcome`: a welcome into another session is the
+    /// visitor's own session taking over, not a lost one.
+    pub identified: bool,
     pub link: LinkState,
     pub token: Option<SessionToken>,
     pub conversation: Option<ConversationId>,
@@ -269,8 +292,8 @@ pub struct Widget {
     pub history: History,
     /// Failed connection attempts since the link was last online.
     pub attempts: u32,
-    /// The last error the server reported, for the visitor to read.
-    pub notice: Option<String>,
+    /// The last trouble reported, for the visitor to read.
+    pub notice: Option<Notice>,
     /// The notice says messages were refused for now (rate, storage): it goes once every
     /// waiting message has arrived.
     pub notice_until_sent: bool,
@@ -297,6 +320,9 @@ impl Widget {
         Widget {
             site,
             open: false,
+            identity: None,
+            identity_required: false,
+            identified: false,
             link: LinkState::Idle,
             token,
             conversation: None,
@@ -419,11 +445,16 @@ impl Widget {
             Input::Configured {
                 bot_enabled,
                 prechat,
+                identity_required,
             } => {
                 self.bot_enabled = bot_enabled;
                 self.prechat = prechat;
+                self.identity_required = identity_required;
+                if self.needs_identity() {
+                    self.refuse(Notice::SignedInOnly);
+                    Vec::new()
                 // A returning visitor's link opens at once, so messages meanwhile count.
-                if self.token.is_some() {
+                } else if self.token.is_some() {
                     self.ensure_link()
                 } else {
                     Vec::new()
@@ -439,11 +470,13 @@ impl Widget {
                 }
                 Vec::new()
             }
+            Input::Identify(identity) => self.identify(identity),
             Input::Reset => {
                 let live = self.link != LinkState::Idle;
                 *self = Widget {
                     open: self.open,
                     bot_enabled: self.bot_enabled,
+                    identity_required: self.identity_required,
                     prechat: std::mem::take(&mut self.prechat),
                     unread: self.unread,
                     link: if live {
@@ -453,7 +486,10 @@ impl Widget {
                     },
                     ..Widget::new(self.site.clone(), None)
                 };
-                if live {
+                if self.needs_identity() {
+                    self.refuse(Notice::SignedInOnly);
+                    Vec::new()
+                } else if live {
                     vec![Effect::Connect]
                 } else {
                     Vec::new()

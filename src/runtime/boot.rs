@@ -19,6 +19,7 @@ pub fn start(runtime: Runtime, show: impl FnOnce(&'static SiteConfig) + 'static)
                 runtime.dispatch(Input::Configured {
                     bot_enabled: config.bot_enabled,
                     prechat: config.prechat.clone(),
+                    identity_required: config.identity_required,
                 });
                 show(config);
                 host::ready();

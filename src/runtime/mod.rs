@@ -58,6 +58,9 @@ impl Runtime {
         if let Some(saved) = saved {
             runtime.dispatch(Input::Restored(saved));
         }
+        if let Some(identity) = storage::load_identity(&site) {
+            runtime.dispatch(Input::Identify(identity));
+        }
         if let Some((conversation, seq)) = storage::load_seen(&site) {
             runtime.dispatch(Input::Seen { conversation, seq });
         }
@@ -167,10 +170,11 @@ impl Runtime {
                 }
             }
             Effect::Transmit(frame) => {
-                let sent = self.link.with_value(|l| {
-                    l.as_ref()
-                        .map(|l| l.send(&lean::encode_client_frame(&frame)))
+                // `hello` carries the visitor's identity, if the host page gave one.
+                let text = self.widget.with_untracked(|w| {
+                    lean::encode_client_frame_with_identity(&frame, w.identity.as_ref())
                 });
+                let sent = self.link.with_value(|l| l.as_ref().map(|l| l.send(&text)));
                 if sent != Some(true) {
                     // The socket is gone; its close event schedules the reconnect, and the
                     // outbox is resent after the next welcome.

@@ -6,7 +6,9 @@
 
 use crate::machine::{Outgoing, SavedOutbox, Sending};
 use js_sys::{Array, JSON};
-use porchlight_protocol::{ChoiceId, ConversationId, MessageId, Seq, SessionToken, SiteId};
+use porchlight_protocol::{
+    ChoiceId, ConversationId, Identity, MessageId, Seq, SessionToken, SiteId, lean,
+};
 use wasm_bindgen::JsCast;
 use web_sys::Storage;
 
@@ -33,6 +35,17 @@ pub fn save_token(site: &SiteId, token: &SessionToken) {
     if let Some(storage) = local() {
         let _ = storage.set_item(&key(site, "token"), token.as_str());
     }
+}
+
+/// The identity the host page gave (`boot.js` keeps it as JSON), if any and valid.
+pub fn load_identity(site: &SiteId) -> Option<Identity> {
+    let raw = local()?.get_item(&key(site, "identity")).ok()??;
+    lean::decode_identity(&raw).ok()
+}
+
+/// The language the host page set (`Porchlight('setLocale', tag)`, kept by `boot.js`).
+pub fn load_locale(site: &SiteId) -> Option<String> {
+    local()?.get_item(&key(site, "locale")).ok()?
 }
 
 /// Whether the panel was open when the page was last left.
