@@ -56,9 +56,10 @@ fn decoded<T>(
     })
 }
 
-/// Fetches the site's configuration.
-pub async fn site_config(site: &SiteId) -> Result<SiteConfig, Error> {
-    let url = format!("/api/v1/sites/{site}/config");
+/// Fetches the site's configuration, in the best language of `languages` (language tags,
+/// comma-separated, most wanted first) when the site leaves the choice to the visitor.
+pub async fn site_config(site: &SiteId, languages: &str) -> Result<SiteConfig, Error> {
+    let url = format!("/api/v1/sites/{site}/config?lang={languages}");
     decoded(&url, &get(&url, None).await?, lean::decode_site_config)
 }
 

@@ -15,6 +15,8 @@ pub fn Status() -> impl IntoView {
     let runtime = expect_context::<Runtime>();
     let texts = texts();
     let waited_template = texts.waited.clone();
+    // Numbers as the widget's language writes them (Arabic-Indic digits in Arabic).
+    let language: &'static str = &super::config().language;
     let reconnecting = texts.reconnecting.clone();
     let session_lost = texts.session_lost.clone();
     let refused = texts.identity_refused.clone();
@@ -22,7 +24,8 @@ pub fn Status() -> impl IntoView {
     let line = Memo::new(move |_| {
         runtime.widget.with(|w| match &w.status {
             Some(ChatStatus::Queued { position, .. }) => {
-                Some(texts.queued.replace("{position}", &position.to_string()))
+                let position = js_sys::Number::from(*position).to_locale_string(language);
+                Some(texts.queued.replace("{position}", &String::from(position)))
             }
             Some(ChatStatus::Connecting { .. }) => Some(texts.connecting.clone()),
             Some(ChatStatus::MessageLeft {}) => Some(texts.message_left.clone()),
