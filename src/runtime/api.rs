@@ -56,10 +56,10 @@ fn decoded<T>(
     })
 }
 
-/// Fetches the site's configuration, in the best language of `languages` (language tags,
-/// comma-separated, most wanted first) when the site leaves the choice to the visitor.
-pub async fn site_config(site: &SiteId, languages: &str) -> Result<SiteConfig, Error> {
-    let url = format!("/api/v1/sites/{site}/config?lang={languages}");
+/// Fetches the site's configuration, in `language` (a language tag, or empty for the
+/// browser's own) when the site leaves the choice to the visitor.
+pub async fn site_config(site: &SiteId, language: &str) -> Result<SiteConfig, Error> {
+    let url = format!("/api/v1/sites/{site}/config?lang={language}");
     decoded(&url, &get(&url, None).await?, lean::decode_site_config)
 }
 

@@ -4,41 +4,36 @@
 
 use super::{Runtime, api, host, storage};
 use crate::machine::Input;
-use js_sys::{Array, Reflect};
 use leptos::task::spawn_local;
 use porchlight_protocol::{SiteConfig, SiteId};
-use wasm_bindgen::JsCast;
 
-/// At most this many of the visitor's languages go to the server.
-const MAX_LANGUAGES: usize = 5;
-
-/// Whether `tag` looks like a BCP 47 language tag (`de`, `pt-BR`, `zh-Hant-TW`): only
-/// such tags go into the configuration's query.
+/// Whether `tag` looks like a BCP 47 language tag (`de`, `pt-BR`, `zh-Hant-TW`): 2 or 3
+/// letters, then subtags of 1 to 8 letters or digits. Only such a tag goes into the query.
 fn is_language_tag(tag: &str) -> bool {
-    let mut parts = tag.split('-');
-    let language = parts.next().unwrap_or_default();
-    (2..=3).contains(&language.len())
-        && language.bytes().all(|b| b.is_ascii_alphabetic())
-        && parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+    let (mut len, mut first) = (0, true);
+    for b in tag.bytes().chain([b'-']) {
+        if b == b'-' {
+            let (min, max) = if first { (2, 3) } else { (1, 8) };
+            if len < min || len > max {
+                return false;
+            }
+            (len, first) = (0, false);
+        } else if b.is_ascii_alphabetic() || (!first && b.is_ascii_digit()) {
+            len += 1;
+        } else {
+            return false;
+        }
+    }
+    true
 }
 
-/// The visitor's languages, most wanted first, comma-separated: the host page's
-/// `setLocale` tag, then the browser's `navigator.languages`.
-fn languages(site: &SiteId) -> String {
-    let browser = web_sys::window()
-        .and_then(|w| Reflect::get(&w, &"navigator".into()).ok())
-        .and_then(|n| Reflect::get(&n, &"languages".into()).ok())
-        .and_then(|l| l.dyn_into::<Array>().ok())
-        .map(|l| l.iter().filter_map(|t| t.as_string()).collect::<Vec<_>>())
-        .unwrap_or_default();
-    join_languages(storage::load_locale(site).into_iter().chain(browser))
-}
-
-fn join_languages(tags: impl Iterator<Item = String>) -> String {
-    tags.filter(|t| is_language_tag(t))
-        .take(MAX_LANGUAGES)
-        .collect::<Vec<_>>()
-        .join(",")
+/// The language the host page chose (`setLocale`), if a valid tag, for the configuration's
+/// `?lang=`. Without one the server reads the browser's `Accept-Language`, which is the
+/// visitor's `navigator.languages` in order: the widget need not send them.
+fn chosen_language(site: &SiteId) -> String {
+    storage::load_locale(site)
+        .filter(|tag| is_language_tag(tag))
+        .unwrap_or_default()
 }
 
 /// Starts the runtime; `show` draws the widget once the configuration is known. The
@@ -47,7 +42,7 @@ pub fn start(runtime: Runtime, show: impl FnOnce(&'static SiteConfig) + 'static)
     host::listen(runtime);
     spawn_local(async move {
         let site = runtime.site();
-        match api::site_config(&site, &languages(&site)).await {
+        match api::site_config(&site, &chosen_language(&site)).await {
             Ok(loaded) => {
                 let config: &'static SiteConfig = Box::leak(Box::new(loaded));
                 runtime.dispatch(Input::Configured {
@@ -71,26 +66,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_language_tags_go_to_the_server_at_most_five() {
-        let tags = [
-            "de-AT",
-            "de",
-            "x",
-            "en-US&evil=1",
-            "zh-Hant-TW",
+    fn only_language_tags_go_to_the_server() {
+        for good in ["de", "de-AT", "zh-Hant-TW", "yue-Hant", "es-419"] {
+            assert!(is_language_tag(good), "{good}");
+        }
+        for bad in [
             "",
-            "fr",
-            "es",
-            "ar",
-            "he",
-        ];
-        assert_eq!(
-            join_languages(tags.iter().map(|t| t.to_string())),
-            "de-AT,de,zh-Hant-TW,fr,es"
-        );
-        assert!(!is_language_tag("d3"));
-        assert!(!is_language_tag("de-"));
-        assert!(!is_language_tag("de-toolongsubtag"));
-        assert!(is_language_tag("yue-Hant"));
+            "x",
+            "d3",
+            "de-",
+            "-de",
+            "de--at",
+            "de-toolongsubtag",
+            "deutsch",
+            "12",
+            "en-US&evil=1",
+            "de,fr",
+        ] {
+            assert!(!is_language_tag(bad), "{bad}");
+        }
     }
 }
