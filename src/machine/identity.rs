@@ -5,11 +5,12 @@
 //! are filled in and skipped.
 
 use super::{Effect, LinkState, Notice, Widget};
-use porchlight_protocol::{Answers, FormField, Identity, form};
+use porchlight_protocol::lean::IdentityText;
+use porchlight_protocol::{Answers, FormField, form};
 
 impl Widget {
-    /// Takes the host page's `identity` (already checked against the protocol's bounds).
-    pub(super) fn identify(&mut self, identity: Identity) -> Vec<Effect> {
+    /// Takes the host page's `identity` (checked to be one; the server judges it).
+    pub(super) fn identify(&mut self, identity: IdentityText) -> Vec<Effect> {
         if self.identity.as_ref() == Some(&identity) {
             return Vec::new();
         }

@@ -21,10 +21,11 @@
 //! plus the one client-only phase, the pre-chat form.
 
 use crate::runtime::Error;
+use porchlight_protocol::lean::IdentityText;
 use porchlight_protocol::{
     Answers, Author, AuthorKind, ChatStatus, Choice, ChoiceId, ClientFrame, ConversationEvent,
-    ConversationId, EventRecord, FieldError, FieldProblem, FormField, Identity, MessageId,
-    PROTOCOL_VERSION, PastConversation, RequestId, Seq, ServerFrame, SessionToken, SiteId,
+    ConversationId, EventRecord, FieldError, FieldProblem, FormField, MessageId, PROTOCOL_VERSION,
+    PastConversation, RequestId, Seq, ServerFrame, SessionToken, SiteId,
 };
 
 mod forms;
@@ -95,7 +96,7 @@ pub enum Input {
         identity_required: bool,
     },
     /// The host page says who the visitor is (`Porchlight('identify', …)`, or stored).
-    Identify(Identity),
+    Identify(IdentityText),
     /// The visitor sends `text` (unvalidated) under a fresh client-made `id`.
     Send {
         id: MessageId,
@@ -239,7 +240,7 @@ pub struct Widget {
     pub site: SiteId,
     pub open: bool,
     /// Who the host page says the visitor is; carried by every `hello`.
-    pub identity: Option<Identity>,
+    pub identity: Option<IdentityText>,
     /// The site takes signed-in visitors only: without an identity no link opens.
     pub identity_required: bool,
     /// The identity changed since the last `welcome`: a welcome into another session is the

@@ -1,6 +1,6 @@
 //! Every transition of the conversation machine, natively.
 use super::*;
-use porchlight_protocol::{Author, ErrorCode, FieldKind, FieldName, Replay};
+use porchlight_protocol::{Author, ErrorCode, FieldKind, FieldName, Replay, lean};
 
 fn offline() -> Error {
     Error::Unreachable { url: "/x".into() }
@@ -1565,12 +1565,11 @@ fn reset_forgets_the_visitor_and_reconnects_without_a_token() {
 
 // ---- Identity -------------------------------------------------------------------------
 
-fn ada() -> Identity {
-    let mut identity = Identity::new("u-ada");
-    identity.name = Some("Ada".into());
-    identity.email = Some("ada@example.com".into());
-    identity.user_hash = Some("00ff".into());
-    identity
+fn identity(json: &str) -> IdentityText {
+    lean::read_identity(json).expect("an identity")
+}
+fn ada() -> IdentityText {
+    identity(r#"{"user_id":"u-ada","name":"Ada","email":"ada@example.com","user_hash":"00ff"}"#)
 }
 fn refused(code: ErrorCode) -> Input {
     frame(ServerFrame::Error {
@@ -1649,8 +1648,7 @@ fn a_refused_identity_stops_the_link_until_a_new_identity() {
     );
     assert_eq!(w.link, LinkState::Refused);
     // A new identity tries again, and the notice goes.
-    let mut fixed = ada();
-    fixed.user_hash = Some("abcd".into());
+    let fixed = identity(r#"{"user_id":"u-ada","user_hash":"abcd"}"#);
     assert_eq!(w.update(Input::Identify(fixed)), vec![Effect::Connect]);
     assert_eq!(w.notice, None);
     assert_eq!(w.link, LinkState::Connecting);
@@ -1746,9 +1744,9 @@ fn an_identity_that_answers_the_whole_form_asks_for_an_agent_at_once() {
 #[test]
 fn an_identity_fills_in_what_it_knows_and_the_visitor_the_rest() {
     let mut w = with_form(in_bot_phase());
-    let mut named = Identity::new("u-1");
-    named.name = Some("Ada".into());
-    w.update(Input::Identify(named));
+    w.update(Input::Identify(identity(
+        r#"{"user_id":"u-1","name":"Ada"}"#,
+    )));
     w.update(Input::LinkOpened);
     w.update(welcome("t1"));
     w.update(status(ChatStatus::Bot {}));

@@ -131,7 +131,7 @@ fn apply(runtime: Runtime, data: &JsValue, booting: bool) -> bool {
             let json = js_sys::JSON::stringify(&detail)
                 .ok()
                 .and_then(|j| j.as_string());
-            match json.as_deref().map(lean::decode_identity) {
+            match json.as_deref().map(lean::read_identity) {
                 Some(Ok(identity)) => runtime.dispatch(Input::Identify(identity)),
                 _ => leptos::logging::warn!("Porchlight('identify') ignored an invalid identity"),
             }

@@ -172,7 +172,10 @@ impl Runtime {
             Effect::Transmit(frame) => {
                 // `hello` carries the visitor's identity, if the host page gave one.
                 let text = self.widget.with_untracked(|w| {
-                    lean::encode_client_frame_with_identity(&frame, w.identity.as_ref())
+                    lean::encode_client_frame_with_identity_text(
+                        &frame,
+                        w.identity.as_ref().map(|i| i.json.as_str()),
+                    )
                 });
                 let sent = self.link.with_value(|l| l.as_ref().map(|l| l.send(&text)));
                 if sent != Some(true) {

@@ -6,9 +6,7 @@
 
 use crate::machine::{Outgoing, SavedOutbox, Sending};
 use js_sys::{Array, JSON};
-use porchlight_protocol::{
-    ChoiceId, ConversationId, Identity, MessageId, Seq, SessionToken, SiteId, lean,
-};
+use porchlight_protocol::{ChoiceId, ConversationId, MessageId, Seq, SessionToken, SiteId, lean};
 use wasm_bindgen::JsCast;
 use web_sys::Storage;
 
@@ -38,9 +36,9 @@ pub fn save_token(site: &SiteId, token: &SessionToken) {
 }
 
 /// The identity the host page gave (`boot.js` keeps it as JSON), if any and valid.
-pub fn load_identity(site: &SiteId) -> Option<Identity> {
+pub fn load_identity(site: &SiteId) -> Option<lean::IdentityText> {
     let raw = local()?.get_item(&key(site, "identity")).ok()??;
-    lean::decode_identity(&raw).ok()
+    lean::read_identity(&raw).ok()
 }
 
 /// The language the host page set (`Porchlight('setLocale', tag)`, kept by `boot.js`).
