@@ -386,5 +386,14 @@ async fn set_locale_shows_the_panel_in_german_after_a_reload_of_the_widget() {
         frame.script("return document.documentElement.lang").await,
         json!("de")
     );
+    // The language shown already: no reload.
+    frame.script("window.__kept = true").await;
+    on_host(&browser, "Porchlight('setLocale', 'de')").await;
+    sleep(Duration::from_secs(1)).await;
+    let frame = browser.enter_widget().await;
+    assert_eq!(
+        frame.script("return window.__kept === true").await,
+        json!(true)
+    );
     browser.quit().await;
 }

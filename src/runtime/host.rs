@@ -137,10 +137,18 @@ fn apply(runtime: Runtime, data: &JsValue, booting: bool) -> bool {
             }
         }
         // boot.js has stored the language: the widget's document loads again in it, and
-        // resumes everything it keeps (session, outbox, open panel).
-        // (Before the app started, the configuration was asked for in it already.)
+        // resumes everything it keeps (session, outbox, open panel). Not when the widget
+        // shows that language already, nor before the app started (the configuration was
+        // asked for in it then).
         Some("setLocale") => {
-            if let Some(window) = web_sys::window().filter(|_| !booting) {
+            let shown = leptos::prelude::document()
+                .document_element()
+                .and_then(|root| Reflect::get(&root, &"lang".into()).ok())
+                .and_then(|lang| lang.as_string());
+            if !booting
+                && field("detail") != shown
+                && let Some(window) = web_sys::window()
+            {
                 let _ = window.location().reload();
             }
         }
