@@ -15,8 +15,6 @@ pub fn Status() -> impl IntoView {
     let runtime = expect_context::<Runtime>();
     let texts = texts();
     let waited_template = texts.waited.clone();
-    // Numbers as the widget's language writes them (Arabic-Indic digits in Arabic).
-    let language: &'static str = &super::config().language;
     let reconnecting = texts.reconnecting.clone();
     let session_lost = texts.session_lost.clone();
     let refused = texts.identity_refused.clone();
@@ -24,8 +22,7 @@ pub fn Status() -> impl IntoView {
     let line = Memo::new(move |_| {
         runtime.widget.with(|w| match &w.status {
             Some(ChatStatus::Queued { position, .. }) => {
-                let position = js_sys::Number::from(*position).to_locale_string(language);
-                Some(texts.queued.replace("{position}", &String::from(position)))
+                Some(texts.queued.replace("{position}", &position.to_string()))
             }
             Some(ChatStatus::Connecting { .. }) => Some(texts.connecting.clone()),
             Some(ChatStatus::MessageLeft {}) => Some(texts.message_left.clone()),
