@@ -289,7 +289,9 @@ impl World {
                 let after = self.fetches.remove(0);
                 self.reads += 1;
                 let result = if fail {
-                    Err("network error".into())
+                    Err(porchlight::runtime::Error::Unreachable {
+                        url: "/transcript".into(),
+                    })
                 } else {
                     Ok(self
                         .server

@@ -150,18 +150,34 @@ struct Lang {
 }
 
 /// The site configuration in the language the site names, or with `language = "auto"`
-/// the best one for the visitor's `?lang=`, its direction and texts merged with the site's.
+/// the best one for the visitor's `?lang=` (the host page's choice) or else the browser's
+/// `Accept-Language` (the visitor's `navigator.languages`), its direction and texts merged
+/// with the site's.
 async fn site_config(
     State(state): State<AppState>,
     Path(site): Path<String>,
     lang: Result<Query<Lang>, QueryRejection>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     check_site(&state, &site)?;
     let Query(Lang { lang }) = lang.map_err(bad_query)?;
+    let lang = lang.filter(|l| !l.trim().is_empty()).or_else(|| {
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    });
     let locales = locales::built_in()
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "locales", e.to_string()))?;
     let served = locales::served(&state.desk.config, locales, lang.as_deref());
-    Ok(([(header::CACHE_CONTROL, "no-cache")], Json(served)).into_response())
+    Ok((
+        [
+            (header::CACHE_CONTROL, "no-cache"),
+            (header::VARY, "Accept-Language"),
+        ],
+        Json(served),
+    )
+        .into_response())
 }
 
 fn unauthorized() -> ApiError {

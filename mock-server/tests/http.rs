@@ -310,6 +310,27 @@ async fn the_config_comes_in_the_visitors_language() {
         (he["language"].as_str(), he["dir"].as_str()),
         (Some("he"), Some("rtl"))
     );
+    // Without `?lang=`, the browser's Accept-Language (its `navigator.languages`) decides.
+    let browser = common::anonymous_http(
+        &server,
+        "GET",
+        "/api/v1/sites/demo/config",
+        &[("Accept-Language", "fr-CA,fr;q=0.9,en;q=0.8")],
+        "",
+    )
+    .await;
+    assert_eq!(browser.header("vary"), Some("Accept-Language"));
+    assert_eq!(browser.json()["language"], "fr");
+    let chosen = common::anonymous_http(
+        &server,
+        "GET",
+        "/api/v1/sites/demo/config?lang=es",
+        &[("Accept-Language", "fr")],
+        "",
+    )
+    .await
+    .json();
+    assert_eq!(chosen["language"], "es", "the host page's choice wins");
     let fallback = read("ja,ko").await;
     assert_eq!(fallback["language"], "en");
     assert_eq!(fallback["texts"]["send_label"], "Send");

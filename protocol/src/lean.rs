@@ -49,6 +49,90 @@ pub fn decode_events(text: &str) -> Result<Vec<EventRecord>, FrameError> {
     decode(text, |json| json.array_of(event_record))
 }
 
+/// A visitor's identity as the host page gives it to `Porchlight('identify', …)`, kept by
+/// the widget as its JSON text for `hello` (see [`encode_client_frame_with_identity_text`]),
+/// with the name and email it states for the pre-chat form. [`read_identity`] checks the
+/// text is an [`Identity`] as serde reads it, without building one: the widget only passes
+/// it on (its `custom` map included), and the server decodes and judges it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentityText {
+    pub json: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+}
+
+/// Checks `text` is an [`Identity`] with serde's rules (`user_id`; optional `name`,
+/// `email`, `user_hash`, `jwt`, each a string or `null`; `custom`, an object of strings; no
+/// other member, none twice) and no longer than a frame. The bounds
+/// ([`Identity::check`]) are the server's to check: it refuses the identity with a clear
+/// error, so the widget need not carry them.
+pub fn read_identity(text: &str) -> Result<IdentityText, FrameError> {
+    if text.len() > MAX_FRAME_BYTES {
+        return Err(FrameError::TooLarge { bytes: text.len() });
+    }
+    let (name, email) = decode(text, identity_facts)?;
+    Ok(IdentityText {
+        json: text.to_string(),
+        name,
+        email,
+    })
+}
+
+/// An identity's `name` and `email`, after checking its members one by one (each known
+/// member a bit of `seen`).
+fn identity_facts(json: Json) -> Result<(Option<String>, Option<String>), Malformed> {
+    let (mut name, mut email) = (None, None);
+    let mut seen = 0u8;
+    for (key, value) in json.object()?.0 {
+        let bit = match key.as_str() {
+            "custom" => 1,
+            "user_id" => 2,
+            "name" => 4,
+            "email" => 8,
+            "user_hash" => 16,
+            "jwt" => 32,
+            _ => return Err("unknown field"),
+        };
+        if seen & bit != 0 {
+            return Err("duplicate field");
+        }
+        seen |= bit;
+        let text = if bit == 1 {
+            for (_, value) in value.object()?.0 {
+                value.text()?;
+            }
+            None
+        } else if bit != 2 && matches!(value, Json::Null) {
+            None
+        } else {
+            Some(value.text()?)
+        };
+        match bit {
+            4 => name = text,
+            8 => email = text,
+            _ => {}
+        }
+    }
+    if seen & 2 == 0 {
+        return Err("missing field");
+    }
+    Ok((name, email))
+}
+
+/// A frame for the server, `hello` carrying the identity's JSON `text` (from
+/// [`read_identity`]) as its last member when given (ignored for other frames); for the
+/// same identity, byte for byte what [`encode_client_frame_with_identity`] writes.
+pub fn encode_client_frame_with_identity_text(frame: &ClientFrame, text: Option<&str>) -> String {
+    let mut out = encode_client_frame(frame);
+    if let (ClientFrame::Hello { .. }, Some(text)) = (frame, text) {
+        out.pop();
+        out.push_str(",\"identity\":");
+        out.push_str(text);
+        out.push('}');
+    }
+    out
+}
+
 /// A frame for the server as JSON text, byte for byte what serde_json writes.
 pub fn encode_client_frame(frame: &ClientFrame) -> String {
     let mut w = Writer(String::new());
@@ -1095,6 +1179,73 @@ mod tests {
             push_number(&mut out, n);
             assert_eq!(out, n.to_string());
         }
+    }
+
+    #[test]
+    fn identities_are_checked_as_serde_reads_them_and_passed_on_as_written() {
+        let mut full = Identity::new("u-1");
+        full.name = Some("Ada".into());
+        full.email = Some("ada@example.com".into());
+        full.custom.insert("plan".into(), "pro".into());
+        full.custom.insert("team".into(), "x".into());
+        full.user_hash = Some("ab".into());
+        let mut jwt = Identity::new("u-2");
+        jwt.jwt = Some("a.b.c".into());
+        let hello = ClientFrame::Hello {
+            version: crate::PROTOCOL_VERSION,
+            site: crate::SiteId::new("demo").expect("id"),
+            token: None,
+            conversation: None,
+            last_seq: Seq(0),
+        };
+        for identity in [full, jwt, Identity::new("u-3")] {
+            let json = serde_json::to_string(&identity).expect("serializes");
+            let read = read_identity(&json).expect("valid");
+            assert_eq!(read.name, identity.name);
+            assert_eq!(read.email, identity.email);
+            let text = encode_client_frame_with_identity_text(&hello, Some(&read.json));
+            assert_eq!(text, hello.encode_with_identity(Some(&identity)));
+            let (_, decoded) = ClientFrame::decode_with_identity(&text).expect("decodes");
+            assert_eq!(decoded, Some(identity));
+        }
+        let nulls = read_identity(r#"{"user_id":"u","name":null,"email":"e@x.io"}"#).expect("ok");
+        assert_eq!((nulls.name, nulls.email.as_deref()), (None, Some("e@x.io")));
+        // A member twice is refused here; serde (reading `hello` as a whole first) keeps
+        // the last. An identity written as an array is refused too (serde reads its fields in
+        // order; no host page writes one).
+        for bad in [
+            r#"["u"]"#,
+            r#"{"user_id":"u","user_id":"v"}"#,
+            r#"{"user_id":"u","name":"a","name":"b"}"#,
+            r#"{"user_id":"u","custom":{},"custom":{}}"#,
+        ] {
+            assert!(read_identity(bad).is_err(), "{bad}");
+        }
+        for bad in [
+            r#"{"name":"no user id"}"#,
+            r#"{"user_id":null}"#,
+            r#"{"user_id":7}"#,
+            r#"{"user_id":"u","plan":"pro"}"#,
+            r#"{"user_id":"u","custom":{"age":42}}"#,
+            r#"{"user_id":"u","custom":[]}"#,
+            r#"{"user_id":"u","custom":null}"#,
+            "not json",
+        ] {
+            assert!(read_identity(bad).is_err(), "{bad}");
+            assert!(
+                ClientFrame::decode_with_identity(&encode_client_frame_with_identity_text(
+                    &hello,
+                    Some(bad)
+                ))
+                .is_err(),
+                "serde refuses {bad} too"
+            );
+        }
+        let long = format!(
+            r#"{{"user_id":"u","jwt":"{}"}}"#,
+            "j".repeat(MAX_FRAME_BYTES)
+        );
+        assert!(read_identity(&long).is_err());
     }
 
     #[test]

@@ -20,38 +20,24 @@
 //! The lifecycle as the visitor sees it is [`Phase`]: the server's latest [`ChatStatus`]
 //! plus the one client-only phase, the pre-chat form.
 
-use porchlight_protocol::limits::MAX_MESSAGE_CHARS;
+use crate::runtime::Error;
+use porchlight_protocol::lean::IdentityText;
 use porchlight_protocol::{
     Answers, Author, AuthorKind, ChatStatus, Choice, ChoiceId, ClientFrame, ConversationEvent,
-    ConversationId, ErrorCode, EventRecord, FieldError, FieldProblem, FormField, MessageId,
-    PROTOCOL_VERSION, PastConversation, Replay, RequestId, Seq, ServerFrame, SessionToken, SiteId,
-    form, text,
+    ConversationId, EventRecord, FieldError, FieldProblem, FormField, MessageId, PROTOCOL_VERSION,
+    PastConversation, RequestId, Seq, ServerFrame, SessionToken, SiteId,
 };
 
-/// At most this many outbox messages are on their way unacked at once; the next goes out
-/// as one is acked. A long outbox after an outage so stays within the server's burst of
-/// [`FRAME_BURST`](porchlight_protocol::limits::FRAME_BURST) frames, with room to spare.
-pub const IN_FLIGHT_LIMIT: usize = 10;
+mod forms;
+mod history;
+mod identity;
+mod link;
+mod outbox;
 
-/// The visitor's `typing: true` goes out at most this often while they keep typing.
-pub const TYPING_EVERY_MS: u64 = 3_000;
-
-/// The best rating.
-pub const MAX_STARS: u8 = 5;
-
-/// The state of the live link.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum LinkState {
-    /// No socket, none wanted yet (the visitor has not opened the chat).
-    #[default]
-    Idle,
-    /// A socket is opening, or open and waiting for `welcome`.
-    Connecting,
-    /// `welcome` received: frames flow.
-    Online,
-    /// The socket dropped; a reconnect is scheduled.
-    Reconnecting,
-}
+pub use forms::{MAX_STARS, Pending};
+pub use history::History;
+pub use link::{DEAD_AFTER_MS, HEARTBEAT_TICK_MS, LinkState, PING_AFTER_MS};
+pub use outbox::{Delivery, IN_FLIGHT_LIMIT, Outgoing, SavedOutbox, Sending, TYPING_EVERY_MS};
 
 /// Where the conversation stands for the visitor: what the panel shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,119 +82,21 @@ impl Phase {
     }
 }
 
-/// What a visitor message in the outbox is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Sending {
-    /// Typed text.
-    Text,
-    /// A quick reply picked from the bot's choices.
-    Choice(ChoiceId),
-}
-
-/// A visitor message the server has not yet shown back as an event.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outgoing {
-    pub id: MessageId,
-    /// What the visitor sees meanwhile: the typed text, or the choice's label.
-    pub text: String,
-    pub sending: Sending,
-    /// Acked by the server (stored as this seq), its event not yet received.
-    pub acked: Option<Seq>,
-    /// Sent on the current link and not yet acked.
-    pub in_flight: bool,
-}
-
-/// How far a message in the outbox has got, as the visitor sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Delivery {
-    /// On its way over an open link.
-    Sending,
-    /// Stored by the server.
-    Sent,
-    /// The link is down: it goes out again when the link is back.
-    Retrying,
-}
-
-/// The outbox as kept in browser storage, so a reload loses nothing: the messages still
-/// waiting, and the conversation they belong to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SavedOutbox {
-    pub conversation: ConversationId,
-    pub messages: Vec<Outgoing>,
-}
-
-impl Outgoing {
-    /// The message as if never sent: not acked, not in flight.
-    /// Typed text, not yet sent.
-    fn text(id: MessageId, text: String) -> Outgoing {
-        Outgoing {
-            id,
-            text,
-            sending: Sending::Text,
-            acked: None,
-            in_flight: false,
-        }
-    }
-
-    fn unsent(self) -> Outgoing {
-        Outgoing {
-            acked: None,
-            in_flight: false,
-            ..self
-        }
-    }
-
-    /// The frame that sends (or resends) this message.
-    fn frame(&self) -> ClientFrame {
-        match &self.sending {
-            Sending::Text => ClientFrame::SendText {
-                id: self.id.clone(),
-                text: self.text.clone(),
-            },
-            Sending::Choice(choice) => ClientFrame::Choose {
-                id: self.id.clone(),
-                choice: choice.clone(),
-            },
-        }
-    }
-}
-
-/// A request (for an agent, or to leave a message) sent and not yet answered. Kept so a
-/// double click sends nothing new and a reconnect resends the same request id.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Pending {
-    pub request: RequestId,
-    pub frame: ClientFrame,
-}
-
-/// The "previous conversations" view.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum History {
-    /// Not shown: the panel shows the current conversation.
-    #[default]
-    Closed,
-    /// Fetching the list.
-    Loading,
-    /// The list could not be fetched.
-    Failed(String),
-    /// The list (newest first), and the one being read, if any.
-    Loaded {
-        conversations: Vec<PastConversation>,
-        viewing: Option<usize>,
-    },
-}
-
 /// Something that happened: a visitor action, a link event or a server frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
     Open,
     Close,
     Toggle,
-    /// The site configuration arrived: whether a bot greets, and the pre-chat form.
+    /// The site configuration arrived: whether a bot greets, the pre-chat form, and whether
+    /// only signed-in (verified) visitors may chat.
     Configured {
         bot_enabled: bool,
         prechat: Vec<FormField>,
+        identity_required: bool,
     },
+    /// The host page says who the visitor is (`Porchlight('identify', …)`, or stored).
+    Identify(IdentityText),
     /// The visitor sends `text` (unvalidated) under a fresh client-made `id`.
     Send {
         id: MessageId,
@@ -254,7 +142,7 @@ pub enum Input {
     /// Show the previous conversations.
     OpenHistory,
     /// The history fetch finished.
-    HistoryLoaded(Result<Vec<PastConversation>, String>),
+    HistoryLoaded(Result<Vec<PastConversation>, Error>),
     /// Read the past conversation at this index of the list.
     ShowPast(usize),
     /// From a past conversation back to the list; from the list back to the chat.
@@ -272,7 +160,7 @@ pub enum Input {
     /// The transcript read over HTTP (after a `welcome` with [`Replay::Http`]) arrived.
     TranscriptLoaded {
         conversation: ConversationId,
-        result: Result<Vec<EventRecord>, String>,
+        result: Result<Vec<EventRecord>, Error>,
     },
     /// The browser came back online or the tab became visible: retry a dropped link now.
     RetryNow,
@@ -292,6 +180,17 @@ pub enum Input {
     },
     /// The host page's `Porchlight('reset')`: forget this visitor, start a new session.
     Reset,
+}
+
+/// Trouble the status line tells the visitor, in the site's words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// The server's own words, for an error the site has no text for.
+    Server(String),
+    /// The server refused the identity the host page gave (`identity_refused`).
+    IdentityRefused,
+    /// The site takes signed-in visitors only (`signed_in_only`).
+    SignedInOnly,
 }
 
 /// What the host page's listeners hear (`Porchlight('on', NAME, fn)`).
@@ -340,6 +239,13 @@ pub enum Effect {
 pub struct Widget {
     pub site: SiteId,
     pub open: bool,
+    /// Who the host page says the visitor is; carried by every `hello`.
+    pub identity: Option<IdentityText>,
+    /// The site takes signed-in visitors only: without an identity no link opens.
+    pub identity_required: bool,
+    /// The identity changed since the last `welcome`: a welcome into another session is the
+    /// visitor's own session taking over, not a lost one.
+    pub identified: bool,
     pub link: LinkState,
     pub token: Option<SessionToken>,
     pub conversation: Option<ConversationId>,
@@ -387,8 +293,8 @@ pub struct Widget {
     pub history: History,
     /// Failed connection attempts since the link was last online.
     pub attempts: u32,
-    /// The last error the server reported, for the visitor to read.
-    pub notice: Option<String>,
+    /// The last trouble reported, for the visitor to read.
+    pub notice: Option<Notice>,
     /// The notice says messages were refused for now (rate, storage): it goes once every
     /// waiting message has arrived.
     pub notice_until_sent: bool,
@@ -409,21 +315,15 @@ pub struct Widget {
     pub unread: u32,
 }
 
-/// How often the runtime feeds [`Input::Heartbeat`].
-pub const HEARTBEAT_TICK_MS: u64 = 5_000;
-/// An online link sends a `ping` this often (the server answers `pong`), so each side hears
-/// from the other even when nobody writes.
-pub const PING_AFTER_MS: u64 = 20_000;
-/// A link silent this long is dead: it is closed and reopened. Two pings fit in it, so one
-/// lost pong is not enough.
-pub const DEAD_AFTER_MS: u64 = 50_000;
-
 impl Widget {
     /// A closed widget for `site`, resuming session `token` if there is one.
     pub fn new(site: SiteId, token: Option<SessionToken>) -> Self {
         Widget {
             site,
             open: false,
+            identity: None,
+            identity_required: false,
+            identified: false,
             link: LinkState::Idle,
             token,
             conversation: None,
@@ -476,27 +376,6 @@ impl Widget {
             .iter()
             .filter(|r| r.seq > seen && from_staff(&r.event).is_some())
             .count() as u32
-    }
-
-    /// How far the outbox message `out` has got.
-    pub fn delivery(&self, out: &Outgoing) -> Delivery {
-        match (out.acked, self.link) {
-            (Some(_), _) => Delivery::Sent,
-            (None, LinkState::Online) => Delivery::Sending,
-            (None, _) => Delivery::Retrying,
-        }
-    }
-
-    /// The outbox to keep in browser storage, `None` when nothing waits. It holds only what
-    /// storage keeps, so an ack or a send alone does not change it.
-    pub fn saved_outbox(&self) -> Option<SavedOutbox> {
-        if self.outbox.is_empty() {
-            return None;
-        }
-        Some(SavedOutbox {
-            conversation: self.conversation.clone()?,
-            messages: self.outbox.iter().cloned().map(Outgoing::unsent).collect(),
-        })
     }
 
     /// Where the conversation stands for the visitor.
@@ -567,11 +446,16 @@ impl Widget {
             Input::Configured {
                 bot_enabled,
                 prechat,
+                identity_required,
             } => {
                 self.bot_enabled = bot_enabled;
                 self.prechat = prechat;
+                self.identity_required = identity_required;
+                if self.needs_identity() {
+                    self.refuse(Notice::SignedInOnly);
+                    Vec::new()
                 // A returning visitor's link opens at once, so messages meanwhile count.
-                if self.token.is_some() {
+                } else if self.token.is_some() {
                     self.ensure_link()
                 } else {
                     Vec::new()
@@ -587,11 +471,13 @@ impl Widget {
                 }
                 Vec::new()
             }
+            Input::Identify(identity) => self.identify(identity),
             Input::Reset => {
                 let live = self.link != LinkState::Idle;
                 *self = Widget {
                     open: self.open,
                     bot_enabled: self.bot_enabled,
+                    identity_required: self.identity_required,
                     prechat: std::mem::take(&mut self.prechat),
                     unread: self.unread,
                     link: if live {
@@ -601,7 +487,10 @@ impl Widget {
                     },
                     ..Widget::new(self.site.clone(), None)
                 };
-                if live {
+                if self.needs_identity() {
+                    self.refuse(Notice::SignedInOnly);
+                    Vec::new()
+                } else if live {
                     vec![Effect::Connect]
                 } else {
                     Vec::new()
@@ -708,51 +597,6 @@ impl Widget {
         }
     }
 
-    /// Takes back the outbox of an earlier page load, before the link first opens: its
-    /// messages go out after the first `welcome`, unless the session has moved on to
-    /// another conversation by then.
-    fn restore(&mut self, saved: SavedOutbox) -> Vec<Effect> {
-        if self.conversation.is_some() || !self.outbox.is_empty() {
-            return Vec::new(); // only a fresh page load takes an outbox back
-        }
-        self.conversation = Some(saved.conversation);
-        for out in saved.messages {
-            if !self.outbox.iter().any(|o| o.id == out.id) {
-                self.outbox.push(out.unsent());
-            }
-        }
-        Vec::new()
-    }
-
-    fn transcript_loaded(
-        &mut self,
-        conversation: &ConversationId,
-        result: Result<Vec<EventRecord>, String>,
-    ) -> Vec<Effect> {
-        if self.rereading.is_none() || self.conversation.as_ref() != Some(conversation) {
-            return Vec::new(); // an answer for a link or conversation left behind
-        }
-        self.rereading = None;
-        let held_back = std::mem::take(&mut self.held_back);
-        match result {
-            Ok(records) => {
-                let mut effects = Vec::new();
-                for record in records.into_iter().chain(held_back) {
-                    effects.extend(self.event(record));
-                    if effects.iter().any(|e| matches!(e, Effect::Connect)) {
-                        break; // a gap: the reopened link replays the rest
-                    }
-                }
-                effects
-            }
-            // Reopen the link: the server tells again what to read.
-            Err(_) => {
-                self.link = LinkState::Connecting;
-                vec![Effect::Connect]
-            }
-        }
-    }
-
     fn set_open(&mut self, open: bool) -> Vec<Effect> {
         if self.open == open {
             return Vec::new();
@@ -762,536 +606,6 @@ impl Widget {
         if open {
             effects.extend(self.ensure_link());
         }
-        effects
-    }
-
-    /// Starts the link if nothing is running yet.
-    fn ensure_link(&mut self) -> Vec<Effect> {
-        if self.link == LinkState::Idle {
-            self.link = LinkState::Connecting;
-            vec![Effect::Connect]
-        } else {
-            Vec::new()
-        }
-    }
-
-    /// Sends a frame that is kept for resending: now if online, else after the next welcome.
-    fn transmit_kept(&mut self, frame: ClientFrame) -> Vec<Effect> {
-        match self.link {
-            LinkState::Online => vec![Effect::Transmit(frame)],
-            _ => self.ensure_link(),
-        }
-    }
-
-    /// Sends a frame that only makes sense now, if `wanted` and the link is up.
-    fn transmit_if(&self, wanted: bool, frame: ClientFrame) -> Vec<Effect> {
-        if wanted && self.link == LinkState::Online {
-            vec![Effect::Transmit(frame)]
-        } else {
-            Vec::new()
-        }
-    }
-
-    fn queue(&mut self, out: Outgoing) -> Vec<Effect> {
-        if self.outbox.iter().any(|o| o.id == out.id) {
-            return Vec::new();
-        }
-        self.outbox.push(out);
-        match self.link {
-            LinkState::Online => self.send_outbox(),
-            _ => self.ensure_link(),
-        }
-    }
-
-    /// Sends waiting outbox messages, oldest first, while fewer than [`IN_FLIGHT_LIMIT`]
-    /// are on their way unacked.
-    fn send_outbox(&mut self) -> Vec<Effect> {
-        if self.link != LinkState::Online {
-            return Vec::new();
-        }
-        let mut in_flight = self
-            .outbox
-            .iter()
-            .filter(|o| o.in_flight && o.acked.is_none())
-            .count();
-        let mut effects = Vec::new();
-        for out in &mut self.outbox {
-            if in_flight >= IN_FLIGHT_LIMIT {
-                break;
-            }
-            if !out.in_flight && out.acked.is_none() {
-                out.in_flight = true;
-                in_flight += 1;
-                effects.push(Effect::Transmit(out.frame()));
-            }
-        }
-        effects
-    }
-
-    fn send(&mut self, id: MessageId, raw: &str) -> Vec<Effect> {
-        let Ok(text) = text::message_text(raw) else {
-            return Vec::new();
-        };
-        if !self.phase().composer() {
-            return Vec::new();
-        }
-        self.session_lost = false;
-        let mut effects = self.queue(Outgoing::text(id, text.to_string()));
-        if !effects.is_empty() {
-            effects.extend(self.stop_typing());
-        }
-        effects
-    }
-
-    fn choose(&mut self, id: MessageId, choice: ChoiceId) -> Vec<Effect> {
-        let Some(label) = self
-            .choices()
-            .iter()
-            .find(|c| c.id == choice)
-            .map(|c| c.label.clone())
-        else {
-            return Vec::new();
-        };
-        self.queue(Outgoing {
-            id,
-            text: label,
-            sending: Sending::Choice(choice),
-            acked: None,
-            in_flight: false,
-        })
-    }
-
-    fn draft(&mut self, empty: bool, now_ms: u64) -> Vec<Effect> {
-        if self.phase() != Phase::Live || self.link != LinkState::Online {
-            return Vec::new();
-        }
-        if empty {
-            return self.stop_typing();
-        }
-        if self
-            .typing_sent_ms
-            .is_some_and(|sent| now_ms.saturating_sub(sent) < TYPING_EVERY_MS)
-        {
-            return Vec::new();
-        }
-        self.typing_sent_ms = Some(now_ms);
-        self.typing_on = true;
-        vec![Effect::Transmit(ClientFrame::Typing { typing: true })]
-    }
-
-    fn stop_typing(&mut self) -> Vec<Effect> {
-        let was_typing = std::mem::take(&mut self.typing_on);
-        self.transmit_if(was_typing, ClientFrame::Typing { typing: false })
-    }
-
-    fn talk_to_human(&mut self, request: RequestId) -> Vec<Effect> {
-        if self.phase() != Phase::Bot {
-            return Vec::new();
-        }
-        if self.prechat.is_empty() {
-            return self.request_agent(request, Answers::new());
-        }
-        self.prechat_open = true;
-        self.clear_errors();
-        Vec::new()
-    }
-
-    fn submit_prechat(&mut self, request: RequestId, answers: Answers) -> Vec<Effect> {
-        if self.phase() != Phase::PreChat || self.agent_request.is_some() {
-            return Vec::new();
-        }
-        match form::validate(&self.prechat, &answers) {
-            Ok(cleaned) => {
-                self.clear_errors();
-                self.request_agent(request, cleaned)
-            }
-            Err(errors) => {
-                self.report(errors, None);
-                Vec::new()
-            }
-        }
-    }
-
-    fn request_agent(&mut self, request: RequestId, answers: Answers) -> Vec<Effect> {
-        if self.agent_request.is_some() {
-            return Vec::new();
-        }
-        self.answers = answers.clone();
-        let frame = ClientFrame::RequestAgent {
-            request: request.clone(),
-            answers,
-        };
-        self.agent_request = Some(Pending {
-            request,
-            frame: frame.clone(),
-        });
-        self.transmit_kept(frame)
-    }
-
-    fn rate(&mut self, stars: Option<u8>, comment: &str) -> Vec<Effect> {
-        if self.phase() != Phase::Rating || self.rating_sent {
-            return Vec::new();
-        }
-        let Some(stars) = stars.filter(|s| (1..=MAX_STARS).contains(s)) else {
-            self.report(Vec::new(), Some(FieldProblem::Required));
-            return Vec::new();
-        };
-        let comment = comment.trim();
-        if comment.chars().count() > MAX_MESSAGE_CHARS {
-            self.report(
-                Vec::new(),
-                Some(FieldProblem::TooLong {
-                    max: MAX_MESSAGE_CHARS,
-                }),
-            );
-            return Vec::new();
-        }
-        self.clear_errors();
-        let effects = self.transmit_if(
-            true,
-            ClientFrame::Rate {
-                stars,
-                comment: (!comment.is_empty()).then(|| comment.to_string()),
-            },
-        );
-        self.rating_sent = !effects.is_empty();
-        effects
-    }
-
-    fn leave_message(&mut self, request: RequestId, answers: Answers, raw: &str) -> Vec<Effect> {
-        if self.phase() != Phase::Missed || self.leave_request.is_some() {
-            return Vec::new();
-        }
-        let checked = form::validate(&self.prechat, &answers);
-        let text = text::message_text(raw).map_err(|e| match e {
-            text::TextError::Empty => FieldProblem::Required,
-            text::TextError::TooLong => FieldProblem::TooLong {
-                max: MAX_MESSAGE_CHARS,
-            },
-        });
-        let (answers, text) = match (checked, text) {
-            (Ok(answers), Ok(text)) => (answers, text.to_string()),
-            (checked, text) => {
-                self.report(checked.err().unwrap_or_default(), text.err());
-                return Vec::new();
-            }
-        };
-        self.clear_errors();
-        self.answers = answers.clone();
-        let frame = ClientFrame::LeaveMessage {
-            request: request.clone(),
-            answers,
-            text,
-        };
-        self.leave_request = Some(Pending {
-            request,
-            frame: frame.clone(),
-        });
-        self.transmit_kept(frame)
-    }
-
-    fn open_history(&mut self) -> Vec<Effect> {
-        if matches!(self.history, History::Loading | History::Loaded { .. }) {
-            return Vec::new();
-        }
-        match &self.token {
-            Some(token) => {
-                self.history = History::Loading;
-                vec![Effect::FetchHistory {
-                    token: token.clone(),
-                }]
-            }
-            None => {
-                self.history = History::Loaded {
-                    conversations: Vec::new(),
-                    viewing: None,
-                };
-                Vec::new()
-            }
-        }
-    }
-
-    fn report(&mut self, errors: Vec<FieldError>, problem: Option<FieldProblem>) {
-        self.form_errors = errors;
-        self.problem = problem;
-        self.errors_reported = self.errors_reported.wrapping_add(1);
-    }
-
-    fn clear_errors(&mut self) {
-        self.form_errors.clear();
-        self.problem = None;
-    }
-
-    fn link_lost(&mut self) -> Vec<Effect> {
-        self.link = LinkState::Reconnecting;
-        self.attempts = self.attempts.saturating_add(1);
-        // What was sent on the dead link may be lost: let the visitor try again.
-        self.rating_sent = false;
-        self.starting_new = false;
-        self.typing_sent_ms = None;
-        self.typing_on = false;
-        self.agent_typing = None;
-        vec![Effect::ScheduleReconnect {
-            attempt: self.attempts,
-        }]
-    }
-
-    /// Pings the link on schedule; declares a silent one dead and reopens it at once.
-    fn heartbeat(&mut self, now_ms: u64) -> Vec<Effect> {
-        if self.link != LinkState::Online {
-            return Vec::new();
-        }
-        let heard = self.heard_ms.unwrap_or(now_ms);
-        let silent = now_ms.saturating_sub(heard);
-        if silent >= DEAD_AFTER_MS {
-            self.heard_ms = None;
-            self.pinged_ms = None;
-            self.link = LinkState::Connecting;
-            return vec![Effect::Connect];
-        }
-        let mut effects = self.send_outbox();
-        let since_ping = now_ms.saturating_sub(self.pinged_ms.unwrap_or(heard));
-        if since_ping >= PING_AFTER_MS {
-            self.pinged_ms = Some(now_ms);
-            effects.push(Effect::Transmit(ClientFrame::Ping {}));
-        }
-        effects
-    }
-
-    fn receive(&mut self, frame: ServerFrame, now_ms: u64) -> Vec<Effect> {
-        self.heard_ms = Some(now_ms);
-        if matches!(frame, ServerFrame::Welcome { .. }) {
-            self.pinged_ms = Some(now_ms); // the ping schedule starts with the link
-        }
-        match frame {
-            ServerFrame::Welcome {
-                token,
-                conversation,
-                last_seq,
-                replay,
-                ..
-            } => self.welcomed(token, conversation, last_seq, replay),
-            ServerFrame::Event { seq, at_ms, event } => {
-                self.event(EventRecord { seq, at_ms, event })
-            }
-            ServerFrame::Ack { id, seq } => {
-                if let Some(out) = self.outbox.iter_mut().find(|o| o.id == id) {
-                    out.acked = Some(seq);
-                }
-                self.send_outbox()
-            }
-            ServerFrame::Status { status } => {
-                let before = self.phase();
-                self.status_changed(status, now_ms);
-                let after = self.phase();
-                // A status that only restores where a page load left off tells nothing new.
-                let event = match (before, after) {
-                    (Phase::Starting, _) => None,
-                    (b, Phase::Live) if b != Phase::Live => Some(HostEvent::ChatStarted),
-                    (Phase::Live, a) if a != Phase::Live => Some(HostEvent::ChatEnded),
-                    _ => None,
-                };
-                event.map(Effect::Host).into_iter().collect()
-            }
-            ServerFrame::Typing { name, typing } => {
-                self.agent_typing = typing.then_some(name);
-                Vec::new()
-            }
-            ServerFrame::FormRejected { request, errors } => {
-                let ours = |p: &Option<Pending>| p.as_ref().is_some_and(|p| p.request == request);
-                if ours(&self.agent_request) {
-                    self.agent_request = None;
-                    self.report(errors, None);
-                } else if ours(&self.leave_request) {
-                    self.leave_request = None;
-                    self.report(errors, None);
-                }
-                Vec::new()
-            }
-            ServerFrame::Error { code, message } => {
-                self.notice = Some(message);
-                self.notice_until_sent =
-                    matches!(code, ErrorCode::RateLimited | ErrorCode::Unavailable);
-                if self.notice_until_sent {
-                    // Some of what is on its way was refused (too fast, or the server could
-                    // not store it), and which is not said: all of it goes out again (same
-                    // ids) at the next heartbeat, when the server's budget has refilled or its
-                    // storage recovered.
-                    for out in &mut self.outbox {
-                        out.in_flight &= out.acked.is_some();
-                    }
-                }
-                Vec::new()
-            }
-            ServerFrame::Pong {} => Vec::new(),
-        }
-    }
-
-    fn welcomed(
-        &mut self,
-        token: SessionToken,
-        conversation: ConversationId,
-        newest: Seq,
-        replay: Replay,
-    ) -> Vec<Effect> {
-        let mut effects = Vec::new();
-        self.rereading = None;
-        self.held_back.clear();
-        let other_session = self.token.as_ref().is_some_and(|t| *t != token);
-        if replay == Replay::Lost || other_session {
-            // The server lost the session: what it acked is gone with it, so every message
-            // still waiting goes out again into the new conversation.
-            let outbox = std::mem::take(&mut self.outbox);
-            self.forget_conversation();
-            self.outbox = outbox.into_iter().map(Outgoing::unsent).collect();
-            self.session_lost = true;
-        } else if self
-            .conversation
-            .as_ref()
-            .is_some_and(|c| *c != conversation)
-        {
-            // Whatever we held belonged to another conversation.
-            self.forget_conversation();
-        } else if newest < self.last_seq {
-            // The server's history is shorter than ours (it was restored from an older
-            // copy): it is read again from the start, and our own messages it no longer
-            // holds go out again under their ids, so nothing is dropped or shown twice.
-            self.resend_lost_messages(newest);
-            self.events.clear();
-            self.last_seq = Seq(0);
-        }
-        if self.token.as_ref() != Some(&token) {
-            self.token = Some(token.clone());
-            effects.push(Effect::SaveToken(token.clone()));
-        }
-        if replay == Replay::Http && newest > self.last_seq {
-            self.rereading = Some(newest);
-            effects.push(Effect::FetchTranscript {
-                token: token.clone(),
-                conversation: conversation.clone(),
-                after: self.last_seq,
-            });
-        }
-        self.conversation = Some(conversation);
-        self.link = LinkState::Online;
-        self.attempts = 0;
-        self.notice = None;
-        self.starting_new = false;
-        // A new link: everything not known to be stored goes out again, same ids.
-        for out in &mut self.outbox {
-            out.in_flight = false;
-        }
-        effects.extend(self.send_outbox());
-        effects.extend(
-            [&self.agent_request, &self.leave_request]
-                .into_iter()
-                .flatten()
-                .map(|p| Effect::Transmit(p.frame.clone())),
-        );
-        effects
-    }
-
-    /// Puts the visitor's own messages held after `newest` (the only events with a client
-    /// id) back in the outbox, unsent, ahead of those still waiting.
-    fn resend_lost_messages(&mut self, newest: Seq) {
-        let mut lost = Vec::new();
-        for record in self.events.iter().filter(|e| e.seq > newest) {
-            if let ConversationEvent::MessageReceived {
-                id: Some(id), text, ..
-            } = &record.event
-            {
-                lost.push(Outgoing::text(id.clone(), text.clone()));
-            }
-        }
-        lost.append(&mut self.outbox);
-        self.outbox = lost;
-    }
-
-    /// Drops everything that belongs to the conversation held so far.
-    fn forget_conversation(&mut self) {
-        self.events.clear();
-        self.outbox.clear();
-        self.last_seq = Seq(0);
-        self.status = None;
-        self.prechat_open = false;
-        self.agent_request = None;
-        self.leave_request = None;
-        self.clear_errors();
-        self.confirming_end = false;
-        self.rating_sent = false;
-        self.agent_typing = None;
-        self.typing_sent_ms = None;
-        self.typing_on = false;
-    }
-
-    fn status_changed(&mut self, status: ChatStatus, now_ms: u64) {
-        let before = self.phase();
-        let bot = matches!(status, ChatStatus::Bot {});
-        let missed = matches!(status, ChatStatus::Missed {});
-        let live = matches!(status, ChatStatus::Live { .. });
-        self.status = Some(status);
-        self.status_at_ms = now_ms;
-        if !bot {
-            self.prechat_open = false;
-            self.agent_request = None;
-        }
-        if !missed {
-            self.leave_request = None;
-        }
-        if !live {
-            self.agent_typing = None;
-            self.typing_sent_ms = None;
-            self.typing_on = false;
-        }
-        self.rating_sent = false;
-        let after = self.phase();
-        if !after.can_end() {
-            self.confirming_end = false;
-        }
-        if after != before {
-            self.clear_errors();
-        }
-    }
-
-    fn event(&mut self, record: EventRecord) -> Vec<Effect> {
-        if record.seq <= self.last_seq {
-            return Vec::new(); // already held
-        }
-        if record.seq != self.last_seq.next() {
-            if self.rereading.is_some() {
-                // Newer than what is being read over HTTP: applied once that arrives (a
-                // duplicate is dropped then, like any event already held).
-                let at = self.held_back.partition_point(|r| r.seq < record.seq);
-                self.held_back.insert(at, record);
-                return Vec::new();
-            }
-            // A gap: reopen the link so the server replays from what we hold.
-            return vec![Effect::Connect];
-        }
-        self.last_seq = record.seq;
-        let mut effects = Vec::new();
-        if let ConversationEvent::MessageReceived { id, author, .. } = &record.event {
-            if let Some(id) = id {
-                self.outbox.retain(|o| o.id != *id);
-                if self.outbox.is_empty() && self.notice_until_sent {
-                    self.notice = None;
-                    self.notice_until_sent = false;
-                }
-                effects.extend(self.send_outbox());
-            }
-            if self.agent_typing.as_ref() == Some(&author.name) {
-                self.agent_typing = None;
-            }
-        }
-        if let Some((author, text)) = from_staff(&record.event)
-            && record.seq > self.seen_seq()
-        {
-            effects.push(Effect::Host(HostEvent::Message {
-                author: author.clone(),
-                text: text.to_string(),
-            }));
-        }
-        self.events.push(record);
         effects
     }
 }

@@ -1,6 +1,10 @@
 //! Every transition of the conversation machine, natively.
 use super::*;
-use porchlight_protocol::{Author, ErrorCode, FieldKind, FieldName};
+use porchlight_protocol::{Author, ErrorCode, FieldKind, FieldName, Replay, lean};
+
+fn offline() -> Error {
+    Error::Unreachable { url: "/x".into() }
+}
 
 fn site() -> SiteId {
     SiteId::new("demo").expect("id")
@@ -162,6 +166,7 @@ fn with_form(mut w: Widget) -> Widget {
             field("name", FieldKind::Text, true),
             field("email", FieldKind::Email, true),
         ],
+        identity_required: false,
     });
     w
 }
@@ -392,7 +397,7 @@ fn a_failed_http_reread_reopens_the_link() {
     w.update(welcome_with("t1", "c1", 3, Replay::Http));
     let effects = w.update(Input::TranscriptLoaded {
         conversation: c1(),
-        result: Err("offline".into()),
+        result: Err(offline()),
     });
     assert_eq!(effects, vec![Effect::Connect]);
     assert_eq!(w.rereading, None);
@@ -661,7 +666,10 @@ fn server_errors_are_shown_until_the_next_welcome() {
         ErrorCode::InvalidText,
         "the message is empty",
     )));
-    assert_eq!(w.notice.as_deref(), Some("the message is empty"));
+    assert_eq!(
+        w.notice,
+        Some(Notice::Server("the message is empty".into()))
+    );
     w.update(welcome("t1"));
     assert_eq!(w.notice, None);
 }
@@ -855,6 +863,7 @@ fn a_site_without_a_bot_shows_the_prechat_form_straight_away() {
     w.update(Input::Configured {
         bot_enabled: false,
         prechat: vec![field("name", FieldKind::Text, true)],
+        identity_required: false,
     });
     w.update(status(ChatStatus::Bot {}));
     assert_eq!(w.phase(), Phase::PreChat);
@@ -1341,8 +1350,8 @@ fn closing_the_history_from_a_past_conversation_returns_to_the_chat() {
 fn a_failed_history_fetch_is_reported_and_a_late_answer_after_closing_is_ignored() {
     let mut w = online();
     w.update(Input::OpenHistory);
-    w.update(Input::HistoryLoaded(Err("offline".into())));
-    assert_eq!(w.history, History::Failed("offline".into()));
+    w.update(Input::HistoryLoaded(Err(offline())));
+    assert_eq!(w.history, History::Failed(offline()));
     w.update(Input::HistoryBack);
     w.update(Input::OpenHistory);
     w.update(Input::HistoryBack);
@@ -1463,7 +1472,8 @@ fn a_reload_replaying_what_was_seen_raises_no_badge_and_no_message_event() {
     assert_eq!(
         w.update(Input::Configured {
             bot_enabled: true,
-            prechat: vec![]
+            prechat: vec![],
+            identity_required: false,
         }),
         vec![Effect::Connect],
         "a returning visitor's link opens with the panel closed"
@@ -1551,4 +1561,211 @@ fn reset_forgets_the_visitor_and_reconnects_without_a_token() {
             ..
         })]
     ));
+}
+
+// ---- Identity -------------------------------------------------------------------------
+
+fn identity(json: &str) -> IdentityText {
+    lean::read_identity(json).expect("an identity")
+}
+fn ada() -> IdentityText {
+    identity(r#"{"user_id":"u-ada","name":"Ada","email":"ada@example.com","user_hash":"00ff"}"#)
+}
+fn refused(code: ErrorCode) -> Input {
+    frame(ServerFrame::Error {
+        code,
+        message: "no".into(),
+    })
+}
+fn required_site(w: &mut Widget) -> Vec<Effect> {
+    w.update(Input::Configured {
+        bot_enabled: true,
+        prechat: vec![],
+        identity_required: true,
+    })
+}
+
+#[test]
+fn an_identity_given_before_the_link_waits_for_the_first_hello() {
+    let mut w = Widget::new(site(), None);
+    assert_eq!(w.update(Input::Identify(ada())), vec![]);
+    assert_eq!(w.identity, Some(ada()));
+    assert_eq!(w.update(Input::Open)[1], Effect::Connect);
+}
+
+#[test]
+fn a_new_identity_on_a_live_link_reopens_it_and_the_same_one_does_nothing() {
+    let mut w = online();
+    assert_eq!(w.update(Input::Identify(ada())), vec![Effect::Connect]);
+    assert_eq!(w.link, LinkState::Connecting);
+    w.update(Input::LinkOpened);
+    w.update(welcome("t1"));
+    assert_eq!(w.update(Input::Identify(ada())), vec![]);
+    assert_eq!(w.link, LinkState::Online);
+}
+
+#[test]
+fn identifying_into_the_visitors_own_session_is_no_lost_session() {
+    let mut w = online();
+    w.update(event(1, None, "Hi, I'm the bot"));
+    send(&mut w, "m1", "still waiting");
+    w.update(Input::Identify(ada()));
+    w.update(Input::LinkOpened);
+    let effects = w.update(welcome_to("t-ada", "c-ada"));
+    assert!(!w.session_lost, "the verified session takes over");
+    assert!(effects.contains(&Effect::SaveToken(token("t-ada"))));
+    assert!(w.events.is_empty(), "the anonymous transcript is gone");
+    assert!(
+        effects.contains(&text_frame("m1", "still waiting")),
+        "{effects:?}"
+    );
+    // A later welcome into yet another session is a loss again.
+    w.update(Input::LinkClosed);
+    w.update(Input::ReconnectDue);
+    w.update(Input::LinkOpened);
+    w.update(welcome_to("t-other", "c9"));
+    assert!(w.session_lost);
+}
+
+#[test]
+fn a_refused_identity_stops_the_link_until_a_new_identity() {
+    let mut w = online();
+    w.update(Input::Identify(ada()));
+    w.update(Input::LinkOpened);
+    assert_eq!(w.update(refused(ErrorCode::IdentityRefused)), vec![]);
+    assert_eq!(w.notice, Some(Notice::IdentityRefused));
+    assert_eq!(w.link, LinkState::Refused);
+    // The server closes the socket: no reconnecting in a loop.
+    assert_eq!(w.update(Input::LinkClosed), vec![]);
+    assert_eq!(w.update(Input::RetryNow), vec![]);
+    assert_eq!(w.update(Input::ReconnectDue), vec![]);
+    assert_eq!(w.update(Input::Heartbeat { now_ms: 60_000 }), vec![]);
+    assert_eq!(send(&mut w, "m1", "hello?"), vec![]);
+    w.update(Input::Close);
+    assert_eq!(
+        w.update(Input::Open),
+        vec![Effect::PanelChanged { open: true }]
+    );
+    assert_eq!(w.link, LinkState::Refused);
+    // A new identity tries again, and the notice goes.
+    let fixed = identity(r#"{"user_id":"u-ada","user_hash":"abcd"}"#);
+    assert_eq!(w.update(Input::Identify(fixed)), vec![Effect::Connect]);
+    assert_eq!(w.notice, None);
+    assert_eq!(w.link, LinkState::Connecting);
+}
+
+#[test]
+fn a_required_identity_refused_by_the_server_says_signed_in_only() {
+    let mut w = online();
+    w.update(refused(ErrorCode::IdentityRequired));
+    assert_eq!(w.notice, Some(Notice::SignedInOnly));
+    assert_eq!(w.update(Input::LinkClosed), vec![]);
+    assert_eq!(w.link, LinkState::Refused);
+}
+
+#[test]
+fn other_server_errors_keep_their_words() {
+    let mut w = online();
+    w.update(refused(ErrorCode::NotNow));
+    assert_eq!(w.notice, Some(Notice::Server("no".into())));
+    assert_eq!(w.link, LinkState::Online);
+}
+
+#[test]
+fn a_site_for_signed_in_users_opens_no_link_for_an_anonymous_visitor() {
+    let mut w = Widget::new(site(), Some(token("t1")));
+    assert_eq!(
+        required_site(&mut w),
+        vec![],
+        "not even for a returning visitor"
+    );
+    assert_eq!(w.notice, Some(Notice::SignedInOnly));
+    assert_eq!(
+        w.update(Input::Open),
+        vec![Effect::PanelChanged { open: true }]
+    );
+    assert_eq!(send(&mut w, "m1", "anyone?"), vec![]);
+    assert_eq!(w.update(Input::TalkToHuman { request: rid("r1") }), vec![]);
+    // Signing in opens it.
+    assert_eq!(w.update(Input::Identify(ada())), vec![Effect::Connect]);
+    assert_eq!(w.notice, None);
+}
+
+#[test]
+fn a_site_for_signed_in_users_connects_a_returning_identified_visitor() {
+    let mut w = Widget::new(site(), Some(token("t1")));
+    w.update(Input::Identify(ada()));
+    assert_eq!(required_site(&mut w), vec![Effect::Connect]);
+    assert_eq!(w.notice, None);
+}
+
+#[test]
+fn reset_forgets_the_identity() {
+    let mut w = online();
+    w.update(Input::Identify(ada()));
+    w.update(Input::LinkOpened);
+    w.update(welcome("t1"));
+    assert_eq!(w.update(Input::Reset), vec![Effect::Connect]);
+    assert_eq!(w.identity, None);
+    assert_eq!(w.token, None);
+    // On a site for signed-in users, the next person meets the sign-in notice and no link.
+    let mut w = Widget::new(site(), None);
+    w.update(Input::Identify(ada()));
+    required_site(&mut w);
+    w.update(Input::Open);
+    w.update(Input::LinkOpened);
+    w.update(welcome("t1"));
+    assert_eq!(w.update(Input::Reset), vec![]);
+    assert_eq!(w.identity, None);
+    assert_eq!(w.link, LinkState::Refused);
+    assert_eq!(w.notice, Some(Notice::SignedInOnly));
+    assert!(w.identity_required, "the site's setting stays");
+}
+
+#[test]
+fn an_identity_that_answers_the_whole_form_asks_for_an_agent_at_once() {
+    let mut w = with_form(in_bot_phase());
+    w.update(Input::Identify(ada()));
+    w.update(Input::LinkOpened);
+    w.update(welcome("t1"));
+    w.update(status(ChatStatus::Bot {}));
+    assert_eq!(w.open_fields().count(), 0);
+    let effects = w.update(Input::TalkToHuman { request: rid("r1") });
+    assert_eq!(
+        effects,
+        vec![request_agent(
+            "r1",
+            answers(&[("name", "Ada"), ("email", "ada@example.com")])
+        )]
+    );
+    assert!(!w.prechat_open, "no form to show");
+}
+
+#[test]
+fn an_identity_fills_in_what_it_knows_and_the_visitor_the_rest() {
+    let mut w = with_form(in_bot_phase());
+    w.update(Input::Identify(identity(
+        r#"{"user_id":"u-1","name":"Ada"}"#,
+    )));
+    w.update(Input::LinkOpened);
+    w.update(welcome("t1"));
+    w.update(status(ChatStatus::Bot {}));
+    let open: Vec<_> = w
+        .open_fields()
+        .map(|f| f.name.as_str().to_string())
+        .collect();
+    assert_eq!(open, ["email"], "the name field is skipped");
+    assert_eq!(w.update(Input::TalkToHuman { request: rid("r1") }), vec![]);
+    assert_eq!(w.phase(), Phase::PreChat);
+    let effects = w.update(Input::SubmitPreChat {
+        request: rid("r1"),
+        answers: answers(&[("email", "ada@example.com")]),
+    });
+    assert_eq!(
+        effects,
+        vec![request_agent(
+            "r1",
+            answers(&[("name", "Ada"), ("email", "ada@example.com")])
+        )]
+    );
 }

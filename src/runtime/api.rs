@@ -2,6 +2,7 @@
 //! browser's own `fetch`, bodies read as text and decoded by the protocol's lean codec
 //! ([`porchlight_protocol::lean`]).
 
+use super::Error;
 use porchlight_protocol::{
     ConversationId, EventRecord, FrameError, PastConversation, Seq, SessionToken, SiteConfig,
     SiteId, lean, transcript_path,
@@ -12,8 +13,8 @@ use web_sys::{Headers, RequestInit, Response};
 
 /// GETs `url` (with the session token as the credential, if given) and returns its body.
 /// Not generic, so the one fetch serves every read; each caller decodes its own body.
-async fn get(url: &str, token: Option<&SessionToken>) -> Result<String, String> {
-    let unreachable = |_: JsValue| format!("cannot reach {url}");
+async fn get(url: &str, token: Option<&SessionToken>) -> Result<String, Error> {
+    let unreachable = |_: JsValue| Error::Unreachable { url: url.into() };
     let init = RequestInit::new();
     if let Some(token) = token {
         let headers = Headers::new().map_err(unreachable)?;
@@ -22,13 +23,19 @@ async fn get(url: &str, token: Option<&SessionToken>) -> Result<String, String> 
             .map_err(unreachable)?;
         init.set_headers(&headers);
     }
-    let window = web_sys::window().ok_or("no window")?;
+    let window = web_sys::window().ok_or_else(|| unreachable(JsValue::NULL))?;
     let response: Response = JsFuture::from(window.fetch_with_str_and_init(url, &init))
         .await
         .and_then(JsCast::dyn_into)
         .map_err(unreachable)?;
     if !response.ok() {
-        return Err(format!("{url} answered {}", response.status()));
+        return Err(match response.status() {
+            403 => Error::IdentityRequired,
+            code => Error::Status {
+                url: url.into(),
+                code,
+            },
+        });
     }
     Ok(JsFuture::from(response.text().map_err(unreachable)?)
         .await
@@ -42,18 +49,22 @@ fn decoded<T>(
     url: &str,
     body: &str,
     decode: fn(&str) -> Result<T, FrameError>,
-) -> Result<T, String> {
-    decode(body).map_err(|e| format!("{url}: {e}"))
+) -> Result<T, Error> {
+    decode(body).map_err(|error| Error::Decode {
+        url: url.into(),
+        error,
+    })
 }
 
-/// Fetches the site's configuration.
-pub async fn site_config(site: &SiteId) -> Result<SiteConfig, String> {
-    let url = format!("/api/v1/sites/{site}/config");
+/// Fetches the site's configuration, in `language` (a language tag, or empty for the
+/// browser's own) when the site leaves the choice to the visitor.
+pub async fn site_config(site: &SiteId, language: &str) -> Result<SiteConfig, Error> {
+    let url = format!("/api/v1/sites/{site}/config?lang={language}");
     decoded(&url, &get(&url, None).await?, lean::decode_site_config)
 }
 
 /// Fetches the session's past conversations, newest first.
-pub async fn history(site: &SiteId, token: &SessionToken) -> Result<Vec<PastConversation>, String> {
+pub async fn history(site: &SiteId, token: &SessionToken) -> Result<Vec<PastConversation>, Error> {
     let url = format!("/api/v1/sites/{site}/history");
     decoded(&url, &get(&url, Some(token)).await?, lean::decode_history)
 }
@@ -64,7 +75,7 @@ pub async fn transcript(
     token: &SessionToken,
     conversation: &ConversationId,
     after: Seq,
-) -> Result<Vec<EventRecord>, String> {
+) -> Result<Vec<EventRecord>, Error> {
     let url = transcript_path(site, conversation, after);
     decoded(&url, &get(&url, Some(token)).await?, lean::decode_events)
 }

@@ -7,7 +7,7 @@ use super::storage::parse_seen;
 use crate::machine::{HostEvent, Input};
 use js_sys::{Object, Reflect};
 use leptos::prelude::*;
-use porchlight_protocol::{AuthorKind, Position, SiteId};
+use porchlight_protocol::{AuthorKind, Position, SiteId, lean};
 use wasm_bindgen::JsValue;
 use web_sys::{MessageEvent, UrlSearchParams, Window};
 
@@ -116,8 +116,9 @@ pub fn event(event: HostEvent) {
     );
 }
 
-/// Applies one `porchlight:command` message's command; whether it was one.
-fn apply(runtime: Runtime, data: &JsValue) -> bool {
+/// Applies one `porchlight:command` message's command; whether it was one. `booting`: it
+/// reached the page before the app started.
+fn apply(runtime: Runtime, data: &JsValue, booting: bool) -> bool {
     let field = |name: &str| {
         Reflect::get(data, &name.into())
             .ok()
@@ -132,6 +133,33 @@ fn apply(runtime: Runtime, data: &JsValue) -> bool {
         Some("toggle") => runtime.dispatch(Input::Toggle),
         // The page's boot script has cleared the stored session already.
         Some("reset") => runtime.dispatch(Input::Reset),
+        // The host page's `identify`, a plain object (boot.js has stored it already).
+        Some("identify") => {
+            let detail = Reflect::get(data, &"detail".into()).unwrap_or_default();
+            let json = js_sys::JSON::stringify(&detail)
+                .ok()
+                .and_then(|j| j.as_string());
+            match json.as_deref().map(lean::read_identity) {
+                Some(Ok(identity)) => runtime.dispatch(Input::Identify(identity)),
+                _ => leptos::logging::warn!("Porchlight('identify') ignored an invalid identity"),
+            }
+        }
+        // boot.js has stored the language: the widget's document loads again in it, and
+        // resumes everything it keeps (session, outbox, open panel). Not when the widget
+        // shows that language already, nor before the app started (the configuration was
+        // asked for in it then).
+        Some("setLocale") => {
+            let shown = leptos::prelude::document()
+                .document_element()
+                .and_then(|root| Reflect::get(&root, &"lang".into()).ok())
+                .and_then(|lang| lang.as_string());
+            if !booting
+                && field("detail") != shown
+                && let Some(window) = web_sys::window()
+            {
+                let _ = window.location().reload();
+            }
+        }
         // Another tab showed the conversation (boot.js relays the storage event).
         Some("seen") => {
             if let Some((conversation, seq)) = field("detail").as_deref().and_then(parse_seen) {
@@ -158,7 +186,7 @@ pub fn take_boot_commands(runtime: Runtime) -> bool {
     let mut clicked = false;
     for data in js_sys::Array::from(&pending).iter() {
         let focus = Reflect::get(&data, &"focus".into()).is_ok_and(|f| f.is_truthy());
-        clicked |= apply(runtime, &data) && focus;
+        clicked |= apply(runtime, &data, true) && focus;
     }
     clicked
 }
@@ -175,7 +203,7 @@ pub fn listen(runtime: Runtime) {
         if event.origin() != origin || !from_parent {
             return;
         }
-        apply(runtime, &event.data());
+        apply(runtime, &event.data(), false);
     });
     // The widget lives as long as the page: keep listening.
     std::mem::forget(handle);

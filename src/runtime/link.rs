@@ -2,7 +2,7 @@
 //! socket events into machine inputs. It holds no delivery state of its own (that lives in
 //! the machine).
 
-use super::{Runtime, now_ms};
+use super::{Error, Runtime, now_ms};
 use crate::machine::Input;
 use porchlight_protocol::lean;
 use porchlight_web::link::Link;
@@ -11,7 +11,7 @@ use porchlight_web::link::Link;
 const SOCKET_PATH: &str = "/api/v1/ws";
 
 /// Opens a socket whose events are dispatched to `runtime`.
-pub fn open(runtime: Runtime) -> Result<Link, String> {
+pub fn open(runtime: Runtime) -> Result<Link, Error> {
     Link::open(
         SOCKET_PATH,
         move || runtime.dispatch(Input::LinkOpened),
@@ -24,4 +24,5 @@ pub fn open(runtime: Runtime) -> Result<Link, String> {
         },
         move || runtime.dispatch(Input::LinkClosed),
     )
+    .map_err(Error::Socket)
 }

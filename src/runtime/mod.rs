@@ -6,6 +6,7 @@
 //! - [`storage`]: the session token, the panel's open state and the outbox.
 //! - [`host`]: postMessage to and from the host page's loader.
 //! - [`api`]: the site configuration and the conversation history over HTTP.
+//! - [`boot`]: the start — the configuration load, then the panel as the page left it.
 //!
 //! Ids, jitter, the backoff policy and the clock come from [`porchlight_web`].
 //!
@@ -13,6 +14,8 @@
 //! for an agent, so the wait clock moves while the machine stays free of time.
 
 pub mod api;
+pub mod boot;
+mod error;
 pub mod host;
 pub mod link;
 pub mod storage;
@@ -25,6 +28,7 @@ use porchlight_web::link::Link;
 use porchlight_web::{backoff, random};
 use std::time::Duration;
 
+pub use error::Error;
 pub use porchlight_web::time::now_ms;
 
 /// A `Copy` handle the components use to read the widget and send it inputs.
@@ -54,6 +58,9 @@ impl Runtime {
         if let Some(saved) = saved {
             runtime.dispatch(Input::Restored(saved));
         }
+        if let Some(identity) = storage::load_identity(&site) {
+            runtime.dispatch(Input::Identify(identity));
+        }
         if let Some((conversation, seq)) = storage::load_seen(&site) {
             runtime.dispatch(Input::Seen { conversation, seq });
         }
@@ -79,6 +86,11 @@ impl Runtime {
         runtime
     }
 
+    /// The widget's site.
+    pub fn site(self) -> SiteId {
+        self.widget.with_untracked(|w| w.site.clone())
+    }
+
     /// Applies `input` and carries out the effects.
     pub fn dispatch(self, input: Input) {
         let effects = self
@@ -98,7 +110,7 @@ impl Runtime {
             return;
         };
         if self.saved_outbox.with_value(|saved| *saved != outbox) {
-            let site = self.widget.with_untracked(|w| w.site.clone());
+            let site = self.site();
             storage::save_outbox(&site, outbox.as_ref());
             self.saved_outbox.set_value(outbox);
         }
@@ -152,16 +164,20 @@ impl Runtime {
                 match link::open(self) {
                     Ok(link) => self.link.set_value(Some(link)),
                     Err(err) => {
-                        leptos::logging::warn!("cannot open the chat link: {err}");
+                        leptos::logging::warn!("{err}");
                         self.dispatch(Input::LinkClosed);
                     }
                 }
             }
             Effect::Transmit(frame) => {
-                let sent = self.link.with_value(|l| {
-                    l.as_ref()
-                        .map(|l| l.send(&lean::encode_client_frame(&frame)))
+                // `hello` carries the visitor's identity, if the host page gave one.
+                let text = self.widget.with_untracked(|w| {
+                    lean::encode_client_frame_with_identity_text(
+                        &frame,
+                        w.identity.as_ref().map(|i| i.json.as_str()),
+                    )
                 });
+                let sent = self.link.with_value(|l| l.as_ref().map(|l| l.send(&text)));
                 if sent != Some(true) {
                     // The socket is gone; its close event schedules the reconnect, and the
                     // outbox is resent after the next welcome.
@@ -169,7 +185,7 @@ impl Runtime {
                 }
             }
             Effect::SaveToken(token) => {
-                let site = self.widget.with_untracked(|w| w.site.clone());
+                let site = self.site();
                 storage::save_token(&site, &token);
             }
             Effect::ScheduleReconnect { attempt } => {
@@ -180,25 +196,23 @@ impl Runtime {
                 );
             }
             Effect::PanelChanged { open } => {
-                let site = self.widget.with_untracked(|w| w.site.clone());
+                let site = self.site();
                 storage::save_open(&site, open);
                 host::panel_changed(open);
             }
             Effect::Host(event) => host::event(event),
             Effect::SaveSeen(conversation, seq) => {
-                let site = self.widget.with_untracked(|w| w.site.clone());
+                let site = self.site();
                 storage::save_seen(&site, &conversation, seq);
             }
             Effect::FetchHistory { token } => {
-                let site = self.widget.with_untracked(|w| w.site.clone());
+                let site = self.site();
                 spawn_local(async move {
                     let result = api::history(&site, &token).await;
                     if let Err(err) = &result {
                         leptos::logging::warn!("cannot load the conversation history: {err}");
                     }
-                    self.dispatch(Input::HistoryLoaded(
-                        result.map_err(|_| "Previous conversations could not be loaded.".into()),
-                    ));
+                    self.dispatch(Input::HistoryLoaded(result));
                 });
             }
             Effect::FetchTranscript {
@@ -206,7 +220,7 @@ impl Runtime {
                 conversation,
                 after,
             } => {
-                let site = self.widget.with_untracked(|w| w.site.clone());
+                let site = self.site();
                 spawn_local(async move {
                     let result = api::transcript(&site, &token, &conversation, after).await;
                     if let Err(err) = &result {

@@ -6,7 +6,7 @@
 
 use crate::machine::{Outgoing, SavedOutbox, Sending};
 use js_sys::{Array, JSON};
-use porchlight_protocol::{ChoiceId, ConversationId, MessageId, Seq, SessionToken, SiteId};
+use porchlight_protocol::{ChoiceId, ConversationId, MessageId, Seq, SessionToken, SiteId, lean};
 use wasm_bindgen::JsCast;
 use web_sys::Storage;
 
@@ -33,6 +33,17 @@ pub fn save_token(site: &SiteId, token: &SessionToken) {
     if let Some(storage) = local() {
         let _ = storage.set_item(&key(site, "token"), token.as_str());
     }
+}
+
+/// The identity the host page gave (`boot.js` keeps it as JSON), if any and valid.
+pub fn load_identity(site: &SiteId) -> Option<lean::IdentityText> {
+    let raw = local()?.get_item(&key(site, "identity")).ok()??;
+    lean::read_identity(&raw).ok()
+}
+
+/// The language the host page set (`Porchlight('setLocale', tag)`, kept by `boot.js`).
+pub fn load_locale(site: &SiteId) -> Option<String> {
+    local()?.get_item(&key(site, "locale")).ok()?
 }
 
 /// Whether the panel was open when the page was last left.

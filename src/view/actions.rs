@@ -5,7 +5,7 @@
 //! one binding for all of them.
 
 use super::{focus_soon, texts};
-use crate::machine::Input;
+use crate::machine::{Input, LinkState};
 use crate::runtime::Runtime;
 use leptos::prelude::*;
 
@@ -29,7 +29,11 @@ pub fn Actions() -> impl IntoView {
     let requesting = move || runtime.widget.with(|w| w.agent_request.is_some());
     let starting = move || runtime.widget.with(|w| w.starting_new);
     view! {
-        <div class="pl-actions">
+        <div
+            class="pl-actions"
+            // No link without an accepted identity: no person to talk to.
+            hidden=move || runtime.widget.with(|w| w.link == LinkState::Refused)
+        >
             <button
                 class="pl-button pl-talk-to-human"
                 type="button"

@@ -1,13 +1,13 @@
-//! The root component: loads the site configuration, then shows the launcher and panel.
+//! The root component: starts the runtime, which loads the site configuration, then shows
+//! the launcher and panel.
 
 use super::focus_soon;
 use super::launcher::{LAUNCHER_ID, Launcher};
 use super::panel::{Panel, focus_target};
 use super::theme;
-use crate::machine::{Input, Widget};
-use crate::runtime::{Runtime, api, host, storage};
+use crate::machine::Widget;
+use crate::runtime::{Runtime, boot, host};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use porchlight_protocol::{Position, SiteConfig, SiteId};
 
 /// The launcher the page draws before the app starts (`index.html`, `boot.js`).
@@ -50,34 +50,18 @@ fn show(runtime: Runtime, config: &'static SiteConfig) {
     });
 }
 
-/// The whole widget for `site`: the runtime, the host bridge and the configuration load,
-/// which then shows the panel and launcher.
+/// The whole widget for `site`: the runtime starts, and shows the panel and launcher once
+/// the configuration is known.
 #[component]
 pub fn App(site: SiteId) -> impl IntoView {
-    let runtime = Runtime::new(site.clone());
+    let runtime = Runtime::new(site);
     provide_context(runtime);
-    host::listen(runtime);
     let position = RwSignal::new(None::<Position>);
-    spawn_local(async move {
-        match api::site_config(&site).await {
-            Ok(loaded) => {
-                // Loaded once, kept for the page's life: the views borrow from it.
-                let config: &'static SiteConfig = Box::leak(Box::new(loaded));
-                theme::apply(config);
-                runtime.dispatch(Input::Configured {
-                    bot_enabled: config.bot_enabled,
-                    prechat: config.prechat.clone(),
-                });
-                show(runtime, config);
-                take_over(runtime);
-                position.set(Some(config.position));
-                host::ready();
-                if storage::load_open(&site) {
-                    runtime.dispatch(Input::Open);
-                }
-            }
-            Err(err) => leptos::logging::error!("Porchlight cannot load its configuration: {err}"),
-        }
+    boot::start(runtime, move |config| {
+        theme::apply(config);
+        show(runtime, config);
+        take_over(runtime);
+        position.set(Some(config.position));
     });
     Effect::new(move |_| {
         let open = runtime.widget.with(|w| w.open);

@@ -5,6 +5,7 @@
 //! draft is empty, for the live chat's typing indicator.
 
 use super::texts;
+use crate::machine::LinkState;
 use crate::runtime::Runtime;
 use leptos::prelude::*;
 use porchlight_protocol::limits::MAX_MESSAGE_CHARS;
@@ -29,6 +30,8 @@ pub fn Composer() -> impl IntoView {
     view! {
         <form
             class="pl-composer"
+            // No link without an accepted identity: nothing to write into.
+            hidden=move || runtime.widget.with(|w| w.link == LinkState::Refused)
             on:submit=move |ev| {
                 ev.prevent_default();
                 submit();

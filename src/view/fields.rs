@@ -149,12 +149,18 @@ fn field_view(field: &'static FormField, values: RwSignal<Answers>) -> impl Into
     row(id, &field.label, required, class, control, error)
 }
 
-/// The site's pre-chat fields, copying edits into `values`.
+/// The site's pre-chat fields the visitor's identity does not answer (those are filled in
+/// by the machine), copying edits into `values`.
 #[component]
 pub fn Fields(values: RwSignal<Answers>) -> impl IntoView {
+    let runtime = expect_context::<Runtime>();
+    let known = runtime
+        .widget
+        .with_untracked(|w| w.prefilled(&Answers::new()));
     config()
         .prechat
         .iter()
+        .filter(|field| !known.contains_key(&field.name))
         .map(|field| field_view(field, values))
         .collect_view()
 }

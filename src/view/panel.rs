@@ -44,7 +44,7 @@ pub fn focus_target(runtime: Runtime, phase: Phase) -> String {
     let first_field = || {
         runtime
             .widget
-            .with_untracked(|w| w.prechat.first().map(|f| field_id(&f.name)))
+            .with_untracked(|w| w.open_fields().next().map(|f| field_id(&f.name)))
     };
     match phase {
         Phase::PreChat => first_field().unwrap_or_else(|| PRECHAT_SUBMIT_ID.into()),

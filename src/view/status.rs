@@ -4,7 +4,7 @@
 //! change of place is announced, not every second.
 
 use super::texts;
-use crate::machine::LinkState;
+use crate::machine::{LinkState, Notice};
 use crate::runtime::Runtime;
 use leptos::prelude::*;
 use porchlight_protocol::ChatStatus;
@@ -17,6 +17,8 @@ pub fn Status() -> impl IntoView {
     let waited_template = texts.waited.clone();
     let reconnecting = texts.reconnecting.clone();
     let session_lost = texts.session_lost.clone();
+    let refused = texts.identity_refused.clone();
+    let signed_in_only = texts.signed_in_only.clone();
     let line = Memo::new(move |_| {
         runtime.widget.with(|w| match &w.status {
             Some(ChatStatus::Queued { position, .. }) => {
@@ -38,7 +40,9 @@ pub fn Status() -> impl IntoView {
     let notice = Memo::new(move |_| {
         runtime.widget.with(|w| match (&w.notice, w.link) {
             (_, LinkState::Reconnecting) => Some(reconnecting.clone()),
-            (Some(notice), _) => Some(notice.clone()),
+            (Some(Notice::Server(notice)), _) => Some(notice.clone()),
+            (Some(Notice::IdentityRefused), _) => Some(refused.clone()),
+            (Some(Notice::SignedInOnly), _) => Some(signed_in_only.clone()),
             _ if w.session_lost => Some(session_lost.clone()),
             _ => None,
         })
