@@ -44,6 +44,25 @@
     launcher.lastElementChild.textContent = label;
     if (name) launcher.setAttribute('aria-label', name);
   }
+  // The chime the app plays for a new message while the panel is closed, if the site
+  // wants one (src/runtime/sound.rs): a soft 880 Hz tone of 0.3 s made with Web Audio,
+  // never for a visitor who prefers reduced motion.
+  var audio;
+  win.__porchlightChime = function () {
+    if (win.matchMedia('(prefers-reduced-motion: reduce)').matches) return;
+    audio = audio || new AudioContext();
+    audio.resume();
+    var now = audio.currentTime;
+    var tone = audio.createOscillator();
+    var volume = audio.createGain();
+    tone.frequency.value = 880;
+    volume.gain.setValueAtTime(0.0001, now);
+    volume.gain.exponentialRampToValueAtTime(0.1, now + 0.02);
+    volume.gain.exponentialRampToValueAtTime(0.0001, now + 0.3);
+    tone.connect(volume).connect(audio.destination);
+    tone.start();
+    tone.stop(now + 0.3);
+  };
   // What the app finds when it starts: host commands and the visitor's click, in order.
   var pending = (win.__porchlightPending = []);
   var started = null;

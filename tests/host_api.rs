@@ -477,3 +477,84 @@ async fn dark_mode_styles_every_part_and_axe_finds_nothing() {
     accessible(&frame, "dark, closed").await;
     browser.quit().await;
 }
+
+/// How many tones the widget plays for an agent's message that arrives while its panel is
+/// closed, on a site with `sound = true`, for a visitor who does or does not prefer
+/// reduced motion; and whether a message while the panel is open plays none.
+async fn tones_for_a_message_while_closed(reduced_motion: bool) -> (u64, u64) {
+    let mut config = porchlight_mock::MockConfig::default_with(
+        "mode = \"broadcast\"\nqueue_time_secs = 600\nacceptance_time_secs = 600",
+        "[[agents]]\nid = \"ann\"\nname = \"Ann\"\n",
+    )
+    .expect("valid test config");
+    config.site.sound = true;
+    let chat = Chat::start_with(config).await;
+    let control = chat.control();
+    let mut flags = vec!["--autoplay-policy=no-user-gesture-required"];
+    if reduced_motion {
+        flags.push("--force-prefers-reduced-motion");
+    }
+    let browser = Browser::start_with(&flags).await;
+    let frame = host_page_listening(&browser, &chat).await;
+    frame.click(".pl-launcher").await;
+    frame.wait_for_text(".pl-from-bot .pl-text", "Hi!").await;
+    let conversation = ask_for_a_person(&frame, &control).await;
+    control.accept("ann", &conversation).await.expect("accept");
+    frame.wait_for_text("li.pl-system", "Ann joined").await;
+    // Every tone the page starts is counted.
+    frame
+        .script(
+            "window.__tones = 0;
+             const start = OscillatorNode.prototype.start;
+             OscillatorNode.prototype.start = function () {
+               window.__tones++;
+               return start.apply(this, arguments);
+             };",
+        )
+        .await;
+    let tones = |n: u64| {
+        let frame = &frame;
+        async move {
+            frame
+                .wait_for_text(".pl-from-agent .pl-text", &format!("Message {n}"))
+                .await;
+            frame
+                .script("return window.__tones")
+                .await
+                .as_u64()
+                .expect("a count")
+        }
+    };
+    control
+        .message("ann", &conversation, "Message 1, the panel open")
+        .await
+        .expect("message");
+    let while_open = tones(1).await;
+    frame.press("\u{E00C}").await; // Escape closes the panel
+    frame.wait_until_focused("pl-launcher").await;
+    control
+        .message("ann", &conversation, "Message 2, the panel closed")
+        .await
+        .expect("message");
+    host_until(
+        &browser,
+        "return (__details['unread'] || []).slice(-1)[0] || 0",
+        json!(1),
+    )
+    .await;
+    let frame = browser.enter_widget().await;
+    let while_closed = frame
+        .script("return window.__tones")
+        .await
+        .as_u64()
+        .expect("a count");
+    browser.quit().await;
+    (while_open, while_closed)
+}
+
+#[tokio::test]
+#[ignore = "needs the release widget and Chromium: run `cargo xtask test`"]
+async fn a_site_with_sound_chimes_for_a_message_while_closed_unless_motion_is_reduced() {
+    assert_eq!(tones_for_a_message_while_closed(false).await, (0, 1));
+    assert_eq!(tones_for_a_message_while_closed(true).await, (0, 0));
+}

@@ -196,6 +196,7 @@ impl World {
                 | Effect::PanelChanged { .. }
                 | Effect::FetchHistory { .. }
                 | Effect::Host(_)
+                | Effect::Chime
                 | Effect::SaveSeen(..) => {}
             }
         }

@@ -127,7 +127,7 @@ const LOADER_OPTIONS: &str = "var options = ['', 2147483000, 4, 4];";
 /// what the widget page needs before its code runs, passed on in its address, and where
 /// the frame sits on the host page.
 pub fn loader_script(config: &MockConfig) -> String {
-    LOADER_JS.replacen(LOADER_OPTIONS, &assets::loader_options(config), 1)
+    crate::script::compact(LOADER_JS).replacen(LOADER_OPTIONS, &assets::loader_options(config), 1)
 }
 
 fn check_site(state: &AppState, site: &str) -> Result<(), ApiError> {

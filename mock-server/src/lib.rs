@@ -54,6 +54,7 @@ pub mod locales;
 pub mod persist;
 pub mod process;
 pub mod routing;
+pub mod script;
 pub mod socket;
 pub mod state;
 pub mod store;

@@ -63,6 +63,10 @@ pub struct SiteConfig {
     /// characters); none shows the icon alone.
     #[serde(default)]
     pub launcher_label: Option<String>,
+    /// A soft chime when a bot or agent message arrives while the panel is closed (off by
+    /// default; never for a visitor who prefers reduced motion).
+    #[serde(default)]
+    pub sound: bool,
 }
 
 fn default_brand_text_color() -> Color {
@@ -392,6 +396,7 @@ impl SiteConfig {
             offset_x: DEFAULT_OFFSET_PX,
             offset_y: DEFAULT_OFFSET_PX,
             launcher_label: None,
+            sound: false,
         }
     }
 

@@ -938,6 +938,7 @@ fn site_config(json: Json) -> Result<SiteConfig, Malformed> {
         offset_x: o.or("offset_x", defaults.offset_x, Json::int)?,
         offset_y: o.or("offset_y", defaults.offset_y, Json::int)?,
         launcher_label: o.optional("launcher_label")?.map(Json::text).transpose()?,
+        sound: o.or("sound", false, Json::bool)?,
         site: defaults.site,
     };
     o.end()?;

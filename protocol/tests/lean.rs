@@ -492,6 +492,7 @@ fn site_config() -> impl Strategy<Value = SiteConfig> {
                     offset_x: offset,
                     offset_y: offset / 2,
                     launcher_label,
+                    sound: z_index % 2 == 0,
                 }
             },
         )

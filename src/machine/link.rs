@@ -235,6 +235,7 @@ impl Widget {
         }
         self.conversation = Some(conversation);
         self.identified = false;
+        self.live_after = newest;
         self.link = LinkState::Online;
         self.attempts = 0;
         self.notice = None;
@@ -336,6 +337,9 @@ impl Widget {
                 author: author.clone(),
                 text: text.to_string(),
             }));
+            if self.sound && !self.open && record.seq > self.live_after {
+                effects.push(Effect::Chime);
+            }
         }
         self.events.push(record);
         effects

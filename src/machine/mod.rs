@@ -94,6 +94,8 @@ pub enum Input {
         bot_enabled: bool,
         prechat: Vec<FormField>,
         identity_required: bool,
+        /// The site chimes for a new bot or agent message while the panel is closed.
+        sound: bool,
     },
     /// The host page says who the visitor is (`Porchlight('identify', …)`, or stored).
     Identify(IdentityText),
@@ -232,6 +234,8 @@ pub enum Effect {
         conversation: ConversationId,
         after: Seq,
     },
+    /// Play the chime: a bot or agent message arrived while the panel is closed.
+    Chime,
 }
 
 /// The widget's whole state.
@@ -243,6 +247,11 @@ pub struct Widget {
     pub identity: Option<IdentityText>,
     /// The site takes signed-in visitors only: without an identity no link opens.
     pub identity_required: bool,
+    /// The site chimes for new bot and agent messages while the panel is closed.
+    pub sound: bool,
+    /// The newest event the server held when the link last came online: what is replayed
+    /// up to it is not new, so it never chimes.
+    pub live_after: Seq,
     /// The identity changed since the last `welcome`: a welcome into another session is the
     /// visitor's own session taking over, not a lost one.
     pub identified: bool,
@@ -323,6 +332,8 @@ impl Widget {
             open: false,
             identity: None,
             identity_required: false,
+            sound: false,
+            live_after: Seq(0),
             identified: false,
             link: LinkState::Idle,
             token,
@@ -447,8 +458,10 @@ impl Widget {
                 bot_enabled,
                 prechat,
                 identity_required,
+                sound,
             } => {
                 self.bot_enabled = bot_enabled;
+                self.sound = sound;
                 self.prechat = prechat;
                 self.identity_required = identity_required;
                 if self.needs_identity() {
@@ -478,6 +491,7 @@ impl Widget {
                     open: self.open,
                     bot_enabled: self.bot_enabled,
                     identity_required: self.identity_required,
+                    sound: self.sound,
                     prechat: std::mem::take(&mut self.prechat),
                     unread: self.unread,
                     link: if live {

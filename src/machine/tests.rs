@@ -167,6 +167,7 @@ fn with_form(mut w: Widget) -> Widget {
             field("email", FieldKind::Email, true),
         ],
         identity_required: false,
+        sound: false,
     });
     w
 }
@@ -864,6 +865,7 @@ fn a_site_without_a_bot_shows_the_prechat_form_straight_away() {
         bot_enabled: false,
         prechat: vec![field("name", FieldKind::Text, true)],
         identity_required: false,
+        sound: false,
     });
     w.update(status(ChatStatus::Bot {}));
     assert_eq!(w.phase(), Phase::PreChat);
@@ -1474,6 +1476,7 @@ fn a_reload_replaying_what_was_seen_raises_no_badge_and_no_message_event() {
             bot_enabled: true,
             prechat: vec![],
             identity_required: false,
+            sound: false,
         }),
         vec![Effect::Connect],
         "a returning visitor's link opens with the panel closed"
@@ -1582,6 +1585,7 @@ fn required_site(w: &mut Widget) -> Vec<Effect> {
         bot_enabled: true,
         prechat: vec![],
         identity_required: true,
+        sound: false,
     })
 }
 
@@ -1768,4 +1772,44 @@ fn an_identity_fills_in_what_it_knows_and_the_visitor_the_rest() {
             answers(&[("name", "Ada"), ("email", "ada@example.com")])
         )]
     );
+}
+
+/// Whether `effects` play the chime.
+fn chimes(effects: &[Effect]) -> bool {
+    effects.contains(&Effect::Chime)
+}
+
+#[test]
+fn the_chime_is_for_new_bot_and_agent_messages_while_closed_when_the_site_wants_it() {
+    for sound in [false, true] {
+        let mut w = Widget::new(site(), Some(token("t1")));
+        w.update(Input::Configured {
+            bot_enabled: true,
+            prechat: vec![],
+            identity_required: false,
+            sound,
+        });
+        w.update(Input::LinkOpened);
+        // The server held two events when the link came online: replayed, not new.
+        w.update(welcome_with("t1", "c1", 2, Replay::Socket));
+        assert!(!chimes(&w.update(said(1, AuthorKind::Bot, None, "Hi"))));
+        assert!(!chimes(&w.update(said(2, AuthorKind::Agent, None, "Old"))));
+        // New: the visitor's own message never chimes; an agent's does, if the site wants.
+        assert!(!chimes(&w.update(said(
+            3,
+            AuthorKind::Visitor,
+            Some("m1"),
+            "Hey"
+        ))));
+        assert_eq!(
+            chimes(&w.update(said(4, AuthorKind::Agent, None, "New"))),
+            sound
+        );
+        // With the panel open the visitor sees it: no chime.
+        w.update(Input::Open);
+        assert!(!chimes(&w.update(said(5, AuthorKind::Agent, None, "Seen"))));
+        // A reset keeps the site's choice.
+        w.update(Input::Reset);
+        assert_eq!(w.sound, sound);
+    }
 }

@@ -34,6 +34,7 @@ pub fn start(runtime: Runtime, show: impl FnOnce(&'static SiteConfig) + 'static)
                     bot_enabled: config.bot_enabled,
                     prechat: config.prechat.clone(),
                     identity_required: config.identity_required,
+                    sound: config.sound,
                 });
                 show(config);
                 host::ready();

@@ -7,6 +7,7 @@
 //! - [`host`]: postMessage to and from the host page's loader.
 //! - [`api`]: the site configuration and the conversation history over HTTP.
 //! - [`boot`]: the start — the configuration load, then the panel as the page left it.
+//! - [`sound`]: the chime for a new message while the panel is closed.
 //!
 //! Ids, jitter, the backoff policy and the clock come from [`porchlight_web`].
 //!
@@ -18,6 +19,7 @@ pub mod boot;
 mod error;
 pub mod host;
 pub mod link;
+pub mod sound;
 pub mod storage;
 
 use crate::machine::{Effect, HEARTBEAT_TICK_MS, Input, Phase, SavedOutbox, Widget};
@@ -201,6 +203,7 @@ impl Runtime {
                 host::panel_changed(open);
             }
             Effect::Host(event) => host::event(event),
+            Effect::Chime => sound::chime(),
             Effect::SaveSeen(conversation, seq) => {
                 let site = self.site();
                 storage::save_seen(&site, &conversation, seq);

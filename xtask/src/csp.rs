@@ -39,7 +39,7 @@ pub fn lazy_start(dist: &Path, public_url: &str, boot: &str) -> Result<String, S
         quoted_after(&trunk_script, " from ").ok_or("Trunk's start script imports no JS glue")?;
     let wasm = quoted_after(&trunk_script, "module_or_path:")
         .ok_or("Trunk's start script names no wasm")?;
-    let body = compact(boot)
+    let body = crate::script::compact(boot)
         .replacen("__PORCHLIGHT_GLUE__", glue, 1)
         .replacen("__PORCHLIGHT_WASM__", wasm, 1);
     if body.contains("__PORCHLIGHT_") {
@@ -51,21 +51,6 @@ pub fn lazy_start(dist: &Path, public_url: &str, boot: &str) -> Result<String, S
     let page = without_preloads(&page).replace(PLACEHOLDER, &tag);
     std::fs::write(&index, page).map_err(|e| format!("{}: {e}", index.display()))?;
     Ok(name)
-}
-
-/// `script` as shipped: without its comment lines (the leading `/*! … */` block and lines
-/// that are only a `//` comment) and indentation — `boot.js` is read in the repository,
-/// downloaded by every visitor.
-fn compact(script: &str) -> String {
-    let code = match script.trim_start().strip_prefix("/*") {
-        Some(rest) => rest.split_once("*/").map_or(rest, |(_, code)| code),
-        None => script,
-    };
-    code.lines()
-        .map(str::trim)
-        .filter(|line| !line.is_empty() && !line.starts_with("//"))
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 /// The first single-quoted string after `marker` in `script`.
@@ -182,15 +167,6 @@ mod tests {
         assert_eq!(
             without_preloads(&page),
             format!("<link href=/w/a.css rel=stylesheet>{PLACEHOLDER}")
-        );
-    }
-
-    #[test]
-    fn the_boot_script_ships_without_comment_lines_or_indentation() {
-        let source = "/*! What this is.\n * More. */\n(function () {\n  // why\n  var a = 'x'; // kept\n\n})();\n";
-        assert_eq!(
-            compact(source),
-            "(function () {\nvar a = 'x'; // kept\n})();"
         );
     }
 

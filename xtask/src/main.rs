@@ -16,6 +16,10 @@ mod compress;
 mod csp;
 mod minify;
 mod page_bench;
+/// The rule for shipping hand-written scripts, shared with the mock server (which serves
+/// the loader compacted by it).
+#[path = "../../mock-server/src/script.rs"]
+mod script;
 mod size;
 mod tools;
 
