@@ -342,7 +342,7 @@ async fn while_the_database_refuses_writes_the_message_waits_and_arrives_once_af
     blocker.execute_batch("BEGIN IMMEDIATE").expect("lock");
     type_message(&frame, "written while the disk failed").await;
     frame
-        .wait_for_text(".pl-notice", "cannot store changes right now")
+        .wait_for_text(".pl-notice", "could not be saved yet")
         .await;
     assert_eq!(
         frame.texts(".pl-pending .pl-delivery").await,
@@ -371,7 +371,7 @@ async fn while_the_database_refuses_writes_the_message_waits_and_arrives_once_af
     let shown = shown_messages(&frame).await;
     assert_eq!(counts(&shown)["written while the disk failed"], 1);
     frame
-        .wait_until_gone_text(".pl-notice", "cannot store")
+        .wait_until_gone_text(".pl-notice", "could not be saved")
         .await;
     browser.quit().await;
     drop(blocker);

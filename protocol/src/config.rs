@@ -94,6 +94,8 @@ pub enum SiteConfigError {
     LauncherLabel,
     #[error("z_index must be at most 2147483647")]
     ZIndex,
+    #[error("texts.digits must be the ten digits zero to nine, or empty for 0-9")]
+    Digits,
 }
 
 fn default_true() -> bool {
@@ -178,6 +180,9 @@ pub struct Texts {
     pub unavailable: String,
     /// Asking for a person when the queue is full.
     pub queue_full: String,
+    /// The ten digits numbers are written with, zero to nine: a language's own (Arabic-Indic
+    /// in Arabic), or none for the ASCII ones.
+    pub digits: String,
 }
 
 impl Texts {
@@ -240,6 +245,7 @@ impl Texts {
             rate_limited: String::new(),
             unavailable: String::new(),
             queue_full: String::new(),
+            digits: String::new(),
         }
     }
 }
@@ -312,6 +318,7 @@ impl Default for Texts {
             unavailable: "Your message could not be saved yet. Retrying…".into(),
             queue_full: "All our agents are busy. Please leave a message or try again later."
                 .into(),
+            digits: "0123456789".into(),
         }
     }
 }
@@ -417,6 +424,10 @@ impl SiteConfig {
         {
             return Err(SiteConfigError::LauncherLabel);
         }
+        let digits = self.texts.digits.chars().count();
+        if digits != 0 && digits != 10 {
+            return Err(SiteConfigError::Digits);
+        }
         text_color_for(&self.brand_color)?;
         Ok(())
     }
@@ -464,6 +475,17 @@ mod tests {
         ] {
             assert!(text.contains(placeholder), "{text:?} lacks {placeholder}");
         }
+    }
+
+    #[test]
+    fn digits_are_ten_or_none() {
+        let mut config = SiteConfig::new(SiteId::new("demo").expect("id"));
+        config.texts.digits = "٠١٢٣٤٥٦٧٨٩".into();
+        assert!(config.check().is_ok());
+        config.texts.digits = "0123".into();
+        assert!(matches!(config.check(), Err(SiteConfigError::Digits)));
+        config.texts.digits.clear();
+        assert!(config.check().is_ok());
     }
 
     #[test]

@@ -1026,9 +1026,10 @@ fn texts(json: Json) -> Result<Texts, Malformed> {
         rate_limited,
         unavailable,
         queue_full,
+        digits,
     } = &mut texts;
     // A table rather than a match: one lookup loop instead of a comparison per name.
-    let mut slots: [(&str, &mut String); 54] = [
+    let mut slots: [(&str, &mut String); 55] = [
         ("title", title),
         ("subtitle", subtitle),
         ("open_label", open_label),
@@ -1083,6 +1084,7 @@ fn texts(json: Json) -> Result<Texts, Malformed> {
         ("rate_limited", rate_limited),
         ("unavailable", unavailable),
         ("queue_full", queue_full),
+        ("digits", digits),
     ];
     let mut o = json.object()?;
     while let Some((key, _)) = o.0.first() {

@@ -169,7 +169,12 @@ impl Widget {
                 Vec::new()
             }
             ServerFrame::Error { code, message } => {
-                self.notice = Some(Notice::Server(message));
+                self.notice = Some(match code {
+                    ErrorCode::RateLimited => Notice::RateLimited,
+                    ErrorCode::Unavailable => Notice::Unavailable,
+                    ErrorCode::QueueFull => Notice::QueueFull,
+                    _ => Notice::Server(message),
+                });
                 self.notice_until_sent =
                     matches!(code, ErrorCode::RateLimited | ErrorCode::Unavailable);
                 if self.notice_until_sent {

@@ -189,6 +189,12 @@ pub enum Input {
 pub enum Notice {
     /// The server's own words, for an error the site has no text for.
     Server(String),
+    /// Messages came too fast (`rate_limited`); they go out again.
+    RateLimited,
+    /// The server could not store a change (`unavailable`); it goes out again.
+    Unavailable,
+    /// The queue for an agent is full (`queue_full`).
+    QueueFull,
     /// The server refused the identity the host page gave (`identity_refused`).
     IdentityRefused,
     /// The site takes signed-in visitors only (`signed_in_only`).

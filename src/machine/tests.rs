@@ -475,6 +475,7 @@ fn refused_for_rate_the_unacked_go_again_at_the_next_heartbeat() {
         ErrorCode::RateLimited,
         "slow down",
     )));
+    assert_eq!(w.notice, Some(Notice::RateLimited));
     assert_eq!(
         w.update(Input::Heartbeat { now_ms: 2 }),
         vec![text_frame("m2", "two")]
@@ -494,7 +495,11 @@ fn refused_for_storage_the_unacked_go_again_at_the_next_heartbeat() {
         w.update(Input::Heartbeat { now_ms: 2 }),
         vec![text_frame("m1", "one")]
     );
-    assert!(w.notice.is_some(), "the visitor is told why it waits");
+    assert_eq!(
+        w.notice,
+        Some(Notice::Unavailable),
+        "the visitor is told why it waits, in the site's words"
+    );
     w.update(event(1, Some("m1"), "one"));
     assert_eq!(w.notice, None, "and the notice goes once it has arrived");
 }

@@ -5,11 +5,11 @@
 //! `aria-invalid="true"` while the machine reports a problem with it. The controls are
 //! uncontrolled: edits are copied into the form's answers, which the form submits.
 
-use super::config;
+use super::{config, localized_digits, texts};
 use crate::runtime::Runtime;
 use leptos::either::EitherOf3;
 use leptos::prelude::*;
-use porchlight_protocol::{Answers, FieldKind, FieldName, FormField};
+use porchlight_protocol::{Answers, FieldKind, FieldName, FieldProblem, FormField, Texts};
 use web_sys::HtmlInputElement;
 
 /// The control's element id.
@@ -46,12 +46,27 @@ pub fn row(
     }
 }
 
+/// What is wrong with an answer, in the site's words (its language's texts).
+pub fn problem_text(texts: &Texts, problem: &FieldProblem) -> String {
+    match problem {
+        FieldProblem::Required => texts.required_field.clone(),
+        FieldProblem::TooLong { max } => texts
+            .too_long_field
+            .replace("{max}", &localized_digits(texts, &max.to_string())),
+        FieldProblem::InvalidEmail => texts.invalid_email.clone(),
+        FieldProblem::InvalidPhone => texts.invalid_phone.clone(),
+        FieldProblem::NotAnOption => texts.not_an_option.clone(),
+        FieldProblem::UnknownField => texts.unknown_field.clone(),
+    }
+}
+
 /// One field, copying its edits into `values` (a ticked consent is `"true"`).
 fn field_view(field: &'static FormField, values: RwSignal<Answers>) -> impl IntoView {
     let runtime = expect_context::<Runtime>();
     let id = field_id(&field.name);
     let described = format!("{id}-error");
     let name = field.name.clone();
+    let texts = texts();
     let error = Memo::new({
         let name = name.clone();
         move |_| {
@@ -59,7 +74,7 @@ fn field_view(field: &'static FormField, values: RwSignal<Answers>) -> impl Into
                 w.form_errors
                     .iter()
                     .find(|e| e.field == name)
-                    .map(|e| e.problem.to_string())
+                    .map(|e| problem_text(texts, &e.problem))
             })
         }
     });

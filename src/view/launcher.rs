@@ -1,10 +1,11 @@
 //! The launcher: a round button in the corner that opens the chat panel — a pill with the
 //! site's `launcher_label` beside the icon, if it has one, which is then its name too (the
 //! visible words start the accessible name) — with a badge (drawn by the stylesheet from
-//! `data-unread`) counting the bot and agent messages that came while it was closed.
+//! `data-unread`, written in the language's digits; absent at none) counting the bot and
+//! agent messages that came while it was closed.
 
 use super::panel::focus_target;
-use super::{config, focus_soon};
+use super::{config, focus_soon, localized_digits};
 use crate::machine::{Input, Widget};
 use crate::runtime::Runtime;
 use leptos::prelude::*;
@@ -30,12 +31,20 @@ pub fn Launcher(texts: &'static Texts) -> impl IntoView {
                 match unread() {
                     0 => label.to_string(),
                     1 => texts.unread_one.replace("{label}", label),
-                    n => texts.unread_many.replace("{label}", label).replace("{n}", &n.to_string()),
+                    n => {
+                        texts
+                            .unread_many
+                            .replace("{label}", label)
+                            .replace("{n}", &localized_digits(texts, &n.to_string()))
+                    }
                 }
             }
             aria-expanded=move || open().to_string()
             hidden=open
-            data-unread=move || unread().to_string()
+            data-unread=move || match unread() {
+                0 => None,
+                n => Some(localized_digits(texts, &n.to_string())),
+            }
             on:click=move |_| {
                 runtime.dispatch(Input::Open);
                 focus_soon(focus_target(runtime, runtime.widget.with_untracked(Widget::phase)));

@@ -2,7 +2,7 @@
 //! with the answers already given, and the message itself. Validated like the pre-chat form;
 //! the submit button is disabled while the message is on its way.
 
-use super::fields::{Fields, aria_invalid, row};
+use super::fields::{Fields, aria_invalid, problem_text, row};
 use super::texts;
 use crate::machine::Input;
 use crate::runtime::Runtime;
@@ -14,10 +14,11 @@ pub const LEAVE_MESSAGE_TEXT_ID: &str = "pl-leave-message-text";
 
 /// The problem with the form's own input (the message, the rating), as text.
 pub fn problem(runtime: Runtime) -> Memo<Option<String>> {
+    let texts = texts();
     Memo::new(move |_| {
         runtime
             .widget
-            .with(|w| w.problem.as_ref().map(ToString::to_string))
+            .with(|w| w.problem.as_ref().map(|p| problem_text(texts, p)))
     })
 }
 

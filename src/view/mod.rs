@@ -87,6 +87,18 @@ pub fn texts() -> &'static Texts {
     &config().texts
 }
 
+/// `text` with its ASCII digits written as the site's language writes them
+/// ([`Texts::digits`], e.g. Arabic-Indic): for numbers and times only, never for what
+/// people wrote.
+pub fn localized_digits(texts: &Texts, text: &str) -> String {
+    text.chars()
+        .map(|c| match c.to_digit(10) {
+            Some(d) => texts.digits.chars().nth(d as usize).unwrap_or(c),
+            None => c,
+        })
+        .collect()
+}
+
 /// The conversation's phase, recomputed only when the machine's phase changes.
 pub fn use_phase(runtime: Runtime) -> Memo<Phase> {
     Memo::new(move |_| runtime.widget.with(Widget::phase))
@@ -130,4 +142,18 @@ pub fn focus_if_lost(id: impl Into<String>) {
         },
         Duration::ZERO,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_take_the_languages_digits_and_nothing_else_changes() {
+        let mut texts = Texts::blank();
+        assert_eq!(localized_digits(&texts, "1:05 (3/5)"), "1:05 (3/5)");
+        texts.digits = "٠١٢٣٤٥٦٧٨٩".into();
+        assert_eq!(localized_digits(&texts, "1:05 (3/5)"), "١:٠٥ (٣/٥)");
+        assert_eq!(localized_digits(&texts, "12"), "١٢");
+    }
 }

@@ -3,7 +3,7 @@
 //! wait clock ticks beside the words but is hidden from assistive technology, so only a
 //! change of place is announced, not every second.
 
-use super::texts;
+use super::{localized_digits, texts};
 use crate::machine::{LinkState, Notice};
 use crate::runtime::Runtime;
 use leptos::prelude::*;
@@ -14,16 +14,12 @@ use porchlight_web::time::clock;
 pub fn Status() -> impl IntoView {
     let runtime = expect_context::<Runtime>();
     let texts = texts();
-    let waited_template = texts.waited.clone();
-    let reconnecting = texts.reconnecting.clone();
-    let session_lost = texts.session_lost.clone();
-    let refused = texts.identity_refused.clone();
-    let signed_in_only = texts.signed_in_only.clone();
     let line = Memo::new(move |_| {
         runtime.widget.with(|w| match &w.status {
-            Some(ChatStatus::Queued { position, .. }) => {
-                Some(texts.queued.replace("{position}", &position.to_string()))
-            }
+            Some(ChatStatus::Queued { position, .. }) => Some(texts.queued.replace(
+                "{position}",
+                &localized_digits(texts, &position.to_string()),
+            )),
             Some(ChatStatus::Connecting { .. }) => Some(texts.connecting.clone()),
             Some(ChatStatus::MessageLeft {}) => Some(texts.message_left.clone()),
             Some(ChatStatus::Ended { rated: true }) => Some(texts.rating_thanks.clone()),
@@ -32,19 +28,26 @@ pub fn Status() -> impl IntoView {
     });
     let waited = Memo::new(move |_| {
         let now = runtime.now.get();
-        runtime
-            .widget
-            .with(|w| w.waited_ms(now))
-            .map(|ms| waited_template.replace("{time}", &clock(ms)))
+        runtime.widget.with(|w| w.waited_ms(now)).map(|ms| {
+            texts
+                .waited
+                .replace("{time}", &localized_digits(texts, &clock(ms)))
+        })
     });
     let notice = Memo::new(move |_| {
-        runtime.widget.with(|w| match (&w.notice, w.link) {
-            (_, LinkState::Reconnecting) => Some(reconnecting.clone()),
-            (Some(Notice::Server(notice)), _) => Some(notice.clone()),
-            (Some(Notice::IdentityRefused), _) => Some(refused.clone()),
-            (Some(Notice::SignedInOnly), _) => Some(signed_in_only.clone()),
-            _ if w.session_lost => Some(session_lost.clone()),
-            _ => None,
+        runtime.widget.with(|w| {
+            match (&w.notice, w.link) {
+                (_, LinkState::Reconnecting) => Some(&texts.reconnecting),
+                (Some(Notice::Server(notice)), _) => Some(notice),
+                (Some(Notice::RateLimited), _) => Some(&texts.rate_limited),
+                (Some(Notice::Unavailable), _) => Some(&texts.unavailable),
+                (Some(Notice::QueueFull), _) => Some(&texts.queue_full),
+                (Some(Notice::IdentityRefused), _) => Some(&texts.identity_refused),
+                (Some(Notice::SignedInOnly), _) => Some(&texts.signed_in_only),
+                _ if w.session_lost => Some(&texts.session_lost),
+                _ => None,
+            }
+            .cloned()
         })
     });
     view! {

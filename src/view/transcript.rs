@@ -3,7 +3,7 @@
 //! `role="log"` box, so screen readers announce new lines politely. [`record_view`] also draws past
 //! conversations. All text is rendered as text nodes, never as HTML.
 
-use super::texts;
+use super::{localized_digits, texts};
 use crate::machine::Delivery;
 use crate::runtime::Runtime;
 use leptos::either::Either;
@@ -41,7 +41,8 @@ fn parts(
         ConversationEvent::Rated { stars, comment } => (
             None,
             "pl-system",
-            format!("{} ({stars}/5)", texts.rating_thanks),
+            // The site's words and the stars, in the language's digits.
+            localized_digits(texts, &format!("{} ({stars}/5)", texts.rating_thanks)),
             comment,
         ),
     }
