@@ -99,7 +99,7 @@
     // What needs no app: the loader's layout (the panel fills a narrow screen), and what
     // the host says of the visitor, kept for the app (identify, setLocale, reset).
     if (command === 'layout') {
-      document.documentElement.classList.toggle('pl-full', detail === true);
+      root.classList.toggle('pl-full', detail === true);
     } else if (command === 'identify') {
       keep('localStorage', 'identity', JSON.stringify(detail));
     } else if (command === 'setLocale') {

@@ -15,10 +15,9 @@
 mod browser;
 
 use browser::proxy::FaultyProxy;
-use browser::{Browser, Chat, Frame};
+use browser::{Browser, Chat, Frame, fill_prechat, wait_for_state};
 use fantoccini::Locator;
 use porchlight_mock::MockConfig;
-use porchlight_mock::client::ControlClient;
 use porchlight_mock::config::DEFAULT_CONFIG_TOML;
 use serde_json::Value;
 use std::time::Duration;
@@ -58,19 +57,6 @@ fn config(language: &str) -> MockConfig {
          [[agents]]\nid = \"ben\"\nname = \"Ben\"\nonline = false\n"
     );
     MockConfig::from_toml(&toml, "a11y test config").expect("valid test config")
-}
-
-/// Polls the control API until `find` picks a value out of the state (bounded).
-async fn wait_for_state<T>(control: &ControlClient, find: impl Fn(&Value) -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let state = control.state().await.expect("state").json();
-        if let Some(found) = find(&state) {
-            return found;
-        }
-        assert!(Instant::now() < deadline, "state never matched: {state}");
-        sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// Waits until the conversation is in `phase` (the panel's `data-phase`).
@@ -115,28 +101,18 @@ async fn check(frame: &Frame<'_>, variant: &str, state: &str) {
         .await;
 }
 
-/// Fills the demo's pre-chat form and submits it.
-async fn fill_prechat(frame: &Frame<'_>) {
-    frame.type_into("#pl-field-name", "Ada Lovelace").await;
-    frame.type_into("#pl-field-email", "ada@example.com").await;
-    frame.click("#pl-field-consent").await;
-    frame.click("form.pl-prechat button[type=submit]").await;
-}
-
 /// The whole journey, axe at every state, for one scheme, language and screen.
 async fn every_state_passes_axe(scheme: Scheme, language: &str, screen: Screen) {
     let rtl = language == "ar";
     let chat = Chat::start_with(config(language)).await;
     let control = chat.control();
     let proxy = FaultyProxy::start(chat.addr()).await;
-    // The page's size in CSS pixels. Headless Chromium keeps a window at least 500 px wide
-    // and 143 px taller than its page, so a narrower page is the host's visual viewport
-    // made narrower: the loader gives the open panel exactly its width.
+    // The page's size in CSS pixels.
     let (width, height) = match screen {
         Screen::Narrow => (320, 640),
         Screen::Zoomed => (640, 450),
     };
-    let window = format!("--window-size={},{}", width.max(500), height + 143);
+    let window = Browser::page_size_flag(width, height);
     let mut flags = vec![window.as_str()];
     if scheme == Scheme::Dark {
         flags.push("--force-dark-mode");
@@ -162,18 +138,7 @@ async fn every_state_passes_axe(scheme: Scheme, language: &str, screen: Screen) 
         .await
         .expect("host page");
     browser.enter_widget().await.leave().await;
-    let viewport = browser
-        .client()
-        .execute(
-            &format!(
-                "Object.defineProperty(visualViewport, 'width', {{get: () => {width}, configurable: true}});
-                 visualViewport.dispatchEvent(new Event('resize'));
-                 return [visualViewport.width, innerHeight]"
-            ),
-            vec![],
-        )
-        .await
-        .expect("narrow the page");
+    let viewport = browser.narrow_viewport(width).await;
     assert_eq!(viewport, serde_json::json!([width, height]), "{name}");
     let frame = browser.enter_widget().await;
     frame.wait_for(Locator::Css(".pl-launcher")).await;

@@ -10,7 +10,7 @@ mod browser;
 
 use browser::{Browser, Chat, Frame};
 use porchlight_mock::client::ControlClient;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::time::Duration;
 use tokio::time::{Instant, sleep};
 
@@ -28,34 +28,6 @@ const LISTEN: &str = "
       });
     });";
 
-/// axe-core on the widget, every rule on.
-async fn accessible(frame: &Frame<'_>, state: &str) {
-    frame.assert_accessible(state).await;
-}
-
-/// Runs `js` on the host page (leaving the widget's frame).
-async fn on_host(browser: &Browser, js: &str) -> Value {
-    let client = browser.client();
-    client.enter_parent_frame().await.expect("top frame");
-    client
-        .execute(js, vec![])
-        .await
-        .unwrap_or_else(|e| panic!("host script failed: {e}"))
-}
-
-/// Waits until `js` on the host page returns `want`.
-async fn host_until(browser: &Browser, js: &str, want: Value) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let seen = on_host(browser, js).await;
-        if seen == want {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{js}: {seen}, not {want}");
-        sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// How often the host page's counting listener heard `event`.
 fn heard(event: &str) -> String {
     format!("return __heard['{event}'] || 0")
@@ -69,8 +41,8 @@ async fn host_page_listening<'a>(browser: &'a Browser, chat: &Chat) -> Frame<'a>
         .await
         .expect("host page");
     browser.enter_widget().await;
-    on_host(browser, LISTEN).await;
-    host_until(browser, &heard("ready"), json!(1)).await;
+    browser.on_host(LISTEN).await;
+    browser.host_until(&heard("ready"), json!(1)).await;
     browser.enter_widget().await
 }
 
@@ -104,26 +76,24 @@ async fn every_call_and_event_of_the_js_api_reaches_the_host_page() {
     host_page_listening(&browser, &chat).await;
 
     // Unknown commands and bad arguments: one warning each, nothing changed.
-    on_host(
-        &browser,
-        "Porchlight('explode'); Porchlight('on', '__proto__', function () {});
+    browser
+        .on_host(
+            "Porchlight('explode'); Porchlight('on', '__proto__', function () {});
          Porchlight('on', 'open'); Porchlight('off', 'toString', function () {});
          Porchlight('setLocale', 42); Porchlight('identify', 'ann');
          Porchlight('identify', [1]);",
-    )
-    .await;
+        )
+        .await;
     assert_eq!(
-        on_host(&browser, "return __warns.length").await,
+        browser.on_host("return __warns.length").await,
         json!(7),
         "{}",
-        on_host(&browser, "return __warns").await
+        browser.on_host("return __warns").await
     );
     browser.wait_for_frame_width(96).await;
 
     // Good identify and setLocale calls are kept for the widget, without a warning.
-    on_host(
-        &browser,
-        "Porchlight('identify', {user_id: 'u1', name: 'Ada'}); Porchlight('setLocale', 'de-DE');",
+    browser.on_host("Porchlight('identify', {user_id: 'u1', name: 'Ada'}); Porchlight('setLocale', 'de-DE');",
     )
     .await;
     let frame = browser.enter_widget().await;
@@ -142,80 +112,74 @@ async fn every_call_and_event_of_the_js_api_reaches_the_host_page() {
         assert!(Instant::now() < deadline, "kept {kept}");
         sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(on_host(&browser, "return __warns.length").await, json!(7));
+    assert_eq!(browser.on_host("return __warns.length").await, json!(7));
 
     // open: the panel opens, the bot's greeting is a `message`; a throwing listener did
     // not keep the counting one from hearing either.
-    on_host(&browser, "Porchlight('open')").await;
-    host_until(&browser, &heard("open"), json!(1)).await;
-    host_until(
-        &browser,
-        "return (__details.message || []).map(m => m.author_kind)[0] || null",
-        json!("bot"),
-    )
-    .await;
+    browser.on_host("Porchlight('open')").await;
+    browser.host_until(&heard("open"), json!(1)).await;
+    browser
+        .host_until(
+            "return (__details.message || []).map(m => m.author_kind)[0] || null",
+            json!("bot"),
+        )
+        .await;
     let frame = browser.enter_widget().await;
     frame.wait_for_text(".pl-from-bot .pl-text", "Hi!").await;
 
     // hide: the whole widget goes (and closes); show brings the launcher back.
-    on_host(&browser, "Porchlight('hide')").await;
-    host_until(&browser, &heard("close"), json!(1)).await;
+    browser.on_host("Porchlight('hide')").await;
+    browser.host_until(&heard("close"), json!(1)).await;
     assert_eq!(
-        on_host(
-            &browser,
-            "return getComputedStyle(document.querySelector('iframe[data-porchlight]')).display"
-        )
-        .await,
+        browser
+            .on_host(
+                "return getComputedStyle(document.querySelector('iframe[data-porchlight]')).display"
+            )
+            .await,
         json!("none")
     );
-    on_host(&browser, "Porchlight('show')").await;
+    browser.on_host("Porchlight('show')").await;
     browser.wait_for_frame_width(96).await;
 
     // off: a removed listener hears nothing.
-    on_host(
-        &browser,
-        "window.__offed = 0; window.__f = () => __offed++;
+    browser
+        .on_host(
+            "window.__offed = 0; window.__f = () => __offed++;
          Porchlight('on', 'open', __f); Porchlight('off', 'open', __f); Porchlight('toggle')",
-    )
-    .await;
-    host_until(&browser, &heard("open"), json!(2)).await;
-    assert_eq!(on_host(&browser, "return __offed").await, json!(0));
+        )
+        .await;
+    browser.host_until(&heard("open"), json!(2)).await;
+    assert_eq!(browser.on_host("return __offed").await, json!(0));
 
     // chat:started when an agent joins.
     let frame = browser.enter_widget().await;
     let conversation = ask_for_a_person(&frame, &control).await;
     control.accept("ann", &conversation).await.expect("accept");
-    host_until(&browser, &heard("chat:started"), json!(1)).await;
+    browser.host_until(&heard("chat:started"), json!(1)).await;
 
     // Closed: the agent's messages raise the badge and `unread`.
-    on_host(&browser, "Porchlight('close')").await;
-    host_until(&browser, &heard("close"), json!(2)).await;
+    browser.on_host("Porchlight('close')").await;
+    browser.host_until(&heard("close"), json!(2)).await;
     control
         .message("ann", &conversation, "Are you still there?")
         .await
         .expect("message");
-    host_until(
-        &browser,
-        "return (__details.unread || []).slice(-1)[0]",
-        json!(1),
-    )
-    .await;
-    host_until(
-        &browser,
-        "return (__details.message || []).slice(-1)[0]",
-        json!({"author_kind": "agent", "author_name": "Ann", "text": "Are you still there?"}),
-    )
-    .await;
+    browser
+        .host_until("return (__details.unread || []).slice(-1)[0]", json!(1))
+        .await;
+    browser
+        .host_until(
+            "return (__details.message || []).slice(-1)[0]",
+            json!({"author_kind": "agent", "author_name": "Ann", "text": "Are you still there?"}),
+        )
+        .await;
     control
         .message("ann", &conversation, "I can wait.")
         .await
         .expect("message");
-    host_until(
-        &browser,
-        "return (__details.unread || []).slice(-1)[0]",
-        json!(2),
-    )
-    .await;
+    browser
+        .host_until("return (__details.unread || []).slice(-1)[0]", json!(2))
+        .await;
     let frame = browser.enter_widget().await;
     frame
         .wait_for(fantoccini::Locator::Css(
@@ -231,18 +195,15 @@ async fn every_call_and_event_of_the_js_api_reaches_the_host_page() {
         json!("\"2\""),
         "the badge shows the count"
     );
-    accessible(&frame, "launcher with 2 unread").await;
+    frame.assert_accessible("launcher with 2 unread").await;
     frame.leave().await;
     browser.screenshot("launcher-unread").await;
 
     // Opening clears it.
-    on_host(&browser, "Porchlight('open')").await;
-    host_until(
-        &browser,
-        "return (__details.unread || []).slice(-1)[0]",
-        json!(0),
-    )
-    .await;
+    browser.on_host("Porchlight('open')").await;
+    browser
+        .host_until("return (__details.unread || []).slice(-1)[0]", json!(0))
+        .await;
     let frame = browser.enter_widget().await;
     frame.wait_for_text(".pl-log", "I can wait.").await;
     assert_eq!(
@@ -253,8 +214,8 @@ async fn every_call_and_event_of_the_js_api_reaches_the_host_page() {
 
     // chat:ended when the agent closes it.
     control.close("ann", &conversation).await.expect("close");
-    host_until(&browser, &heard("chat:ended"), json!(1)).await;
-    assert_eq!(on_host(&browser, "return __warns.length").await, json!(7));
+    browser.host_until(&heard("chat:ended"), json!(1)).await;
+    assert_eq!(browser.on_host("return __warns.length").await, json!(7));
     browser.quit().await;
 }
 
@@ -273,7 +234,7 @@ async fn reset_hands_the_next_person_a_clean_widget() {
     let before = frame.script(token).await;
     assert!(before.is_string());
 
-    on_host(&browser, "Porchlight('reset')").await;
+    browser.on_host("Porchlight('reset')").await;
     let frame = browser.enter_widget().await;
     frame
         .wait_until_gone_text(".pl-log", "My secret order 42")
@@ -358,17 +319,15 @@ async fn on_a_phone_the_panel_fills_the_screen_above_the_keyboard_and_leaves_the
     let page_state = "return [scrollX, scrollY, innerWidth <= 640,
         document.documentElement.getAttribute('style'), document.body.getAttribute('style'),
         getComputedStyle(document.body).overflow, getComputedStyle(document.documentElement).overflow]";
-    on_host(&browser, "scrollTo(0, 40)").await;
-    let before = on_host(&browser, page_state).await;
+    browser.on_host("scrollTo(0, 40)").await;
+    let before = browser.on_host(page_state).await;
     assert_eq!(before[2], json!(true), "a narrow viewport: {before}");
 
     let frame = browser.enter_widget().await;
     frame.click("button[aria-label='Open chat']").await;
     frame.wait_for_text(".pl-from-bot .pl-text", "Hi!").await;
     // The frame is the whole visible page; the panel fills it, square.
-    host_until(
-        &browser,
-        "const r = document.querySelector('iframe[data-porchlight]').getBoundingClientRect();
+    browser.host_until("const r = document.querySelector('iframe[data-porchlight]').getBoundingClientRect();
          return [r.left, r.top, r.width === visualViewport.width, r.height === visualViewport.height]",
         json!([0, 0, true, true]),
     )
@@ -393,21 +352,21 @@ async fn on_a_phone_the_panel_fills_the_screen_above_the_keyboard_and_leaves_the
         ],
         "{panel}"
     );
-    accessible(&frame, "full-screen panel on a phone").await;
+    frame
+        .assert_accessible("full-screen panel on a phone")
+        .await;
     frame.leave().await;
     browser.screenshot("phone-panel").await;
 
     // The on-screen keyboard shrinks the visual viewport to 400 px: the composer stays in
     // sight above it.
-    on_host(
-        &browser,
-        "Object.defineProperty(visualViewport, 'height', {get: () => 400, configurable: true});
+    browser
+        .on_host(
+            "Object.defineProperty(visualViewport, 'height', {get: () => 400, configurable: true});
          visualViewport.dispatchEvent(new Event('resize'));",
-    )
-    .await;
-    host_until(
-        &browser,
-        "return document.querySelector('iframe[data-porchlight]').getBoundingClientRect().height",
+        )
+        .await;
+    browser.host_until("return document.querySelector('iframe[data-porchlight]').getBoundingClientRect().height",
         json!(400),
     )
     .await;
@@ -424,7 +383,7 @@ async fn on_a_phone_the_panel_fills_the_screen_above_the_keyboard_and_leaves_the
     frame.press("\u{E00C}").await;
     frame.leave().await;
     browser.wait_for_frame_width(96).await;
-    assert_eq!(on_host(&browser, page_state).await, before);
+    assert_eq!(browser.on_host(page_state).await, before);
     browser.quit().await;
 }
 
@@ -442,11 +401,13 @@ async fn dark_mode_styles_every_part_and_axe_finds_nothing() {
         )
         .await;
     assert_eq!(colours, json!([true, "rgb(28, 33, 40)"]));
-    accessible(&frame, "dark, bot").await;
+    frame.assert_accessible("dark, bot").await;
     frame.click("button.pl-talk-to-human").await;
     frame.click("form.pl-prechat button[type=submit]").await;
     frame.wait_for_text(".pl-field-error", "").await;
-    accessible(&frame, "dark, pre-chat form with errors").await;
+    frame
+        .assert_accessible("dark, pre-chat form with errors")
+        .await;
     frame.type_into("#pl-field-name", "Ada").await;
     frame.type_into("#pl-field-email", "ada@example.com").await;
     frame.click("#pl-field-consent").await;
@@ -460,22 +421,22 @@ async fn dark_mode_styles_every_part_and_axe_finds_nothing() {
         assert!(Instant::now() < deadline, "never queued: {state}");
         sleep(Duration::from_millis(50)).await;
     };
-    accessible(&frame, "dark, queued").await;
+    frame.assert_accessible("dark, queued").await;
     control.accept("ann", &conversation).await.expect("accept");
     control
         .message("ann", &conversation, "Hello from Ann")
         .await
         .expect("message");
     frame.wait_for_text(".pl-log", "Hello from Ann").await;
-    accessible(&frame, "dark, live").await;
+    frame.assert_accessible("dark, live").await;
     frame.leave().await;
     browser.screenshot("dark-live").await;
     let frame = browser.enter_widget().await;
     control.close("ann", &conversation).await.expect("close");
     frame.wait_for(fantoccini::Locator::Css("#pl-star-1")).await;
-    accessible(&frame, "dark, rating").await;
+    frame.assert_accessible("dark, rating").await;
     frame.press("\u{E00C}").await;
-    accessible(&frame, "dark, closed").await;
+    frame.assert_accessible("dark, closed").await;
     browser.quit().await;
 }
 
@@ -537,12 +498,12 @@ async fn tones_for_a_message_while_closed(reduced_motion: bool) -> (u64, u64) {
         .message("ann", &conversation, "Message 2, the panel closed")
         .await
         .expect("message");
-    host_until(
-        &browser,
-        "return (__details['unread'] || []).slice(-1)[0] || 0",
-        json!(1),
-    )
-    .await;
+    browser
+        .host_until(
+            "return (__details['unread'] || []).slice(-1)[0] || 0",
+            json!(1),
+        )
+        .await;
     let frame = browser.enter_widget().await;
     let while_closed = frame
         .script("return window.__tones")

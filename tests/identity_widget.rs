@@ -70,19 +70,11 @@ fn jwt(sub: &str, exp: u64) -> String {
     format!("{input}.{}", base64url(&mac))
 }
 
-/// Runs `js` on the host page (leaving the widget's frame).
-async fn on_host(browser: &Browser, js: &str) -> Value {
-    let client = browser.client();
-    client.enter_parent_frame().await.expect("top frame");
-    client
-        .execute(js, vec![])
-        .await
-        .unwrap_or_else(|e| panic!("host script failed: {e}"))
-}
-
 /// The host page calls `identify` with `identity`.
 async fn identify(browser: &Browser, identity: &Value) {
-    on_host(browser, &format!("Porchlight('identify', {identity})")).await;
+    browser
+        .on_host(&format!("Porchlight('identify', {identity})"))
+        .await;
 }
 
 /// The host page, with the widget's sockets counted into `__sockets` before the app starts.
@@ -108,7 +100,7 @@ async fn counted_host_page<'a>(browser: &'a Browser, chat: &Chat) -> Frame<'a> {
 
 /// Opens the panel from the host page and enters the widget.
 async fn open<'a>(browser: &'a Browser) -> Frame<'a> {
-    on_host(browser, "Porchlight('open')").await;
+    browser.on_host("Porchlight('open')").await;
     browser.enter_widget().await
 }
 
@@ -333,7 +325,7 @@ async fn reset_after_identify_hands_the_next_person_a_clean_widget() {
         .await;
     frame.wait_for_text(".pl-log", "My secret order 42").await;
 
-    on_host(&browser, "Porchlight('reset')").await;
+    browser.on_host("Porchlight('reset')").await;
     let frame = browser.enter_widget().await;
     frame
         .wait_until_gone_text(".pl-log", "My secret order 42")
@@ -375,7 +367,7 @@ async fn set_locale_shows_the_panel_in_german_after_a_reload_of_the_widget() {
         .wait_for_text(".pl-log", "Before the language changed")
         .await;
 
-    on_host(&browser, "Porchlight('setLocale', 'de')").await;
+    browser.on_host("Porchlight('setLocale', 'de')").await;
     let frame = browser.enter_widget().await;
     frame.wait_for_text("button.pl-send", "Senden").await;
     // The conversation and the open panel resumed.
@@ -388,7 +380,7 @@ async fn set_locale_shows_the_panel_in_german_after_a_reload_of_the_widget() {
     );
     // The language shown already: no reload.
     frame.script("window.__kept = true").await;
-    on_host(&browser, "Porchlight('setLocale', 'de')").await;
+    browser.on_host("Porchlight('setLocale', 'de')").await;
     sleep(Duration::from_secs(1)).await;
     let frame = browser.enter_widget().await;
     assert_eq!(

@@ -7,10 +7,9 @@
 
 mod browser;
 
-use browser::{Browser, Chat, Frame};
+use browser::{Browser, Chat, Frame, fill_prechat, wait_for_state};
 use fantoccini::Locator;
 use porchlight_mock::MockConfig;
-use porchlight_mock::client::ControlClient;
 use std::time::Duration;
 
 /// The built-in site and bot with these routing settings and two hand-driven agents.
@@ -18,25 +17,6 @@ fn config(routing: &str) -> MockConfig {
     let agents =
         "[[agents]]\nid = \"ann\"\nname = \"Ann\"\n\n[[agents]]\nid = \"ben\"\nname = \"Ben\"\n";
     MockConfig::default_with(routing, agents).expect("valid test config")
-}
-
-/// Polls the control API until `find` picks a value out of the state (bounded).
-async fn wait_for_state<T>(
-    control: &ControlClient,
-    find: impl Fn(&serde_json::Value) -> Option<T>,
-) -> T {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let state = control.state().await.expect("state").json();
-        if let Some(found) = find(&state) {
-            return found;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "state never matched: {state}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 fn queued_conversation(state: &serde_json::Value) -> Option<String> {
@@ -61,14 +41,6 @@ async fn asking_for_a_person(routing: &str) -> (Chat, Browser) {
     frame.click("button.pl-talk-to-human").await;
     fill_prechat(&frame).await;
     (chat, browser)
-}
-
-/// Fills the demo's pre-chat form (name, email, consent) and submits it.
-async fn fill_prechat(frame: &Frame<'_>) {
-    frame.type_into("#pl-field-name", "Ada Lovelace").await;
-    frame.type_into("#pl-field-email", "ada@example.com").await;
-    frame.click("#pl-field-consent").await;
-    frame.click("form.pl-prechat button[type=submit]").await;
 }
 
 #[tokio::test]

@@ -13,7 +13,7 @@ mod browser;
 use browser::{Browser, Chat, Frame};
 use porchlight_mock::MockConfig;
 use porchlight_protocol::{ColorScheme, Position};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::time::Duration;
 use tokio::time::{Instant, sleep};
 
@@ -24,29 +24,6 @@ fn config(change: impl FnOnce(&mut MockConfig)) -> MockConfig {
     change(&mut config);
     config.site.prepare().expect("a valid site");
     config
-}
-
-/// Runs `js` on the host page (leaving the widget's frame).
-async fn on_host(browser: &Browser, js: &str) -> Value {
-    let client = browser.client();
-    client.enter_parent_frame().await.expect("top frame");
-    client
-        .execute(js, vec![])
-        .await
-        .unwrap_or_else(|e| panic!("host script failed: {e}"))
-}
-
-/// Waits until `js` on the host page returns `want`.
-async fn host_until(browser: &Browser, js: &str, want: Value) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let seen = on_host(browser, js).await;
-        if seen == want {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{js}: {seen}, not {want}");
-        sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// The widget frame's placement on the host page: its style's z-index, bottom, right and
@@ -194,16 +171,14 @@ async fn brand_text_colour_label_z_index_and_offsets_are_applied_before_and_afte
         .await;
     // On the host page: the frame's z-index and offsets (16 px inside the frame are the
     // launcher's room), wide enough for the pill.
-    host_until(
-        &browser,
-        FRAME_PLACE,
-        json!(["10", "84px", "-16px", "auto", launcher_width + 36]),
-    )
-    .await;
+    browser
+        .host_until(
+            FRAME_PLACE,
+            json!(["10", "84px", "-16px", "auto", launcher_width + 36]),
+        )
+        .await;
     assert_eq!(
-        on_host(
-            &browser,
-            "const r = document.querySelector('iframe[data-porchlight]').getBoundingClientRect();
+        browser.on_host("const r = document.querySelector('iframe[data-porchlight]').getBoundingClientRect();
              return [innerWidth - (r.right - 16), innerHeight - (r.bottom - 16)]"
         )
         .await,
@@ -254,12 +229,12 @@ async fn brand_text_colour_label_z_index_and_offsets_are_applied_before_and_afte
         .unwrap_or_default();
     assert!(app_width > 120, "a pill: {app_width}");
     frame.assert_accessible("labelled launcher").await;
-    host_until(
-        &browser,
-        FRAME_PLACE,
-        json!(["10", "84px", "-16px", "auto", app_width + 36]),
-    )
-    .await;
+    browser
+        .host_until(
+            FRAME_PLACE,
+            json!(["10", "84px", "-16px", "auto", app_width + 36]),
+        )
+        .await;
     browser.quit().await;
 }
 
@@ -289,12 +264,9 @@ async fn arabic_mirrors_the_panel_and_sits_bottom_left_unless_the_site_chose_a_c
     frame
         .assert_accessible("RTL, launcher before the code")
         .await;
-    host_until(
-        &browser,
-        FRAME_PLACE,
-        json!(["2147483000", "4px", "auto", "4px", 96]),
-    )
-    .await;
+    browser
+        .host_until(FRAME_PLACE, json!(["2147483000", "4px", "auto", "4px", 96]))
+        .await;
     let frame = browser.enter_widget().await;
     frame.wait_for(fantoccini::Locator::Css("#pl-boot")).await;
     assert!(
@@ -310,9 +282,7 @@ async fn arabic_mirrors_the_panel_and_sits_bottom_left_unless_the_site_chose_a_c
     );
     open_from_boot(&frame).await;
     assert_eq!(frame.script(arabic).await, json!(["ar", "rtl"]));
-    host_until(
-        &browser,
-        "const f = document.querySelector('iframe[data-porchlight]'); return [f.style.left, f.style.right]",
+    browser.host_until("const f = document.querySelector('iframe[data-porchlight]'); return [f.style.left, f.style.right]",
         json!(["4px", "auto"]),
     )
     .await;
@@ -352,6 +322,8 @@ async fn arabic_mirrors_the_panel_and_sits_bottom_left_unless_the_site_chose_a_c
     );
     frame.assert_accessible("RTL, history").await;
     frame.click(".pl-history-back").await;
+    // Escape goes to what has focus: the history button, once focus is back on it.
+    frame.wait_until_focused("pl-history").await;
     frame.press("\u{E00C}").await;
     frame
         .wait_for(fantoccini::Locator::Css("#pl-launcher:not([hidden])"))
@@ -369,17 +341,12 @@ async fn arabic_mirrors_the_panel_and_sits_bottom_left_unless_the_site_chose_a_c
     let browser = Browser::start().await;
     let frame = before_the_code(&browser, &chat).await;
     assert_eq!(frame.script(arabic).await, json!(["ar", "rtl"]));
-    host_until(
-        &browser,
-        FRAME_PLACE,
-        json!(["2147483000", "4px", "4px", "auto", 96]),
-    )
-    .await;
+    browser
+        .host_until(FRAME_PLACE, json!(["2147483000", "4px", "4px", "auto", 96]))
+        .await;
     let frame = browser.enter_widget().await;
     open_from_boot(&frame).await;
-    host_until(
-        &browser,
-        "const f = document.querySelector('iframe[data-porchlight]'); return [f.style.left, f.style.right]",
+    browser.host_until("const f = document.querySelector('iframe[data-porchlight]'); return [f.style.left, f.style.right]",
         json!(["auto", "4px"]),
     )
     .await;
@@ -409,12 +376,9 @@ async fn an_auto_language_site_draws_a_hebrew_visitors_launcher_mirrored_before_
         name.chars().any(|c| ('\u{5d0}'..='\u{5ea}').contains(&c)),
         "{name}"
     );
-    host_until(
-        &browser,
-        FRAME_PLACE,
-        json!(["2147483000", "4px", "auto", "4px", 96]),
-    )
-    .await;
+    browser
+        .host_until(FRAME_PLACE, json!(["2147483000", "4px", "auto", "4px", 96]))
+        .await;
     browser.quit().await;
 }
 
@@ -433,22 +397,10 @@ async fn axe_rtl_and_dark(width: u32, height: u32, what: &str) {
             c.site.language = language.into();
         }))
         .await;
-        // Headless Chromium's window has 143 px more than its viewport in height.
-        let window = format!("--window-size={},{}", width.max(500), height + 143);
+        let window = Browser::page_size_flag(width, height);
         let browser = Browser::start_with(&[&window]).await;
         before_the_code(&browser, &chat).await;
-        on_host(
-            &browser,
-            &format!(
-                "Object.defineProperty(visualViewport, 'width', {{get: () => {width}, configurable: true}});
-                 visualViewport.dispatchEvent(new Event('resize'));"
-            ),
-        )
-        .await;
-        assert_eq!(
-            on_host(&browser, "return [visualViewport.width, innerHeight]").await,
-            json!([width, height])
-        );
+        assert_eq!(browser.narrow_viewport(width).await, json!([width, height]));
         let frame = browser.enter_widget().await;
         let state = format!("{what}, {scheme:?}, {language}");
         frame

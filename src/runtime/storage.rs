@@ -18,7 +18,7 @@ fn session() -> Option<Storage> {
     web_sys::window()?.session_storage().ok()?
 }
 
-pub fn key(site: &SiteId, what: &str) -> String {
+fn key(site: &SiteId, what: &str) -> String {
     format!("porchlight:{site}:{what}")
 }
 

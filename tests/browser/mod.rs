@@ -267,6 +267,50 @@ impl Browser {
         &self.client
     }
 
+    /// The Chromium flag for a host page `width`×`height` CSS pixels. Headless Chromium
+    /// keeps a window at least 500 px wide and 143 px taller than its page, so a page
+    /// narrower than 500 px needs [`Browser::narrow_viewport`] too.
+    pub fn page_size_flag(width: u32, height: u32) -> String {
+        format!("--window-size={},{}", width.max(500), height + 143)
+    }
+
+    /// Narrows the loaded host page's visual viewport to `width` CSS pixels (the loader
+    /// gives the open panel exactly its width) and returns `[visualViewport.width,
+    /// innerHeight]`.
+    pub async fn narrow_viewport(&self, width: u32) -> serde_json::Value {
+        self.on_host(&format!(
+            "Object.defineProperty(visualViewport, 'width', {{get: () => {width}, configurable: true}});
+             visualViewport.dispatchEvent(new Event('resize'));
+             return [visualViewport.width, innerHeight]"
+        ))
+        .await
+    }
+
+    /// Runs `js` on the host page (leaving the widget's frame).
+    pub async fn on_host(&self, js: &str) -> serde_json::Value {
+        self.client.enter_parent_frame().await.expect("top frame");
+        self.client
+            .execute(js, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("host script failed: {e}"))
+    }
+
+    /// Waits until `js` on the host page returns `want`.
+    pub async fn host_until(&self, js: &str, want: serde_json::Value) {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let seen = self.on_host(js).await;
+            if seen == want {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{js}: {seen}, not {want}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Switches into the widget's iframe once the loader has created it.
     pub async fn enter_widget(&self) -> Frame<'_> {
         self.client.enter_parent_frame().await.expect("top frame");
@@ -356,6 +400,33 @@ impl Browser {
     pub async fn quit(self) {
         let _ = self.client.clone().close().await;
     }
+}
+
+/// Polls the control API until `find` picks a value out of the state (bounded).
+pub async fn wait_for_state<T>(
+    control: &ControlClient,
+    find: impl Fn(&serde_json::Value) -> Option<T>,
+) -> T {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let state = control.state().await.expect("state").json();
+        if let Some(found) = find(&state) {
+            return found;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "state never matched: {state}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Fills the demo's pre-chat form (name, email, consent) and submits it.
+pub async fn fill_prechat(frame: &Frame<'_>) {
+    frame.type_into("#pl-field-name", "Ada Lovelace").await;
+    frame.type_into("#pl-field-email", "ada@example.com").await;
+    frame.click("#pl-field-consent").await;
+    frame.click("form.pl-prechat button[type=submit]").await;
 }
 
 /// The strings of a JSON array (none when it is not one).
