@@ -17,8 +17,8 @@ mod browser;
 use browser::proxy::FaultyProxy;
 use browser::{Browser, Chat, Frame, fill_prechat, wait_for_state};
 use fantoccini::Locator;
-use porchlight_mock::MockConfig;
-use porchlight_mock::config::DEFAULT_CONFIG_TOML;
+use porchlight_server::ServerConfig;
+use porchlight_server::config::DEFAULT_CONFIG_TOML;
 use serde_json::Value;
 use std::time::Duration;
 use tokio::time::{Instant, sleep};
@@ -40,7 +40,7 @@ enum Screen {
 /// The built-in site in `language`, with hand-driven agents under time-based routing: Ann
 /// is online but takes no chat (so a request waits in the queue), Ben is offline until the
 /// test brings him online (so the request is offered to him: "connecting").
-fn config(language: &str) -> MockConfig {
+fn config(language: &str) -> ServerConfig {
     let site_and_bot = DEFAULT_CONFIG_TOML
         .split("\n[routing]")
         .next()
@@ -56,7 +56,7 @@ fn config(language: &str) -> MockConfig {
          [[agents]]\nid = \"ann\"\nname = \"Ann\"\nmax_chats = 0\n\n\
          [[agents]]\nid = \"ben\"\nname = \"Ben\"\nonline = false\n"
     );
-    MockConfig::from_toml(&toml, "a11y test config").expect("valid test config")
+    ServerConfig::from_toml(&toml, "a11y test config").expect("valid test config")
 }
 
 /// Waits until the conversation is in `phase` (the panel's `data-phase`).
@@ -324,7 +324,7 @@ async fn activate(frame: &Frame<'_>, css: &str) {
 #[ignore = "needs the release widget and Chromium: run `cargo xtask test`"]
 async fn the_whole_journey_works_by_keyboard_alone() {
     let chat = Chat::start_with(
-        MockConfig::default_with(
+        ServerConfig::default_with(
             "mode = \"broadcast\"\nqueue_time_secs = 600\nacceptance_time_secs = 600",
             "[[agents]]\nid = \"ann\"\nname = \"Ann\"\n",
         )

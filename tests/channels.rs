@@ -1,5 +1,5 @@
 //! End to end: the social channels worked through the agent console in headless Chromium
-//! against the real mock server, customers arriving as the platforms' webhooks would —
+//! against the real server, customers arriving as the platforms' webhooks would —
 //! a Messenger request taken from the queue filtered by channel, answered, refused once
 //! the 24 h window closes (the composer says why) and answered again with the human-agent
 //! tag; a Facebook comment filtered by post, answered publicly and privately, a second
@@ -14,15 +14,15 @@ mod browser;
 
 use browser::{Browser, Chat, Frame};
 use fantoccini::Locator;
-use porchlight_mock::MockConfig;
-use porchlight_mock::client::ControlClient;
+use porchlight_server::ServerConfig;
+use porchlight_server::client::ControlClient;
 use serde_json::{Value, json};
 use std::time::Duration;
 
 /// The built-in demo's site, channels and an agent played in the console, without
 /// simulated customers (the tests send their own webhooks).
-fn config() -> MockConfig {
-    let mut config = MockConfig::default();
+fn config() -> ServerConfig {
+    let mut config = ServerConfig::default();
     config.customers.clear();
     config.agents.retain(|a| a.id.as_str() == "ann");
     config

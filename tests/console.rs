@@ -1,5 +1,5 @@
 //! End to end: the agent console and the widget side by side in headless Chromium against
-//! the real mock server — a broadcast request taken from the Queue and chatted both ways
+//! the real server — a broadcast request taken from the Queue and chatted both ways
 //! to its rating in History; a time-based request started from Engaged, and one that runs
 //! out and moves to the other agent; two consoles accepting the same request; a left
 //! message in History; the whole agent's round by keyboard alone; and axe-core's check of
@@ -12,14 +12,14 @@ mod browser;
 
 use browser::{Browser, Chat, Frame};
 use fantoccini::Locator;
-use porchlight_mock::MockConfig;
+use porchlight_server::ServerConfig;
 use std::time::Duration;
 
 /// The built-in site and bot with `routing` and two agents played in the console.
-fn config(routing: &str) -> MockConfig {
+fn config(routing: &str) -> ServerConfig {
     let agents =
         "[[agents]]\nid = \"ann\"\nname = \"Ann\"\n\n[[agents]]\nid = \"ben\"\nname = \"Ben\"\n";
-    MockConfig::default_with(routing, agents).expect("valid test config")
+    ServerConfig::default_with(routing, agents).expect("valid test config")
 }
 
 const BROADCAST: &str = "mode = \"broadcast\"\nqueue_time_secs = 120\nacceptance_time_secs = 30";

@@ -1,5 +1,5 @@
 //! End to end: the release widget in headless Chromium, embedded by the loader on a host
-//! page, talking to the real mock server over a real WebSocket.
+//! page, talking to the real server over a real WebSocket.
 //!
 //! Needs the release bundle and Chromium, which `cargo xtask test` provides (it sets
 //! `PORCHLIGHT_WIDGET_DIR` and `CHROMEDRIVER`); hence `#[ignore]` for a plain `cargo test`.

@@ -10,8 +10,8 @@ mod browser;
 
 use browser::proxy::{Direction, FaultyProxy};
 use browser::{Browser, Chat, Frame, start_server_process};
-use porchlight_mock::MockConfig;
-use porchlight_mock::client::ControlClient;
+use porchlight_server::ServerConfig;
+use porchlight_server::client::ControlClient;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -22,8 +22,8 @@ const COMPOSER: &str = "textarea#pl-composer-input";
 const SETTLE: Duration = Duration::from_secs(90);
 
 /// The built-in site and bot, broadcast routing, no pre-chat form, Ann driven by hand.
-fn config() -> MockConfig {
-    let mut config = MockConfig::default_with(
+fn config() -> ServerConfig {
+    let mut config = ServerConfig::default_with(
         "mode = \"broadcast\"\nqueue_time_secs = 600\nacceptance_time_secs = 60",
         "[[agents]]\nid = \"ann\"\nname = \"Ann\"\n",
     )
@@ -326,12 +326,12 @@ async fn while_the_database_refuses_writes_the_message_waits_and_arrives_once_af
         .join(format!(
             "porchlight-e2e-fault-{}-{}",
             std::process::id(),
-            porchlight_mock::store::random_id()
+            porchlight_server::store::random_id()
         ))
         .join("db.sqlite3");
-    let mut config = MockConfig::default();
+    let mut config = ServerConfig::default();
     config.customers.clear();
-    let desk = porchlight_mock::desk::Desk::open_with(config, &db, Duration::from_millis(100))
+    let desk = porchlight_server::desk::Desk::open_with(config, &db, Duration::from_millis(100))
         .expect("open");
     let chat = Chat::start_on(desk).await;
     let browser = Browser::start().await;
@@ -545,7 +545,7 @@ async fn a_server_killed_mid_conversation_comes_back_with_everything_it_acked() 
         .join(format!(
             "porchlight-e2e-kill9-{}-{}",
             std::process::id(),
-            porchlight_mock::store::random_id()
+            porchlight_server::store::random_id()
         ))
         .join("db.sqlite3");
     let db_arg = db.display().to_string();
@@ -625,7 +625,7 @@ async fn a_server_restored_from_an_older_copy_is_read_again_and_shows_each_event
     let folder = std::env::temp_dir().join(format!(
         "porchlight-e2e-older-{}-{}",
         std::process::id(),
-        porchlight_mock::store::random_id()
+        porchlight_server::store::random_id()
     ));
     let live = folder.join("live");
     let older = folder.join("older");

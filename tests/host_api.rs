@@ -9,7 +9,7 @@
 mod browser;
 
 use browser::{Browser, Chat, Frame};
-use porchlight_mock::client::ControlClient;
+use porchlight_server::client::ControlClient;
 use serde_json::json;
 use std::time::Duration;
 use tokio::time::{Instant, sleep};
@@ -444,7 +444,7 @@ async fn dark_mode_styles_every_part_and_axe_finds_nothing() {
 /// closed, on a site with `sound = true`, for a visitor who does or does not prefer
 /// reduced motion; and whether a message while the panel is open plays none.
 async fn tones_for_a_message_while_closed(reduced_motion: bool) -> (u64, u64) {
-    let mut config = porchlight_mock::MockConfig::default_with(
+    let mut config = porchlight_server::ServerConfig::default_with(
         "mode = \"broadcast\"\nqueue_time_secs = 600\nacceptance_time_secs = 600",
         "[[agents]]\nid = \"ann\"\nname = \"Ann\"\n",
     )

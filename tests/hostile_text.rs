@@ -8,7 +8,7 @@
 mod browser;
 
 use browser::{Browser, Chat};
-use porchlight_mock::MockConfig;
+use porchlight_server::ServerConfig;
 
 const CORPUS: [&str; 5] = [
     "<script>window.__pwned = 'script'</script>",
@@ -43,7 +43,7 @@ async fn assert_inert(browser: &Browser) {
 #[ignore = "needs the release widget and Chromium: run `cargo xtask test`"]
 async fn hostile_text_from_every_author_is_shown_as_text_and_never_runs() {
     let greeting = CORPUS.join(" ");
-    let mut config = MockConfig::default_with(
+    let mut config = ServerConfig::default_with(
         "mode = \"broadcast\"\nqueue_time_secs = 120\nacceptance_time_secs = 30",
         "[[agents]]\nid = \"ann\"\nname = \"Ann\"",
     )

@@ -11,9 +11,9 @@ mod browser;
 
 use browser::{Browser, Chat, Frame};
 use fantoccini::Locator;
-use porchlight_mock::MockConfig;
-use porchlight_mock::client::ControlClient;
-use porchlight_mock::identity::{now_secs, user_hash};
+use porchlight_server::ServerConfig;
+use porchlight_server::client::ControlClient;
+use porchlight_server::identity::{now_secs, user_hash};
 use serde_json::{Value, json};
 use std::time::Duration;
 use tokio::time::{Instant, sleep};
@@ -22,8 +22,8 @@ const SECRET: &str = "a site secret of some length";
 const REFUSED: &str = "We could not confirm who you are";
 const SIGNED_IN_ONLY: &str = "Chat is available to signed-in users only.";
 
-fn site_with_secret(enforce: bool) -> MockConfig {
-    let mut config = MockConfig::default();
+fn site_with_secret(enforce: bool) -> ServerConfig {
+    let mut config = ServerConfig::default();
     config.customers.clear();
     config.identity.secret = Some(SECRET.into());
     config.identity.enforce = enforce;
@@ -353,7 +353,7 @@ async fn reset_after_identify_hands_the_next_person_a_clean_widget() {
 #[tokio::test]
 #[ignore = "needs the release widget and Chromium: run `cargo xtask test`"]
 async fn set_locale_shows_the_panel_in_german_after_a_reload_of_the_widget() {
-    let mut config = MockConfig::default();
+    let mut config = ServerConfig::default();
     config.customers.clear();
     config.site.language = "auto".into();
     let chat = Chat::start_with(config).await;

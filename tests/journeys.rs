@@ -1,4 +1,4 @@
-//! End to end: the whole conversation in headless Chromium against the real mock server —
+//! End to end: the whole conversation in headless Chromium against the real server —
 //! bot, pre-chat form, both routing modes, live chat, close, rating, history, and the
 //! leave-a-message form — with agents driven through the control API.
 //!
@@ -9,14 +9,14 @@ mod browser;
 
 use browser::{Browser, Chat, Frame, fill_prechat, wait_for_state};
 use fantoccini::Locator;
-use porchlight_mock::MockConfig;
+use porchlight_server::ServerConfig;
 use std::time::Duration;
 
 /// The built-in site and bot with these routing settings and two hand-driven agents.
-fn config(routing: &str) -> MockConfig {
+fn config(routing: &str) -> ServerConfig {
     let agents =
         "[[agents]]\nid = \"ann\"\nname = \"Ann\"\n\n[[agents]]\nid = \"ben\"\nname = \"Ben\"\n";
-    MockConfig::default_with(routing, agents).expect("valid test config")
+    ServerConfig::default_with(routing, agents).expect("valid test config")
 }
 
 fn queued_conversation(state: &serde_json::Value) -> Option<String> {
@@ -292,7 +292,7 @@ async fn a_queue_timeout_ends_in_the_leave_a_message_form() {
 #[ignore = "needs the release widget and Chromium: run `cargo xtask test`"]
 async fn in_the_demo_a_simulated_agent_takes_the_chat_and_answers() {
     // The built-in demo, with Ben taking untaken requests after 2 s rather than 20 s.
-    let mut config = MockConfig::default();
+    let mut config = ServerConfig::default();
     let ben = config
         .agents
         .iter_mut()

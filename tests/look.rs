@@ -11,15 +11,15 @@
 mod browser;
 
 use browser::{Browser, Chat, Frame};
-use porchlight_mock::MockConfig;
 use porchlight_protocol::{ColorScheme, Position};
+use porchlight_server::ServerConfig;
 use serde_json::json;
 use std::time::Duration;
 use tokio::time::{Instant, sleep};
 
 /// The built-in configuration without simulated customers, changed by `change`.
-fn config(change: impl FnOnce(&mut MockConfig)) -> MockConfig {
-    let mut config = MockConfig::default();
+fn config(change: impl FnOnce(&mut ServerConfig)) -> ServerConfig {
+    let mut config = ServerConfig::default();
     config.customers.clear();
     change(&mut config);
     config.site.prepare().expect("a valid site");

@@ -1,4 +1,4 @@
-//! `porchlight-load`: for each size N, starts a fresh mock server, opens N visitor sockets,
+//! `porchlight-load`: for each size N, starts a fresh server, opens N visitor sockets,
 //! measures the server's memory per socket, sends messages at a steady rate and times their
 //! acks and echoes; prints a markdown table and writes it to `--out`.
 //!

@@ -158,7 +158,7 @@ fn latencies(summary: Option<Summary>) -> String {
 /// The report: what was run, the table, then a line for each row with errors or a note.
 pub fn table(setup: &Setup, rows: &[Row]) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "## Load: visitor sockets on the mock server\n");
+    let _ = writeln!(out, "## Load: visitor sockets on the server\n");
     let _ = writeln!(
         out,
         "One fresh server per size: `{}`. Messages at {}/s for {} s, round-robin over the open \
@@ -261,7 +261,7 @@ mod tests {
     #[test]
     fn the_table_has_a_row_per_size_and_notes_for_trouble() {
         let setup = Setup {
-            server: "porchlight-mock --memory".into(),
+            server: "porchlight-server --memory".into(),
             rate: 500,
             seconds: 10,
             cpus: 2,
@@ -291,7 +291,7 @@ mod tests {
             ..Row::default()
         };
         let text = table(&setup, &[good, bad]);
-        assert!(text.contains("`porchlight-mock --memory`"), "{text}");
+        assert!(text.contains("`porchlight-server --memory`"), "{text}");
         assert!(text.contains(
             "| 1000 | 1000 | 1.2 s | 10.0 → 30.0 → 31.0 | 20.5 | 5000 | 0.40 / 0.90 / 2.00 / 15.0 | 0.41 / 0.95 / 2.10 / 15.1 | 0 |"
         ), "{text}");

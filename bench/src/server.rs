@@ -1,4 +1,4 @@
-//! The mock server under test, as a child process: started on a free loopback port with
+//! The server under test, as a child process: started on a free loopback port with
 //! the given flags, its address read from the line it announces on stdout, its memory
 //! read from `/proc/PID/status`, killed at the end (or when dropped).
 
@@ -159,7 +159,7 @@ mod tests {
     #[test]
     fn reads_vm_rss() {
         let status =
-            "Name:\tporchlight-mock\nVmPeak:\t  900000 kB\nVmRSS:\t   12345 kB\nThreads:\t3\n";
+            "Name:\tporchlight-server\nVmPeak:\t  900000 kB\nVmRSS:\t   12345 kB\nThreads:\t3\n";
         assert_eq!(parse_vm_rss(status), Some(12_345));
         assert_eq!(parse_vm_rss("Name: x\n"), None);
         assert_eq!(parse_vm_rss("VmRSS: lots kB\n"), None);

@@ -1,5 +1,5 @@
 //! Porchlight's agent console: where agents and admins work the conversations the widget
-//! creates. Served by the mock server at `/console/#token=…`, it talks to the desk over
+//! creates. Served by the server at `/console/#token=…`, it talks to the desk over
 //! one WebSocket ([`CONSOLE_SOCKET_PATH`](porchlight_protocol::console::CONSOLE_SOCKET_PATH)).
 //!
 //! - [`state`]: the console's state — pure, inputs in, effects out; folders, countdowns,

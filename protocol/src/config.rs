@@ -18,7 +18,7 @@ pub struct SiteConfig {
     /// The brand colour used for the launcher, header and visitor bubbles.
     #[serde(default = "default_brand_color")]
     pub brand_color: Color,
-    /// The corner of the host page the widget sits in. The mock server serves the corner
+    /// The corner of the host page the widget sits in. The server serves the corner
     /// mirrored (bottom-left) for a right-to-left language when its file names none.
     #[serde(default)]
     pub position: Position,

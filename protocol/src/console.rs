@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 /// The channel of conversations that come from the web widget.
 pub const WEB_CHANNEL: &str = "web";
 
-/// The path of the console's WebSocket on the mock server.
+/// The path of the console's WebSocket on the server.
 pub const CONSOLE_SOCKET_PATH: &str = "/api/v1/console/ws";
 
 /// A frame from the agent console to the desk.

@@ -109,7 +109,7 @@ string_id!(
     FieldName
 );
 string_id!(
-    /// A human agent, as named in the mock server's config and control API.
+    /// A human agent, as named in the server's config and control API.
     AgentId
 );
 string_id!(
@@ -118,7 +118,7 @@ string_id!(
     ChannelId
 );
 string_id!(
-    /// The mock server's admin secret: it opens the control API and the agent console.
+    /// The server's admin secret: it opens the control API and the agent console.
     /// Random at each start unless given with `--admin-token`.
     AdminToken
 );

@@ -1,4 +1,4 @@
-//! Test harness for the end-to-end tests: the mock server in-process on port 0, a strict
+//! Test harness for the end-to-end tests: the server in-process on port 0, a strict
 //! cross-origin host page, and headless Chromium driven over WebDriver (ChromeDriver).
 #![allow(dead_code)] // shared by several test files, each using its own part
 
@@ -6,9 +6,9 @@ pub mod proxy;
 
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
-use porchlight_mock::client::ControlClient;
-use porchlight_mock::process::ServerProcess;
-use porchlight_mock::{MockConfig, Shared, serve};
+use porchlight_server::client::ControlClient;
+use porchlight_server::process::ServerProcess;
+use porchlight_server::{ServerConfig, Shared, serve};
 use std::ffi::OsStr;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -54,21 +54,21 @@ fn console_dir() -> PathBuf {
 }
 
 impl Chat {
-    /// Starts the mock server with the built-in config on 127.0.0.1, port 0, without its
+    /// Starts the server with the built-in config on 127.0.0.1, port 0, without its
     /// simulated customers (whose requests would join the tests' queues).
     pub async fn start() -> Chat {
-        let mut config = MockConfig::default();
+        let mut config = ServerConfig::default();
         config.customers.clear();
         Chat::start_with(config).await
     }
 
-    /// Starts the mock server with `config`.
-    pub async fn start_with(config: MockConfig) -> Chat {
-        Chat::start_on(porchlight_mock::desk::Desk::new(config)).await
+    /// Starts the server with `config`.
+    pub async fn start_with(config: ServerConfig) -> Chat {
+        Chat::start_on(porchlight_server::desk::Desk::new(config)).await
     }
 
-    /// Starts the mock server around `desk` (e.g. one kept in a database).
-    pub async fn start_on(desk: std::sync::Arc<porchlight_mock::desk::Desk>) -> Chat {
+    /// Starts the server around `desk` (e.g. one kept in a database).
+    pub async fn start_on(desk: std::sync::Arc<porchlight_server::desk::Desk>) -> Chat {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -76,9 +76,9 @@ impl Chat {
         let (stop, stopped) = oneshot::channel::<()>();
         let state = Shared::with(
             desk,
-            porchlight_mock::Options {
+            porchlight_server::Options {
                 console_dir: console_dir(),
-                ..porchlight_mock::Options::serving(widget_dir())
+                ..porchlight_server::Options::serving(widget_dir())
             },
         );
         let token = state.admin.token().clone();
@@ -154,12 +154,12 @@ impl Chat {
     }
 }
 
-/// Starts the mock server as its own process (the binary `cargo xtask test` builds), with
+/// Starts the server as its own process (the binary `cargo xtask test` builds), with
 /// the built widget and `args`, so a test can kill it with SIGKILL.
 pub fn start_server_process(args: &[&str]) -> ServerProcess {
-    let binary = std::env::var_os("PORCHLIGHT_MOCK_BIN")
+    let binary = std::env::var_os("PORCHLIGHT_SERVER_BIN")
         .map(PathBuf::from)
-        .expect("PORCHLIGHT_MOCK_BIN is not set: run these tests with `cargo xtask test`");
+        .expect("PORCHLIGHT_SERVER_BIN is not set: run these tests with `cargo xtask test`");
     let widget = widget_dir();
     let widget_args = [OsStr::new("--widget-dir"), widget.as_os_str()];
     ServerProcess::start(

@@ -2,7 +2,7 @@
 //! `target/bench/`. With no section named, every section runs in turn. A new section is
 //! one more entry in [`SECTIONS`]; options a section does not use are ignored by it.
 //!
-//! - `load`: how the release mock server holds many visitor WebSockets — its memory per
+//! - `load`: how the release server holds many visitor WebSockets — its memory per
 //!   socket, and the latencies of acks and echoes at a steady message rate (the
 //!   `porchlight-load` generator in `bench/`). Writes `target/bench/load.md`.
 //! - `page`: what the snippet costs a plain article page on another site — Lighthouse
@@ -137,10 +137,10 @@ fn load(options: &Options) -> Result<(), String> {
     let server = match &options.server_bin {
         Some(path) => path.clone(),
         None => {
-            step("Building the mock server (release)", || {
-                run(cargo().args(["build", "--release", "--locked", "-p", "porchlight-mock"]))
+            step("Building the server (release)", || {
+                run(cargo().args(["build", "--release", "--locked", "-p", "porchlight-server"]))
             })?;
-            release.join("porchlight-mock")
+            release.join("porchlight-server")
         }
     };
     if !server.is_file() {
@@ -169,7 +169,7 @@ fn load(options: &Options) -> Result<(), String> {
             generator.args([flag, value.as_str()]);
         }
     }
-    step("Load: visitor sockets on the mock server", || {
+    step("Load: visitor sockets on the server", || {
         run(&mut generator)
     })
 }

@@ -16,9 +16,9 @@ mod compress;
 mod csp;
 mod minify;
 mod page_bench;
-/// The rule for shipping hand-written scripts, shared with the mock server (which serves
+/// The rule for shipping hand-written scripts, shared with the server (which serves
 /// the loader compacted by it).
-#[path = "../../mock-server/src/script.rs"]
+#[path = "../../server/src/script.rs"]
 mod script;
 mod size;
 mod tools;
@@ -167,8 +167,8 @@ fn demo(args: &[String]) -> Result<(), String> {
         }
     }
     build()?;
-    step("Building the mock server", || {
-        run(cargo().args(["build", "--release", "--locked", "-p", "porchlight-mock"]))
+    step("Building the server", || {
+        run(cargo().args(["build", "--release", "--locked", "-p", "porchlight-server"]))
     })?;
     // The demo keeps its conversations under target/, unless told otherwise.
     let store = if extra.iter().any(|a| a == "--db" || a == "--memory") {
@@ -199,10 +199,10 @@ fn demo(args: &[String]) -> Result<(), String> {
             "--release",
             "--locked",
             "-p",
-            "porchlight-mock",
+            "porchlight-server",
             "--",
         ])
-        .args(["--addr", &addr, "--widget-dir"])
+        .args(["--demo", "--addr", &addr, "--widget-dir"])
         .arg(root().join("dist"))
         .args(&console)
         .args(&store)
@@ -251,10 +251,10 @@ fn test() -> Result<(), String> {
         ]))
     })?;
     // The end-to-end tests also run the server as its own process, to kill it with SIGKILL.
-    step("Building the mock server for the tests", || {
-        run(cargo().args(["build", "--locked", "-p", "porchlight-mock"]))
+    step("Building the server for the tests", || {
+        run(cargo().args(["build", "--locked", "-p", "porchlight-server"]))
     })?;
-    let mock_bin = target_dir().join("debug").join("porchlight-mock");
+    let server_bin = target_dir().join("debug").join("porchlight-server");
     step(
         "Running every test (unit, integration, end-to-end in Chromium)",
         || {
@@ -263,7 +263,7 @@ fn test() -> Result<(), String> {
                 .env("PORCHLIGHT_WIDGET_DIR", root().join("dist"))
                 .env("PORCHLIGHT_CONSOLE_DIR", console_dist())
                 .env("PORCHLIGHT_AXE", tools::axe_script())
-                .env("PORCHLIGHT_MOCK_BIN", &mock_bin)
+                .env("PORCHLIGHT_SERVER_BIN", &server_bin)
                 .env("CHROMEDRIVER", tools::CHROMEDRIVER))
         },
     )?;

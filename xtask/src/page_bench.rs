@@ -1,7 +1,7 @@
 //! The `page` section of `cargo xtask bench`: what the snippet costs a host page. A plain
 //! article (`bench/page/article.html`, served here by a tiny std::net server on
 //! `http://127.0.0.1:PORT_A/`) is measured without and with the snippet pointing at the
-//! release mock server on `http://localhost:PORT_B/` (another host, so another site and a
+//! release server on `http://localhost:PORT_B/` (another host, so another site and a
 //! cross-site iframe, as in production). Each figure is the median of `--runs` runs:
 //!
 //! - Lighthouse (npm, pinned, in `.tools/lighthouse`; mobile, simulated throttling,
@@ -31,7 +31,7 @@ use std::time::Duration;
 /// Lighthouse from npm. 12.8 is the last line that runs on Node 20 (13 wants Node 22.19).
 const LIGHTHOUSE_VERSION: &str = "12.8.2";
 
-/// The site id of the mock server's built-in configuration.
+/// The site id of the server's built-in configuration.
 const SITE: &str = "demo";
 
 /// Where the article's template says the snippet goes.
@@ -58,8 +58,8 @@ pub fn page(runs: usize) -> Result<(), String> {
         );
     }
     install_lighthouse(&root)?;
-    step("Building the mock server (release)", || {
-        run(cargo().args(["build", "--release", "--locked", "-p", "porchlight-mock"]))
+    step("Building the server (release)", || {
+        run(cargo().args(["build", "--release", "--locked", "-p", "porchlight-server"]))
     })?;
     let out_dir = target_dir().join("bench");
     let reports = out_dir.join("page");
@@ -70,7 +70,7 @@ pub fn page(runs: usize) -> Result<(), String> {
         .and_then(|l| l.split_whitespace().next().map(str::to_string));
 
     let mock = MockServer::start(
-        &target_dir().join("release/porchlight-mock"),
+        &target_dir().join("release/porchlight-server"),
         &root,
         &reports.join("mock-server.log"),
     )?;
@@ -237,7 +237,7 @@ fn timing(root: &Path, url: &str, chat_origin: &str) -> Result<Visits, String> {
     parse_timing(&String::from_utf8_lossy(&output.stdout))
 }
 
-/// The release mock server on 127.0.0.1 (a free port), killed on drop.
+/// The release server on 127.0.0.1 (a free port), killed on drop.
 struct MockServer {
     child: Child,
     addr: SocketAddr,
@@ -248,7 +248,7 @@ struct MockServer {
 impl MockServer {
     fn start(binary: &Path, root: &Path, log: &Path) -> Result<MockServer, String> {
         if !binary.is_file() {
-            return Err(format!("no mock server at {}", binary.display()));
+            return Err(format!("no server at {}", binary.display()));
         }
         let log = std::fs::File::create(log)
             .map_err(|e| format!("cannot create {}: {e}", log.display()))?;
@@ -265,7 +265,7 @@ impl MockServer {
         let Some(stdout) = child.stdout.take() else {
             let _ = child.kill();
             let _ = child.wait();
-            return Err("the mock server's stdout is not piped".into());
+            return Err("the server's stdout is not piped".into());
         };
         let mut stdout = BufReader::new(stdout);
         let mut line = String::new();
@@ -283,7 +283,7 @@ impl MockServer {
                 let _ = child.kill();
                 let _ = child.wait();
                 Err(format!(
-                    "the mock server did not announce its address (got {line:?}; see its log)"
+                    "the server did not announce its address (got {line:?}; see its log)"
                 ))
             }
         }
@@ -297,7 +297,7 @@ impl Drop for MockServer {
     }
 }
 
-/// The address in the mock server's first line, `Porchlight demo: http://ADDR/`.
+/// The address in the server's first line, `Porchlight demo: http://ADDR/`.
 fn announced_addr(line: &str) -> Option<SocketAddr> {
     line.trim()
         .strip_prefix("Porchlight demo: http://")?
@@ -624,7 +624,7 @@ fn report(results: &Results) -> Result<String, String> {
     let mut md = String::new();
     md.push_str("# Page bench: the snippet on a plain article\n\n");
     md.push_str(&format!(
-        "Median of {} run{}. Article on `127.0.0.1`, chat server (release `porchlight-mock`) \
+        "Median of {} run{}. Article on `127.0.0.1`, chat server (release `porchlight-server`) \
          on `localhost`: another site, as in production. {} core{}, load average at the start \
          {}.\n\n",
         results.runs,

@@ -14,7 +14,7 @@ pub struct FileSize {
     pub brotli: usize,
 }
 
-/// The embed loader's source; the mock server serves it compacted ([`crate::script`]).
+/// The embed loader's source; the server serves it compacted ([`crate::script`]).
 const LOADER: &str = "loader/porchlight.js";
 
 /// The files of a built bundle, loader first.
@@ -57,7 +57,7 @@ fn measure_files(root: &Path, files: Vec<PathBuf>) -> Result<Vec<FileSize>, Stri
         .map(|path| {
             let mut bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
             if path.ends_with(LOADER) {
-                // Measured as the mock server serves it.
+                // Measured as the server serves it.
                 bytes = crate::script::compact(&String::from_utf8_lossy(&bytes)).into_bytes();
             }
             Ok(FileSize {

@@ -1,0 +1,475 @@
+//! The visitor's side of the desk: what the widget's socket and the visitor API ask —
+//! hello and resume, messages and quick replies, asking for a person, typing, ending,
+//! rating, leaving a message, starting anew, and reading earlier conversations.
+
+use super::{Desk, DeskError, World, not_now};
+use crate::sim::agents;
+use crate::store::{Appended, OfflineMessage, Phase, Rating, Store, StoredEvent, Update, now_ms};
+use porchlight_protocol::form::{self, Answers};
+use porchlight_protocol::limits::MAX_MESSAGE_CHARS;
+use porchlight_protocol::text;
+use porchlight_protocol::{
+    Author, AuthorKind, ChatStatus, ChoiceId, ConversationEvent, ConversationId, EventRecord,
+    KnownIdentity, MessageId, PastConversation, Replay, RequestId, Seq, SessionToken,
+};
+use std::sync::Arc;
+use tokio::sync::broadcast;
+use tokio::time::Instant;
+
+/// What a connection needs to (re)attach to its session's current conversation: taken
+/// under one lock, so no update falls between the read and the subscription.
+pub struct Attached {
+    pub token: SessionToken,
+    pub conversation: ConversationId,
+    /// Events after the seq the client holds, to send on the socket.
+    pub missed: Vec<StoredEvent>,
+    pub last_seq: Seq,
+    pub status: ChatStatus,
+    /// How the client gets what it lacks.
+    pub replay: Replay,
+}
+
+impl World {
+    /// Stores a visitor message under its client `id`, once.
+    fn visitor_said(
+        &mut self,
+        conversation: &ConversationId,
+        id: &MessageId,
+        text: &str,
+    ) -> Result<Appended, DeskError> {
+        let event = ConversationEvent::MessageReceived {
+            id: Some(id.clone()),
+            author: Author {
+                kind: AuthorKind::Visitor,
+                name: "You".into(),
+            },
+            text: text.to_string(),
+            choices: Vec::new(),
+        };
+        self.store
+            .append_once(conversation, id, event)
+            .ok_or_else(|| DeskError::UnknownConversation(conversation.clone()))
+    }
+}
+
+impl Desk {
+    /// Greets a fresh conversation, when the site has its bot on.
+    fn greet(&self, store: &mut Store, conversation: &ConversationId) {
+        if self.config.site.bot_enabled {
+            store.append(conversation, self.config.bot.greeting());
+        }
+    }
+
+    /// Resumes session `token` (or opens a new one, when `admit` allows) for a connection
+    /// holding events up to `last_seq` of conversation `held`.
+    pub fn hello<E>(
+        &self,
+        token: Option<&SessionToken>,
+        held: Option<&ConversationId>,
+        last_seq: Seq,
+        identity: Option<KnownIdentity>,
+        now: Instant,
+        admit: impl FnOnce() -> Result<(), E>,
+    ) -> Result<(Attached, broadcast::Receiver<Update>), E> {
+        let mut world = self.lock();
+        let store = &world.store;
+        let user = identity.as_ref().filter(|i| i.verified).map(|i| &i.user_id);
+        // A verified user's own session wins; a session presented is resumed unless it is
+        // another verified user's.
+        let presented = token.filter(|t| {
+            store
+                .identity(t)
+                .is_none_or(|held| !held.verified || Some(&held.user_id) == user)
+        });
+        let resumed = user
+            .and_then(|u| store.user_session(u))
+            .or_else(|| presented.cloned())
+            .and_then(|t| store.session(&t).map(|c| (t, c)));
+        let lost = token.is_some() && resumed.is_none();
+        let (token, conversation, from) = match resumed {
+            Some((token, conversation)) => {
+                let from = if held.is_some_and(|h| *h != conversation) {
+                    Seq(0) // events of another conversation say nothing about this one
+                } else {
+                    last_seq
+                };
+                (token, conversation, from)
+            }
+            None => {
+                admit()?;
+                let (token, conversation) = world.store.create_session();
+                self.greet(&mut world.store, &conversation);
+                (token, conversation, Seq(0))
+            }
+        };
+        if let Some(identity) = identity {
+            world.store.identify(&token, identity);
+        }
+        let updates = world
+            .store
+            .subscribe(&token)
+            .expect("the session was just found or made");
+        let window = (!lost).then_some(self.config.link.replay_window);
+        let mut attached = attach(&world.store, &token, &conversation, from, now, window);
+        if lost {
+            attached.replay = Replay::Lost;
+        }
+        Ok((attached, updates))
+    }
+
+    /// The identity session `token`'s visitor gave, if any.
+    pub fn identity(&self, token: &SessionToken) -> Option<KnownIdentity> {
+        self.lock().store.identity(token).cloned()
+    }
+
+    /// Re-reads session `token`'s current conversation after `from`.
+    pub fn attach(&self, token: &SessionToken, from: Seq, now: Instant) -> Option<Attached> {
+        let world = self.lock();
+        let conversation = world.store.session(token)?;
+        Some(attach(&world.store, token, &conversation, from, now, None))
+    }
+
+    /// The current status of `conversation`.
+    pub fn status(&self, conversation: &ConversationId, now: Instant) -> Option<ChatStatus> {
+        let world = self.lock();
+        world
+            .store
+            .conversation(conversation)
+            .map(|c| c.phase.status(now))
+    }
+
+    /// A visitor message. The bot answers it in the bot phase; a simulated agent in a
+    /// live chat answers it too.
+    pub fn visitor_text(
+        self: &Arc<Self>,
+        conversation: &ConversationId,
+        id: &MessageId,
+        raw: &str,
+    ) -> Result<Appended, DeskError> {
+        let text = text::message_text(raw).map_err(DeskError::InvalidText)?;
+        let mut plans = Vec::new();
+        let appended = {
+            let mut world = self.lock();
+            let phase = world.phase(conversation)?;
+            if matches!(
+                phase,
+                Phase::Missed | Phase::MessageLeft | Phase::Ended { .. }
+            ) {
+                return Err(not_now("this chat is over; start a new conversation"));
+            }
+            // The visitor's message and the bot's answer.
+            world.room_for(conversation, Some(id), 2, self.config.limits.max_events)?;
+            let appended = world.visitor_said(conversation, id, text)?;
+            if let Appended::New(_) = appended {
+                match phase {
+                    Phase::Bot => {
+                        let answer = self.config.bot.answer(text).to_string();
+                        world
+                            .store
+                            .append(conversation, self.config.bot.says(&answer, &[]));
+                    }
+                    Phase::Live { agent, .. } => {
+                        world.store.set_visitor_typing(conversation, false);
+                        plans.extend(agents::reply_plan(&self.config, &agent, conversation));
+                        if let Some(conv) = world.store.conversation_mut(conversation) {
+                            conv.visitor_activity += 1;
+                            let activity = conv.visitor_activity;
+                            plans.extend(agents::idle_plan(
+                                &self.config,
+                                &agent,
+                                conversation,
+                                activity,
+                            ));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            appended
+        };
+        self.run(plans);
+        Ok(appended)
+    }
+
+    /// A quick reply: stored as the visitor's message, answered by its bot node.
+    pub fn choose(
+        &self,
+        conversation: &ConversationId,
+        id: &MessageId,
+        choice: &ChoiceId,
+    ) -> Result<Appended, DeskError> {
+        let node = self
+            .config
+            .bot
+            .node(choice)
+            .ok_or_else(|| DeskError::UnknownChoice(choice.clone()))?;
+        let mut world = self.lock();
+        if world.phase(conversation)? != Phase::Bot {
+            return Err(not_now("quick replies are for the bot"));
+        }
+        world.room_for(conversation, Some(id), 2, self.config.limits.max_events)?;
+        let appended = world.visitor_said(conversation, id, &node.label)?;
+        if let Appended::New(_) = appended {
+            world.store.append(
+                conversation,
+                self.config.bot.says(&node.answer, &node.choices),
+            );
+        }
+        Ok(appended)
+    }
+
+    /// The visitor asks for a human with the pre-chat answers. A resent `request` is
+    /// accepted and changes nothing: then the result is `false`.
+    pub fn request_agent(
+        self: &Arc<Self>,
+        conversation: &ConversationId,
+        request: &RequestId,
+        answers: &Answers,
+        now: Instant,
+    ) -> Result<bool, DeskError> {
+        self.route(now, |world| {
+            let conv = world.conversation(conversation)?;
+            if conv.request.as_ref() == Some(request) {
+                return Ok((false, Vec::new()));
+            }
+            if conv.phase != Phase::Bot {
+                return Err(not_now("a person has already been asked for"));
+            }
+            let fields = &self.config.site.prechat;
+            let known = world
+                .store
+                .identity(&conv.token)
+                .filter(|i| i.verified)
+                .map(|i| form::prefill(fields, answers, i.name.as_deref(), i.email.as_deref()));
+            let cleaned = form::validate(fields, known.as_ref().unwrap_or(answers))
+                .map_err(DeskError::Form)?;
+            let max_queue = self.config.limits.max_queue;
+            if world.router.queue_len() >= max_queue {
+                return Err(DeskError::QueueFull(max_queue));
+            }
+            world.room_for(conversation, None, 1, self.config.limits.max_events)?;
+            if let Some(conv) = world.store.conversation_mut(conversation) {
+                conv.request = Some(request.clone());
+                conv.answers = cleaned;
+            }
+            world
+                .store
+                .append(conversation, ConversationEvent::AgentRequested {});
+            let routed = world
+                .router
+                .request(conversation.clone(), now)
+                .map_err(|e| world.route_error(e))?;
+            Ok((true, routed))
+        })
+    }
+
+    /// The visitor is typing (shown to agents in the control API).
+    pub fn visitor_typing(&self, conversation: &ConversationId, typing: bool) {
+        let mut world = self.lock();
+        if matches!(world.phase(conversation), Ok(Phase::Live { .. })) {
+            world.store.set_visitor_typing(conversation, typing);
+        }
+    }
+
+    /// The visitor ends the chat or withdraws the waiting request.
+    pub fn end_chat(
+        self: &Arc<Self>,
+        conversation: &ConversationId,
+        now: Instant,
+    ) -> Result<(), DeskError> {
+        self.route(now, |world| {
+            match world.phase(conversation)? {
+                Phase::Queued { .. } | Phase::Connecting { .. } | Phase::Live { .. } => {}
+                _ => return Err(not_now("there is no chat with a person to end")),
+            }
+            Ok(((), world.router.visitor_left(conversation, now)))
+        })
+    }
+
+    /// The visitor rates the ended chat.
+    pub fn rate(
+        &self,
+        conversation: &ConversationId,
+        stars: u8,
+        comment: Option<&str>,
+        now: Instant,
+    ) -> Result<(), DeskError> {
+        let comment = comment.map(str::trim).filter(|c| !c.is_empty());
+        if !(1..=5).contains(&stars)
+            || comment.is_some_and(|c| c.chars().count() > MAX_MESSAGE_CHARS)
+        {
+            return Err(DeskError::InvalidRating);
+        }
+        let mut world = self.lock();
+        if world.phase(conversation)? != (Phase::Ended { rated: false }) {
+            return Err(not_now("only an ended chat can be rated, once"));
+        }
+        let comment = comment.map(str::to_string);
+        if let Some(conv) = world.store.conversation_mut(conversation) {
+            conv.rating = Some(Rating {
+                stars,
+                comment: comment.clone(),
+            });
+        }
+        world
+            .store
+            .append(conversation, ConversationEvent::Rated { stars, comment });
+        world
+            .store
+            .set_phase(conversation, Phase::Ended { rated: true }, now);
+        Ok(())
+    }
+
+    /// The visitor leaves a message after a missed chat. A resent `request` changes
+    /// nothing: then the result is `false`.
+    pub fn leave_message(
+        &self,
+        conversation: &ConversationId,
+        request: &RequestId,
+        answers: &Answers,
+        raw: &str,
+        now: Instant,
+    ) -> Result<bool, DeskError> {
+        let mut world = self.lock();
+        let conv = world.conversation(conversation)?;
+        if conv.message_request.as_ref() == Some(request) {
+            return Ok(false);
+        }
+        if conv.phase != Phase::Missed {
+            return Err(not_now(
+                "a message can be left only when nobody took the chat",
+            ));
+        }
+        let cleaned =
+            form::validate(&self.config.site.prechat, answers).map_err(DeskError::Form)?;
+        let text = text::message_text(raw)
+            .map_err(DeskError::InvalidText)?
+            .to_string();
+        if let Some(conv) = world.store.conversation_mut(conversation) {
+            conv.message_request = Some(request.clone());
+            conv.answers = cleaned.clone();
+        }
+        world.store.leave_message(OfflineMessage {
+            conversation: conversation.clone(),
+            answers: cleaned,
+            text: text.clone(),
+            at_ms: now_ms(),
+        });
+        world
+            .store
+            .append(conversation, ConversationEvent::MessageLeft { text });
+        world.store.set_phase(conversation, Phase::MessageLeft, now);
+        Ok(true)
+    }
+
+    /// Starts a new conversation in session `token` once the current one is over.
+    pub fn start_new(&self, token: &SessionToken) -> Result<ConversationId, DeskError> {
+        let mut world = self.lock();
+        let current = world
+            .store
+            .session(token)
+            .ok_or_else(|| not_now("no such session"))?;
+        let phase = world.phase(&current)?;
+        if !(phase.is_closed() || phase == Phase::Missed) {
+            return Err(not_now("end the current chat first"));
+        }
+        let max = self.config.limits.max_conversations;
+        if world.store.past(token).len() + 1 >= max {
+            return Err(DeskError::TooManyConversations(max));
+        }
+        let conversation = world
+            .store
+            .start_new(token)
+            .ok_or_else(|| not_now("no such session"))?;
+        self.greet(&mut world.store, &conversation);
+        Ok(conversation)
+    }
+
+    /// The session's earlier conversations, newest first: `limit` of them after skipping
+    /// `offset`.
+    pub fn history(
+        &self,
+        token: &SessionToken,
+        offset: usize,
+        limit: usize,
+    ) -> Option<Vec<PastConversation>> {
+        let world = self.lock();
+        world.store.session(token)?;
+        Some(
+            world
+                .store
+                .past(token)
+                .into_iter()
+                .skip(offset)
+                .take(limit)
+                .filter_map(|id| {
+                    let conv = world.store.conversation(&id)?;
+                    Some(PastConversation {
+                        started_ms: conv.events.first().map_or(0, |e| e.at_ms),
+                        events: conv.events.iter().map(StoredEvent::to_record).collect(),
+                        conversation: id,
+                    })
+                })
+                .collect(),
+        )
+    }
+
+    /// At most `limit` events of `conversation` after `after`, when it belongs to session
+    /// `token`: how a widget told to replay over HTTP reads what it missed.
+    pub fn transcript(
+        &self,
+        token: &SessionToken,
+        conversation: &ConversationId,
+        after: Seq,
+        limit: usize,
+    ) -> Option<Vec<EventRecord>> {
+        let world = self.lock();
+        let conv = world.store.conversation(conversation)?;
+        if conv.token != *token {
+            return None;
+        }
+        let skip = usize::try_from(after.0).unwrap_or(usize::MAX);
+        Some(
+            conv.events
+                .iter()
+                .skip(skip)
+                .take(limit)
+                .map(StoredEvent::to_record)
+                .collect(),
+        )
+    }
+}
+
+/// What a connection holding events up to `from` needs. With a replay `window`, a client
+/// further behind is told to read over HTTP, and nothing is copied for the socket.
+fn attach(
+    store: &Store,
+    token: &SessionToken,
+    conversation: &ConversationId,
+    from: Seq,
+    now: Instant,
+    window: Option<u64>,
+) -> Attached {
+    let newest = store.last_seq(conversation);
+    // A client claiming more than exists gets everything again rather than nothing.
+    let from = if from > newest { Seq(0) } else { from };
+    let too_far = window.is_some_and(|w| newest.0.saturating_sub(from.0) > w);
+    Attached {
+        token: token.clone(),
+        conversation: conversation.clone(),
+        missed: if too_far {
+            Vec::new()
+        } else {
+            store.events_after(conversation, from)
+        },
+        last_seq: newest,
+        status: store
+            .conversation(conversation)
+            .map_or(ChatStatus::Bot {}, |c| c.phase.status(now)),
+        replay: if too_far {
+            Replay::Http
+        } else {
+            Replay::Socket
+        },
+    }
+}
