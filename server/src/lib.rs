@@ -1,69 +1,42 @@
-//! Porchlight's server: a faithful double of the chat backend, so the widget can be
-//! developed, demonstrated and tested without a real chat service.
+//! Porchlight's chat server. The layers, each importing only those below it:
 //!
-//! - [`config`]: the site and chatbot configuration (TOML, with a built-in default).
-//! - [`bot`]: the chatbot's keyword → answer rule.
-//! - [`channels`]: the social channels — inbound webhooks, outbound records, simulated
-//!   customers; the desk applies the platforms' rules (`desk/channel.rs`).
-//! - [`store`]: sessions and conversations with gap-free event numbers, idempotent
-//!   visitor messages, and fan-out to every tab of a session.
-//! - [`persist`]: the store in an embedded SQLite file, written before each ack.
-//! - [`process`]: the server as a child process, for tests that kill it.
-//! - [`desk`]: every operation on conversations under one lock — the visitor's side
-//!   (`desk/visitor.rs`), the agent's side (`desk/agent.rs`: accept, write, type, close,
-//!   online) and the clock's (`desk/timers.rs`); turns routing outcomes into events and
-//!   statuses, and tells every change on a desk-wide stream.
-//! - [`agents`]: what simulated agents will do, as pure plans; the desk runs them.
-//! - [`folders`]: the desk as agent consoles see it (folder rows, agents, search).
-//! - [`console_socket`]: one agent console's WebSocket. An agent action from the console
-//!   goes console_socket → `desk/agent.rs`; from the control API, control → the same.
-//! - [`views`]: what the control API shows.
-//! - [`control`]: the JSON control API (`/mock/…`) that tests and site owners drive;
-//!   [`client`] is a small Rust client for it.
-//! - [`guard`]: the admin secret, the `Host` check and JSON-only bodies for everything
-//!   agents and admins use.
-//! - [`routing`]: broadcast and time-based routing of chat requests, timers as data.
-//! - [`limiter`]: the per-connection token bucket.
-//! - [`framing`]: what every socket shares — limits, refusals, deadlines — whatever it speaks.
-//! - [`socket`]: one widget's WebSocket, from `hello` to the end.
-//! - [`http`]: the router — demo page, loader, widget app, config and history API, WebSocket.
-//! - [`state`]: what the handlers share.
-//! - [`listen`]: the accept loop — header-read timer and connection cap.
+//! - [`http`]: the router, the visitor API, the two sockets, the control API, its guard
+//!   and errors, the loader and the built assets; it calls the desk.
+//! - [`desk`]: every operation on conversations — from visitors, agents, social channels'
+//!   customers and the clock — under one lock; the folders and views agents and the
+//!   control API read. It owns the store and the router.
+//! - [`store`]: the working set of sessions and conversations with gap-free seqs and
+//!   idempotent message ids ([`store::Store`]), the SQLite engine ([`store::sqlite`]) and
+//!   the writer thread that commits before anything is told ([`store::writer`]).
+//!
+//! Pure logic the layers share: [`routing`] (broadcast and time-based routing, timers as
+//! data), [`bot`] (the chatbot's rule), [`identity`] (verifying who a visitor says they
+//! are), [`config`] and [`locales`] (the site's configuration and language bundles),
+//! [`channels`] (each platform's webhooks in, sends out).
+//!
+//! [`sim`] plays simulated agents and customers through the desk, only where the
+//! configuration asks for it. [`client`] (a Rust client of the control API) and
+//! [`process`] (the server as a child process) serve the tests and rehearsals.
 //!
 //! [`serve`] runs the server on an already-bound listener until a shutdown future
 //! resolves, so tests start it on port 0 and stop it cleanly.
 
-pub mod assets;
 pub mod bot;
 pub mod channels;
 pub mod client;
-pub mod clients;
 pub mod config;
-pub mod console_socket;
-pub mod control;
 pub mod desk;
-pub mod folders;
-pub mod framing;
-pub mod guard;
 pub mod http;
 pub mod identity;
-pub mod limiter;
-pub mod listen;
 pub mod locales;
-pub mod persist;
 pub mod process;
 pub mod routing;
-pub mod script;
 pub mod sim;
-pub mod socket;
-pub mod state;
 pub mod store;
-pub mod views;
-pub mod writer;
 
 pub use config::ServerConfig;
 pub use http::app;
-pub use state::{AppState, Options, Shared};
+pub use http::state::{AppState, Options, Shared};
 
 use std::future::Future;
 use tokio::net::TcpListener;
@@ -77,5 +50,11 @@ pub async fn serve(
     if let Ok(addr) = listener.local_addr() {
         state.admin.listening_on(addr);
     }
-    listen::serve_app(listener, app(state), listen::Limits::default(), shutdown).await
+    http::listen::serve_app(
+        listener,
+        app(state),
+        http::listen::Limits::default(),
+        shutdown,
+    )
+    .await
 }

@@ -10,8 +10,8 @@ use porchlight_protocol::console::{ConversationSummary, DeadlineKind, Folder, St
 use porchlight_protocol::{
     AgentId, AuthorKind, ConversationEvent, ConversationId, DeskFrame, MessageId,
 };
+use porchlight_server::desk::folders;
 use porchlight_server::desk::{Desk, DeskError};
-use porchlight_server::folders;
 use porchlight_server::store::Update;
 use std::sync::Arc;
 use std::time::Duration;

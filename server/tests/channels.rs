@@ -459,7 +459,12 @@ async fn a_story_reply_opens_a_conversation_and_its_link_is_gone_after_a_day() {
     assert_eq!(status(&desk, &conversation), "queued");
     let story = |desk: &Desk| {
         desk.read(|world| {
-            porchlight_server::folders::summary(world, &desk.config, &conversation, Instant::now())
+            porchlight_server::desk::folders::summary(
+                world,
+                &desk.config,
+                &conversation,
+                Instant::now(),
+            )
         })
         .and_then(|s| s.story)
         .expect("a story")

@@ -5,7 +5,7 @@
 
 mod common;
 
-use porchlight_server::listen::{Limits, serve_app};
+use porchlight_server::http::listen::{Limits, serve_app};
 use porchlight_server::{ServerConfig, Shared, app};
 use std::net::SocketAddr;
 use std::time::Duration;

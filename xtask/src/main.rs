@@ -18,7 +18,7 @@ mod minify;
 mod page_bench;
 /// The rule for shipping hand-written scripts, shared with the server (which serves
 /// the loader compacted by it).
-#[path = "../../server/src/script.rs"]
+#[path = "../../server/src/http/script.rs"]
 mod script;
 mod size;
 mod tools;

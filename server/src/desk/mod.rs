@@ -15,15 +15,17 @@
 
 pub mod agent;
 pub mod channel;
+pub mod folders;
 mod timers;
+pub mod views;
 pub mod visitor;
 
 use crate::config::ServerConfig;
-use crate::persist::{Database, PersistError, Rows};
 use crate::routing::{RouteError, Routed, Router};
 use crate::sim::agents::{self, Plan};
+use crate::store::sqlite::{Database, PersistError, Rows};
+use crate::store::writer::Writer;
 use crate::store::{Conversation, Phase, Store, Update};
-use crate::writer::Writer;
 use porchlight_protocol::channels::PlatformError;
 use porchlight_protocol::limits::MAX_MESSAGE_CHARS;
 use porchlight_protocol::text::TextError;
@@ -200,7 +202,7 @@ impl Desk {
     /// A desk keeping its store in the SQLite database at `path`, resuming what it holds:
     /// live chats stay with their agents, and chats that were waiting for one ask again.
     pub fn open(config: ServerConfig, path: &Path) -> Result<Arc<Desk>, PersistError> {
-        Desk::open_with(config, path, crate::persist::BUSY_TIMEOUT)
+        Desk::open_with(config, path, crate::store::sqlite::BUSY_TIMEOUT)
     }
 
     /// Like [`Desk::open`], with writes waiting at most `busy_timeout` for another

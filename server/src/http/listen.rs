@@ -81,7 +81,7 @@ pub async fn serve_app(
         ));
         let mut stopping = stopping.clone();
         // An upgraded connection (a WebSocket) leaves this loop's count once upgraded; the
-        // socket handlers count those ([`crate::state::Shared::sockets`]).
+        // socket handlers count those ([`crate::http::state::Shared::sockets`]).
         tokio::spawn(async move {
             let mut builder = Builder::new(TokioExecutor::new());
             builder

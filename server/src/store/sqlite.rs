@@ -3,7 +3,7 @@
 //!
 //! The store stays the working copy in memory; this layer reads it all back on start
 //! ([`Database::open`]). Under the desk's lock each operation's changes become [`Rows`];
-//! the [`writer`](crate::writer) thread commits them ([`Database::commit`]) before anyone is
+//! the [`writer`](crate::store::writer) thread commits them ([`Database::commit`]) before anyone is
 //! told or acked — so whatever the server acked survives a `kill -9`. The journal is WAL
 //! with `synchronous=NORMAL`: a committed transaction survives the process dying (not the
 //! machine losing power).
@@ -504,7 +504,7 @@ struct ConversationValues {
 }
 
 /// What one desk operation changed, as the rows to write: read from the store under the
-/// desk's lock, written later by the [`writer`](crate::writer) thread.
+/// desk's lock, written later by the [`writer`](crate::store::writer) thread.
 #[derive(Debug, Default)]
 pub struct Rows {
     conversations: Vec<ConversationValues>,

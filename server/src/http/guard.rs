@@ -6,8 +6,8 @@
 //! [`require_admin`] guards the control API (`/mock/…`); the console socket checks the
 //! `Host` on upgrade and the secret in its first frame.
 
-use crate::control::ApiError;
-use crate::state::AppState;
+use crate::http::errors::ApiError;
+use crate::http::state::AppState;
 use crate::store::random_id;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};

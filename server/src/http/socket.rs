@@ -7,11 +7,11 @@
 //! A misbehaving client gets typed error frames and, at worst, loses its own connection;
 //! nothing it sends can take the server down.
 
-use crate::clients::SocketSlot;
 use crate::desk::{Attached, DeskError};
-use crate::framing::{Dialect, End, Framed, IDLE_LIMIT, Incoming, Refusal};
+use crate::http::clients::SocketSlot;
+use crate::http::framing::{Dialect, End, Framed, IDLE_LIMIT, Incoming, Refusal};
+use crate::http::state::AppState;
 use crate::identity;
-use crate::state::AppState;
 use crate::store::{StoredEvent, Update};
 use axum::extract::ws::Message;
 use futures_util::{Sink, Stream};
@@ -443,7 +443,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::framing::{HELLO_DEADLINE, SEND_DEADLINE};
+    use crate::http::framing::{HELLO_DEADLINE, SEND_DEADLINE};
     use crate::{ServerConfig, Shared};
     use axum::extract::ws::Utf8Bytes;
     use futures_util::{SinkExt, StreamExt};

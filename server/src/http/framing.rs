@@ -6,7 +6,7 @@
 //!
 //! Generic over the sink and stream, so tests drive a connection without a network.
 
-use crate::limiter::TokenBucket;
+use crate::http::limiter::TokenBucket;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, close_code};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use porchlight_protocol::FrameError;

@@ -7,7 +7,8 @@
 use crate::channels::inbound::parse as parse_inbound;
 use crate::desk::channel::ChannelAction;
 use crate::desk::{Desk, DeskError};
-use crate::state::AppState;
+use crate::http::errors::ApiError;
+use crate::http::state::AppState;
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
@@ -16,41 +17,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use porchlight_protocol::channels::PlatformError;
 use porchlight_protocol::{AgentId, ChannelId, ConversationId};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use tokio::time::Instant;
-
-/// A JSON error body: a stable code for programs and a sentence for people.
-#[derive(Debug, Serialize)]
-pub struct ApiError {
-    #[serde(skip)]
-    pub status: StatusCode,
-    pub error: &'static str,
-    pub message: String,
-    /// The platform's own error, when a social channel's platform would refuse the send.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub platform: Option<PlatformError>,
-}
-
-impl ApiError {
-    pub fn new(status: StatusCode, error: &'static str, message: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            error,
-            message: message.into(),
-            platform: None,
-        }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        (self.status, Json(self)).into_response()
-    }
-}
 
 /// Middleware for the control API: a successful change is answered only once it is
 /// durable; when the database cannot be written it is 503 `unavailable` (the change is kept
@@ -68,36 +39,6 @@ pub async fn durable_changes(
     match state.desk.durable().await {
         Ok(()) => response,
         Err(err) => ApiError::from(err).into_response(),
-    }
-}
-
-impl From<DeskError> for ApiError {
-    fn from(err: DeskError) -> Self {
-        if let DeskError::Platform(platform) = err {
-            let status = StatusCode::from_u16(platform.status).unwrap_or(StatusCode::BAD_REQUEST);
-            return ApiError {
-                status,
-                error: "platform_refused",
-                message: format!("the platform would refuse this: {}", platform.message),
-                platform: Some(platform),
-            };
-        }
-        let (status, code) = match &err {
-            DeskError::UnknownAgent(_) => (StatusCode::NOT_FOUND, "unknown_agent"),
-            DeskError::UnknownConversation(_) => (StatusCode::NOT_FOUND, "unknown_conversation"),
-            DeskError::UnknownChannel(_) => (StatusCode::NOT_FOUND, "unknown_channel"),
-            DeskError::NotAllowed(_) | DeskError::Taken(_) => (StatusCode::CONFLICT, "not_allowed"),
-            DeskError::InvalidText(_) => (StatusCode::BAD_REQUEST, "invalid_text"),
-            DeskError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
-            DeskError::QueueFull(_) => (StatusCode::TOO_MANY_REQUESTS, "queue_full"),
-            DeskError::ConversationFull(_) => (StatusCode::CONFLICT, "conversation_full"),
-            DeskError::TooManyConversations(_) => (StatusCode::CONFLICT, "too_many_conversations"),
-            DeskError::InvalidRating
-            | DeskError::Form(_)
-            | DeskError::UnknownChoice(_)
-            | DeskError::Platform(_) => (StatusCode::BAD_REQUEST, "bad_request"),
-        };
-        ApiError::new(status, code, err.to_string())
     }
 }
 

@@ -7,8 +7,8 @@
 //! again with the next batch, or after [`RETRY_AFTER`] when none comes, so the server
 //! recovers when the disk does; whoever waits for durability meanwhile is told it failed.
 
-use crate::persist::{Database, Rows};
 use crate::store::Notice;
+use crate::store::sqlite::{Database, Rows};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;

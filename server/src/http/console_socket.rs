@@ -3,7 +3,7 @@
 //! open conversation's events and the visitor's typing; the console's requests (accept,
 //! write, type, close, go online, open, search) go to the desk's agent side.
 //!
-//! Like the widget's socket it is bounded by [`framing`](crate::framing): a hello deadline,
+//! Like the widget's socket it is bounded by [`framing`](crate::http::framing): a hello deadline,
 //! a token bucket, a size limit, an idle limit and a send deadline; a console that falls
 //! behind the desk-wide stream gets a fresh snapshot instead of a gap.
 
@@ -11,9 +11,9 @@ use crate::channels::{Content, Customer, Inbound};
 use crate::desk::Desk;
 use crate::desk::DeskError;
 use crate::desk::channel::ChannelAction;
-use crate::folders;
-use crate::framing::{Dialect, End, Framed, IDLE_LIMIT, Incoming, Refusal};
-use crate::state::AppState;
+use crate::desk::folders;
+use crate::http::framing::{Dialect, End, Framed, IDLE_LIMIT, Incoming, Refusal};
+use crate::http::state::AppState;
 use crate::store::{Appended, Phase, Update, random_id};
 use axum::extract::ws::Message;
 use futures_util::{Sink, Stream};

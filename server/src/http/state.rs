@@ -1,11 +1,11 @@
 //! The state every request handler shares: the desk (configuration, store, routing), the
 //! admin guard, and where the built widget and console lie.
 
-use crate::clients::Clients;
 use crate::config::ServerConfig;
 use crate::desk::Desk;
-use crate::guard::Admin;
-use crate::persist::PersistError;
+use crate::http::clients::Clients;
+use crate::http::guard::Admin;
+use crate::store::sqlite::PersistError;
 use porchlight_protocol::AdminToken;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -28,7 +28,7 @@ pub struct Shared {
     /// What each client address holds and may still open.
     pub clients: Arc<Clients>,
     /// The loader, with the site's options written in, compressed once.
-    pub loader: crate::assets::Script,
+    pub loader: crate::http::assets::Script,
 }
 
 /// The most WebSockets open at once.
@@ -84,7 +84,7 @@ impl Shared {
     /// State around `desk`, set up by `options`.
     pub fn with(desk: Arc<Desk>, options: Options) -> AppState {
         let clients = Clients::new(&desk.config.limits, options.client_limits);
-        let loader = crate::assets::Script::new(crate::http::loader_script(&desk.config));
+        let loader = crate::http::assets::Script::new(crate::http::loader_script(&desk.config));
         Arc::new(Shared {
             desk,
             widget_dir: options.widget_dir,
