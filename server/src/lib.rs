@@ -16,7 +16,8 @@
 //!
 //! [`sim`] plays simulated agents and customers through the desk, only where the
 //! configuration asks for it. [`client`] (a Rust client of the control API) and
-//! [`process`] (the server as a child process) serve the tests and rehearsals.
+//! [`process`] (the server as a child process) serve the tests and rehearsals, and
+//! [`local_postgres`] starts a throwaway PostgreSQL for them and for the demo's cluster.
 //!
 //! [`serve`] runs the server on an already-bound listener until a shutdown future
 //! resolves, so tests start it on port 0 and stop it cleanly.
@@ -28,6 +29,7 @@ pub mod config;
 pub mod desk;
 pub mod http;
 pub mod identity;
+pub mod local_postgres;
 pub mod locales;
 pub mod process;
 pub mod routing;

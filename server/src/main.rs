@@ -3,6 +3,7 @@
 use clap::Parser;
 use porchlight_protocol::AdminToken;
 use porchlight_server::desk::Desk;
+use porchlight_server::store::database::Target;
 use porchlight_server::{Options, ServerConfig, Shared, serve};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -35,10 +36,11 @@ struct Args {
     /// are refused. Repeatable.
     #[arg(long = "public-host")]
     public_hosts: Vec<String>,
-    /// The SQLite database that keeps sessions, conversations, ratings and left messages
-    /// across restarts (created if missing, with its folders).
+    /// Where sessions, conversations, ratings and left messages are kept across restarts:
+    /// an SQLite file (created if missing, with its folders; one server process), or
+    /// `postgres://USER@HOST:PORT/DB`, a PostgreSQL database.
     #[arg(long, default_value = "porchlight.sqlite3")]
-    db: PathBuf,
+    db: Target,
     /// Keep everything in memory only: a restart forgets every conversation.
     #[arg(long, conflicts_with = "db")]
     memory: bool,
@@ -100,7 +102,7 @@ async fn main() -> ExitCode {
     let desk = if args.memory {
         Desk::new(config)
     } else {
-        match Desk::open(config, &args.db) {
+        match Desk::open_at(config, &args.db) {
             Ok(desk) => desk,
             Err(err) => {
                 eprintln!("error: {err}");

@@ -328,15 +328,18 @@ async fn a_database_of_10000_idle_sessions_starts_without_a_buffer_for_any() {
     const SESSIONS: usize = 10_000;
     let db = temp_db();
     {
-        let (mut database, mut store) =
-            porchlight_server::store::sqlite::Database::open(&db).expect("open");
+        let (mut database, mut store) = porchlight_server::store::database::Database::open_sqlite(
+            &db,
+            porchlight_server::store::sqlite::BUSY_TIMEOUT,
+        )
+        .expect("open");
         let greeting = porchlight_server::ServerConfig::default().bot.greeting();
         for _ in 0..SESSIONS {
             let (_, conversation) = store.create_session();
             store.append(&conversation, greeting.clone());
         }
         let changes = store.take_changes();
-        let rows = porchlight_server::store::sqlite::Rows::read(&store, &changes);
+        let rows = porchlight_server::store::sql::Rows::read(&store, &changes);
         database.commit(&[rows]).expect("write");
     }
     let desk = Desk::open(config(BROADCAST, MANUAL_AGENTS), &db).expect("open");

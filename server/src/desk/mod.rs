@@ -23,7 +23,8 @@ pub mod visitor;
 use crate::config::ServerConfig;
 use crate::routing::{RouteError, Routed, Router};
 use crate::sim::agents::{self, Plan};
-use crate::store::sqlite::{Database, PersistError, Rows};
+use crate::store::database::{Database, PersistError, Target};
+use crate::store::sql::Rows;
 use crate::store::writer::Writer;
 use crate::store::{Conversation, Phase, Store, Update};
 use porchlight_protocol::channels::PlatformError;
@@ -202,7 +203,13 @@ impl Desk {
     /// A desk keeping its store in the SQLite database at `path`, resuming what it holds:
     /// live chats stay with their agents, and chats that were waiting for one ask again.
     pub fn open(config: ServerConfig, path: &Path) -> Result<Arc<Desk>, PersistError> {
-        Desk::open_with(config, path, crate::store::sqlite::BUSY_TIMEOUT)
+        Desk::open_at(config, &Target::Sqlite(path.to_path_buf()))
+    }
+
+    /// A desk keeping its store in the database `target` names (SQLite or PostgreSQL),
+    /// resuming what it holds.
+    pub fn open_at(config: ServerConfig, target: &Target) -> Result<Arc<Desk>, PersistError> {
+        Desk::resume(config, Database::open(target)?)
     }
 
     /// Like [`Desk::open`], with writes waiting at most `busy_timeout` for another
@@ -212,9 +219,16 @@ impl Desk {
         path: &Path,
         busy_timeout: std::time::Duration,
     ) -> Result<Arc<Desk>, PersistError> {
-        let (database, store) = Database::open_with(path, busy_timeout)?;
+        Desk::resume(config, Database::open_sqlite(path, busy_timeout)?)
+    }
+
+    fn resume(
+        config: ServerConfig,
+        (database, store): (Database, Store),
+    ) -> Result<Arc<Desk>, PersistError> {
+        let name = database.name().to_string();
         let writer = Writer::start(database).map_err(|source| PersistError::Writer {
-            path: path.to_path_buf(),
+            database: name,
             source,
         })?;
         Ok(Desk::with_store(config, store, Some(writer)))

@@ -5,7 +5,7 @@ use crate::config::ServerConfig;
 use crate::desk::Desk;
 use crate::http::clients::Clients;
 use crate::http::guard::Admin;
-use crate::store::sqlite::PersistError;
+use crate::store::database::PersistError;
 use porchlight_protocol::AdminToken;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

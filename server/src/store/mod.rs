@@ -5,9 +5,12 @@
 //! It assigns every event the next gap-free `seq`, makes messages idempotent by their
 //! client id, and notes every change as a [`Notice`] for the connections of the
 //! conversation's session (all of a visitor's tabs) and for the desk-wide stream that agent
-//! consoles watch. It also notes what changed, so the [`persist`](crate::store::sqlite) layer can
+//! consoles watch. It also notes what changed, so the [`writer`](crate::store::writer) can
 //! write exactly that; notices are delivered only once it is written.
 
+pub mod database;
+pub mod postgres;
+pub mod sql;
 pub mod sqlite;
 pub mod writer;
 

@@ -1,61 +1,14 @@
-//! Persistence in an embedded SQLite file: sessions, conversations with where each stands,
-//! their pre-chat answers and ratings, every event, and the messages visitors left.
-//!
-//! The store stays the working copy in memory; this layer reads it all back on start
-//! ([`Database::open`]). Under the desk's lock each operation's changes become [`Rows`];
-//! the [`writer`](crate::store::writer) thread commits them ([`Database::commit`]) before anyone is
-//! told or acked — so whatever the server acked survives a `kill -9`. The journal is WAL
-//! with `synchronous=NORMAL`: a committed transaction survives the process dying (not the
-//! machine losing power).
+//! The embedded engine: one SQLite file, written by one server process (a lock file beside
+//! it keeps a second one out). The journal is WAL with `synchronous=NORMAL`: a committed
+//! transaction survives the process dying (not the machine losing power). Statements are
+//! the shared ones of [`sql`](super::sql); this module opens the file, brings its schema up
+//! to date and runs them.
 
-use crate::channels::outbound::OutboxRecord;
-use crate::store::{Changes, Conversation, OfflineMessage, Phase, Rating, Store, StoredEvent};
-use porchlight_protocol::{
-    AgentId, ChannelId, ConversationId, IdError, RequestId, Seq, SessionToken,
-};
-use rusqlite::{Connection, params};
-use std::collections::HashMap;
+use super::database::PersistError;
+use super::sql::{Dialect, Sql, SqlError, Value};
+use rusqlite::Connection;
+use rusqlite::types::{ToSqlOutput, ValueRef};
 use std::path::{Path, PathBuf};
-use tokio::time::Instant;
-
-/// Why the database could not be opened or read.
-#[derive(Debug, thiserror::Error)]
-pub enum PersistError {
-    #[error("cannot create the folder for {path}: {source}")]
-    Folder {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("cannot open the lock file {path}: {source}")]
-    LockFile {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("database {path}: {source}")]
-    Sqlite {
-        path: PathBuf,
-        source: rusqlite::Error,
-    },
-    #[error(
-        "database {path} was written by a newer Porchlight (schema {found}; this server knows up to {SCHEMA_VERSION}); use a newer server or another --db"
-    )]
-    NewerSchema { path: PathBuf, found: i64 },
-    #[error(
-        "database {path} is in use by another Porchlight server (it holds {lock}); stop that one or use another --db"
-    )]
-    InUse { path: PathBuf, lock: PathBuf },
-    #[error("database {path}: cannot start its writer thread: {source}")]
-    Writer {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("database {path} holds an invalid {what}: {detail}")]
-    Corrupt {
-        path: PathBuf,
-        what: &'static str,
-        detail: String,
-    },
-}
 
 /// The schema this server writes, kept in SQLite's `user_version`. 1 was the first (before
 /// channels), 2 before identities; older databases are brought up to date when opened, newer ones refused.
@@ -163,83 +116,18 @@ fn add_missing_columns(connection: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// One row of `conversations`, as read.
-struct ConversationRow {
-    id: String,
-    token: String,
-    phase: String,
-    agent: Option<String>,
-    agent_name: Option<String>,
-    answers: String,
-    request: Option<String>,
-    message_request: Option<String>,
-    rating: Option<String>,
-    replies_said: u64,
-    channel: String,
-    handled_by: Option<String>,
-    channel_state: Option<String>,
-}
-
-/// The open database.
-pub struct Database {
-    connection: Connection,
-    path: PathBuf,
+/// An open SQLite database.
+pub struct Sqlite {
+    pub(crate) connection: Connection,
     /// Held open for the lock on it (see [`lock`]).
     _lock: std::fs::File,
 }
 
-/// A phase as stored: its name, the agent of a live chat, whether an ended chat is rated.
-fn phase_columns(phase: &Phase) -> (&'static str, Option<&str>, Option<&str>) {
-    match phase {
-        Phase::Live { agent, name } => ("live", Some(agent.as_str()), Some(name.as_str())),
-        Phase::Ended { rated: true } => ("ended_rated", None, None),
-        other => (other.name(), None, None),
-    }
-}
-
-/// The phase a stored row stands for. A chat that was waiting for an agent waits again
-/// from `now`: the desk asks for an agent anew once the store is read.
-fn phase_from(
-    name: &str,
-    agent: Option<String>,
-    agent_name: Option<String>,
-    now: Instant,
-) -> Option<Phase> {
-    Some(match name {
-        "bot" => Phase::Bot,
-        "queued" => Phase::Queued {
-            position: 0,
-            since: now,
-        },
-        "connecting" => Phase::Connecting { since: now },
-        "live" => Phase::Live {
-            agent: AgentId::new(agent?).ok()?,
-            name: agent_name?,
-        },
-        "missed" => Phase::Missed,
-        "message_left" => Phase::MessageLeft,
-        "ended" => Phase::Ended { rated: false },
-        "ended_rated" => Phase::Ended { rated: true },
-        _ => return None,
-    })
-}
-
-fn json<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_string(value).unwrap_or_else(|_| "null".into())
-}
-
-impl Database {
-    /// Opens (creating if needed) the database at `path` and reads the whole store back.
-    pub fn open(path: &Path) -> Result<(Database, Store), PersistError> {
-        Database::open_with(path, BUSY_TIMEOUT)
-    }
-
-    /// Like [`Database::open`], with writes waiting at most `busy_timeout` for another
-    /// connection's lock.
-    pub fn open_with(
-        path: &Path,
-        busy_timeout: std::time::Duration,
-    ) -> Result<(Database, Store), PersistError> {
+impl Sqlite {
+    /// Opens (creating if needed, with its folders) the database at `path`, with writes
+    /// waiting at most `busy_timeout` for another connection's lock, and brings its schema
+    /// up to date.
+    pub fn open(path: &Path, busy_timeout: std::time::Duration) -> Result<Sqlite, PersistError> {
         if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(folder).map_err(|source| PersistError::Folder {
                 path: path.to_path_buf(),
@@ -258,8 +146,9 @@ impl Database {
             .map_err(sqlite)?;
         if found > SCHEMA_VERSION {
             return Err(PersistError::NewerSchema {
-                path: path.to_path_buf(),
+                database: path.display().to_string(),
                 found,
+                known: SCHEMA_VERSION,
             });
         }
         connection
@@ -273,440 +162,70 @@ impl Database {
         connection
             .pragma_update(None, "user_version", SCHEMA_VERSION)
             .map_err(sqlite)?;
-        let database = Database {
+        Ok(Sqlite {
             connection,
-            path: path.to_path_buf(),
             _lock: lock,
-        };
-        let store = database.read()?;
-        Ok((database, store))
+        })
+    }
+}
+
+impl rusqlite::ToSql for Value {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self {
+            Value::Text(text) => ToSqlOutput::Borrowed(ValueRef::Text(text.as_bytes())),
+            Value::Int(n) => ToSqlOutput::Borrowed(ValueRef::Integer(*n)),
+            Value::NullText | Value::NullInt => ToSqlOutput::Borrowed(ValueRef::Null),
+        })
+    }
+}
+
+impl Sql for Sqlite {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
     }
 
-    fn corrupt(&self, what: &'static str, detail: impl ToString) -> PersistError {
-        PersistError::Corrupt {
-            path: self.path.clone(),
-            what,
-            detail: detail.to_string(),
-        }
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, SqlError> {
+        let mut statement = self.connection.prepare_cached(sql)?;
+        Ok(statement.execute(rusqlite::params_from_iter(params))? as u64)
     }
 
-    fn sqlite(&self, source: rusqlite::Error) -> PersistError {
-        PersistError::Sqlite {
-            path: self.path.clone(),
-            source,
-        }
-    }
-
-    /// Every row `sql` selects, each read by `row`.
-    fn rows<T>(
-        &self,
-        sql: &str,
-        row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
-    ) -> Result<Vec<T>, PersistError> {
-        let mut statement = self.connection.prepare(sql).map_err(|e| self.sqlite(e))?;
-        statement
-            .query_map([], row)
-            .and_then(|rows| rows.collect())
-            .map_err(|e| self.sqlite(e))
-    }
-
-    fn read(&self) -> Result<Store, PersistError> {
-        let now = Instant::now();
-        let mut store = Store::default();
-        let id_error = |what| move |e: IdError| self.corrupt(what, e);
-        let json_error = |what| move |e: serde_json::Error| self.corrupt(what, e);
-
-        let mut by_conversation: HashMap<String, Vec<StoredEvent>> = HashMap::new();
-        let events = self.rows(
-            "SELECT conversation, seq, at_ms, event FROM events ORDER BY conversation, seq",
-            |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get::<_, String>(3)?,
-                ))
-            },
-        )?;
-        for (conversation, seq, at_ms, event) in events {
-            by_conversation
-                .entry(conversation)
-                .or_default()
-                .push(StoredEvent {
-                    seq: Seq(seq),
-                    at_ms,
-                    event: serde_json::from_str(&event).map_err(json_error("event"))?,
-                });
-        }
-
-        let conversations = self.rows(
-            "SELECT id, token, phase, agent, agent_name, answers, request, message_request, \
-             rating, replies_said, channel, handled_by, channel_state FROM conversations \
-             ORDER BY rowid",
-            |r| {
-                Ok(ConversationRow {
-                    id: r.get(0)?,
-                    token: r.get(1)?,
-                    phase: r.get(2)?,
-                    agent: r.get(3)?,
-                    agent_name: r.get(4)?,
-                    answers: r.get(5)?,
-                    request: r.get(6)?,
-                    message_request: r.get(7)?,
-                    rating: r.get(8)?,
-                    replies_said: r.get(9)?,
-                    channel: r.get(10)?,
-                    handled_by: r.get(11)?,
-                    channel_state: r.get(12)?,
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Vec<Value>>, SqlError> {
+        let mut statement = self.connection.prepare_cached(sql)?;
+        let columns = statement.column_count();
+        let rows = statement.query_map(rusqlite::params_from_iter(params), |row| {
+            (0..columns)
+                .map(|i| {
+                    Ok(match row.get_ref(i)? {
+                        ValueRef::Null => Value::NullText,
+                        ValueRef::Integer(n) => Value::Int(n),
+                        ValueRef::Real(x) => Value::Text(x.to_string()),
+                        ValueRef::Text(t) | ValueRef::Blob(t) => {
+                            Value::Text(String::from_utf8_lossy(t).into_owned())
+                        }
+                    })
                 })
-            },
-        )?;
-        for row in conversations {
-            let events = by_conversation.remove(&row.id).unwrap_or_default();
-            if events
-                .iter()
-                .enumerate()
-                .any(|(i, e)| e.seq.0 != i as u64 + 1)
-            {
-                return Err(self.corrupt("event sequence", format!("{} has a gap", row.id)));
-            }
-            let request_id = |r: Option<String>| r.map(RequestId::new).transpose();
-            let mut conv =
-                Conversation::blank(SessionToken::new(row.token).map_err(id_error("token"))?);
-            conv.events = events;
-            conv.phase = phase_from(&row.phase, row.agent, row.agent_name, now)
-                .ok_or_else(|| self.corrupt("phase", &row.phase))?;
-            conv.answers = serde_json::from_str(&row.answers).map_err(json_error("answers"))?;
-            conv.request = request_id(row.request).map_err(id_error("request id"))?;
-            conv.message_request =
-                request_id(row.message_request).map_err(id_error("request id"))?;
-            conv.rating = row
-                .rating
-                .map(|r| serde_json::from_str::<Rating>(&r))
-                .transpose()
-                .map_err(json_error("rating"))?;
-            conv.replies_said = usize::try_from(row.replies_said).unwrap_or(usize::MAX);
-            conv.channel = ChannelId::new(row.channel).map_err(id_error("channel id"))?;
-            conv.handled_by = row
-                .handled_by
-                .map(AgentId::new)
-                .transpose()
-                .map_err(id_error("agent id"))?;
-            conv.channel_state = row
-                .channel_state
-                .map(|s| serde_json::from_str(&s))
-                .transpose()
-                .map_err(json_error("channel state"))?;
-            let id = ConversationId::new(row.id).map_err(id_error("conversation id"))?;
-            store.restore_conversation(id, conv);
-        }
-
-        let sessions = self.rows("SELECT token, current, past, identity FROM sessions", |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, Option<String>>(3)?,
-            ))
+                .collect::<rusqlite::Result<Vec<Value>>>()
         })?;
-        for (token, current, past, identity) in sessions {
-            store.restore_session(
-                SessionToken::new(token).map_err(id_error("token"))?,
-                ConversationId::new(current).map_err(id_error("conversation id"))?,
-                serde_json::from_str(&past).map_err(json_error("session history"))?,
-                identity
-                    .map(|i| serde_json::from_str(&i))
-                    .transpose()
-                    .map_err(json_error("session identity"))?,
-            );
-        }
-
-        let offline = self.rows(
-            "SELECT conversation, answers, text, at_ms FROM offline_messages ORDER BY rowid",
-            |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                ))
-            },
-        )?;
-        for (conversation, answers, text, at_ms) in offline {
-            store.restore_offline_message(OfflineMessage {
-                conversation: ConversationId::new(conversation)
-                    .map_err(id_error("conversation id"))?,
-                answers: serde_json::from_str(&answers).map_err(json_error("answers"))?,
-                text,
-                at_ms,
-            });
-        }
-        let outbox = self.rows(
-            "SELECT channel, conversation, at_ms, call FROM outbox ORDER BY rowid",
-            |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get(2)?,
-                    r.get::<_, String>(3)?,
-                ))
-            },
-        )?;
-        for (channel, conversation, at_ms, call) in outbox {
-            store.restore_send(
-                ChannelId::new(channel).map_err(id_error("channel id"))?,
-                OutboxRecord {
-                    conversation: ConversationId::new(conversation)
-                        .map_err(id_error("conversation id"))?,
-                    at_ms,
-                    call: serde_json::from_str(&call).map_err(json_error("outbox record"))?,
-                },
-            );
-        }
-        let clock = self.rows(
-            "SELECT value FROM settings WHERE key = 'clock_offset_ms'",
-            |r| r.get::<_, u64>(0),
-        )?;
-        store.restore_clock(clock.first().copied().unwrap_or(0));
-        Ok(store)
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
-    /// Writes `batches` (oldest first) in one transaction: all of them or, when it fails,
-    /// none.
-    pub fn commit(&mut self, batches: &[Rows]) -> Result<(), rusqlite::Error> {
-        if batches.iter().all(Rows::is_empty) {
-            return Ok(());
-        }
-        let tx = self.connection.transaction()?;
-        for rows in batches {
-            rows.write(&tx)?;
-        }
-        tx.commit()
-    }
-}
-
-/// One `conversations` row to write.
-#[derive(Debug)]
-struct ConversationValues {
-    id: String,
-    token: String,
-    phase: &'static str,
-    agent: Option<String>,
-    agent_name: Option<String>,
-    answers: String,
-    request: Option<String>,
-    message_request: Option<String>,
-    rating: Option<String>,
-    replies_said: u64,
-    channel: String,
-    handled_by: Option<String>,
-    channel_state: Option<String>,
-}
-
-/// What one desk operation changed, as the rows to write: read from the store under the
-/// desk's lock, written later by the [`writer`](crate::store::writer) thread.
-#[derive(Debug, Default)]
-pub struct Rows {
-    conversations: Vec<ConversationValues>,
-    /// (conversation, seq, at_ms, event JSON)
-    events: Vec<(String, u64, u64, String)>,
-    /// (token, current, past JSON, identity JSON)
-    sessions: Vec<(String, String, String, Option<String>)>,
-    /// (conversation, answers JSON, text, at_ms)
-    offline_messages: Vec<(String, String, String, u64)>,
-    /// (channel, conversation, at_ms, call JSON)
-    outbox: Vec<(String, String, u64, String)>,
-    clock_offset_ms: Option<u64>,
-    /// Sessions forgotten, and their conversations.
-    purged_sessions: Vec<String>,
-    purged_conversations: Vec<String>,
-}
-
-impl Rows {
-    /// The rows for `changes`, as `store` holds them now.
-    pub fn read(store: &Store, changes: &Changes) -> Rows {
-        let conversations = changes
-            .conversations
-            .iter()
-            .filter_map(|id| {
-                let conv = store.conversation(id)?;
-                let (phase, agent, agent_name) = phase_columns(&conv.phase);
-                Some(ConversationValues {
-                    id: id.as_str().to_string(),
-                    token: conv.token.as_str().to_string(),
-                    phase,
-                    agent: agent.map(str::to_string),
-                    agent_name: agent_name.map(str::to_string),
-                    answers: json(&conv.answers),
-                    request: conv.request.as_ref().map(|r| r.as_str().to_string()),
-                    message_request: conv
-                        .message_request
-                        .as_ref()
-                        .map(|r| r.as_str().to_string()),
-                    rating: conv.rating.as_ref().map(json),
-                    replies_said: conv.replies_said as u64,
-                    channel: conv.channel.as_str().to_string(),
-                    handled_by: conv.handled_by.as_ref().map(|a| a.as_str().to_string()),
-                    channel_state: conv.channel_state.as_ref().map(json),
-                })
-            })
-            .collect();
-        let events = changes
-            .events
-            .iter()
-            .map(|(conversation, event)| {
-                (
-                    conversation.as_str().to_string(),
-                    event.seq.0,
-                    event.at_ms,
-                    json(&event.event),
-                )
-            })
-            .collect();
-        let sessions = changes
-            .sessions
-            .iter()
-            .filter_map(|token| {
-                let (current, past) = store.session_parts(token)?;
-                Some((
-                    token.as_str().to_string(),
-                    current.as_str().to_string(),
-                    json(&past),
-                    store.identity(token).map(json),
-                ))
-            })
-            .collect();
-        let offline_messages = changes
-            .offline_messages
-            .iter()
-            .map(|m| {
-                (
-                    m.conversation.as_str().to_string(),
-                    json(&m.answers),
-                    m.text.clone(),
-                    m.at_ms,
-                )
-            })
-            .collect();
-        let outbox = changes
-            .outbox
-            .iter()
-            .map(|(channel, record)| {
-                (
-                    channel.as_str().to_string(),
-                    record.conversation.as_str().to_string(),
-                    record.at_ms,
-                    json(&record.call),
-                )
-            })
-            .collect();
-        Rows {
-            conversations,
-            events,
-            sessions,
-            offline_messages,
-            outbox,
-            clock_offset_ms: changes.clock.then(|| store.clock_offset_ms()),
-            purged_sessions: changes
-                .purged
-                .iter()
-                .map(|(token, _)| token.as_str().to_string())
-                .collect(),
-            purged_conversations: changes
-                .purged
-                .iter()
-                .flat_map(|(_, conversations)| conversations.iter())
-                .map(|id| id.as_str().to_string())
-                .collect(),
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.conversations.is_empty()
-            && self.events.is_empty()
-            && self.sessions.is_empty()
-            && self.offline_messages.is_empty()
-            && self.outbox.is_empty()
-            && self.clock_offset_ms.is_none()
-            && self.purged_sessions.is_empty()
-    }
-
-    /// Writes these rows inside `tx`. Writing them twice changes nothing, so a batch that
-    /// failed is simply written again with the next.
-    fn write(&self, tx: &rusqlite::Transaction<'_>) -> Result<(), rusqlite::Error> {
-        for c in &self.conversations {
-            tx.execute(
-                "INSERT INTO conversations (id, token, phase, agent, agent_name, answers, request, \
-                 message_request, rating, replies_said, channel, handled_by, channel_state) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
-                 ON CONFLICT(id) DO UPDATE SET phase = ?3, agent = ?4, agent_name = ?5, \
-                 answers = ?6, request = ?7, message_request = ?8, rating = ?9, \
-                 replies_said = ?10, channel = ?11, handled_by = ?12, channel_state = ?13",
-                params![
-                    c.id,
-                    c.token,
-                    c.phase,
-                    c.agent,
-                    c.agent_name,
-                    c.answers,
-                    c.request,
-                    c.message_request,
-                    c.rating,
-                    c.replies_said,
-                    c.channel,
-                    c.handled_by,
-                    c.channel_state,
-                ],
-            )?;
-        }
-        for (conversation, seq, at_ms, event) in &self.events {
-            tx.execute(
-                "INSERT OR IGNORE INTO events (conversation, seq, at_ms, event) VALUES (?1, ?2, ?3, ?4)",
-                params![conversation, seq, at_ms, event],
-            )?;
-        }
-        for (token, current, past, identity) in &self.sessions {
-            tx.execute(
-                "INSERT INTO sessions (token, current, past, identity) VALUES (?1, ?2, ?3, ?4) \
-                 ON CONFLICT(token) DO UPDATE SET current = ?2, past = ?3, identity = ?4",
-                params![token, current, past, identity],
-            )?;
-        }
-        for (conversation, answers, text, at_ms) in &self.offline_messages {
-            tx.execute(
-                "INSERT INTO offline_messages (conversation, answers, text, at_ms) VALUES (?1, ?2, ?3, ?4)",
-                params![conversation, answers, text, at_ms],
-            )?;
-        }
-        for (channel, conversation, at_ms, call) in &self.outbox {
-            tx.execute(
-                "INSERT INTO outbox (channel, conversation, at_ms, call) VALUES (?1, ?2, ?3, ?4)",
-                params![channel, conversation, at_ms, call],
-            )?;
-        }
-        if let Some(offset) = self.clock_offset_ms {
-            tx.execute(
-                "INSERT INTO settings (key, value) VALUES ('clock_offset_ms', ?1) \
-                 ON CONFLICT(key) DO UPDATE SET value = ?1",
-                params![offset],
-            )?;
-        }
-        // Last, so rows of a conversation written and forgotten in one go end up gone.
-        for token in &self.purged_sessions {
-            tx.execute("DELETE FROM sessions WHERE token = ?1", params![token])?;
-        }
-        for id in &self.purged_conversations {
-            tx.execute("DELETE FROM events WHERE conversation = ?1", params![id])?;
-            tx.execute("DELETE FROM conversations WHERE id = ?1", params![id])?;
-        }
-        Ok(())
+    fn batch(&mut self, sql: &str) -> Result<(), SqlError> {
+        Ok(self.connection.execute_batch(sql)?)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Appended;
+    use crate::store::database::Database;
+    use crate::store::sql::Rows;
+    use crate::store::{Appended, OfflineMessage, Phase, Rating, Store};
+    use porchlight_protocol::{AgentId, ConversationId, RequestId, Seq, SessionToken};
+    use tokio::time::Instant;
+
+    fn open(path: &Path) -> Result<(Database, Store), PersistError> {
+        Database::open_sqlite(path, BUSY_TIMEOUT)
+    }
     use porchlight_protocol::{
         Answers, Author, AuthorKind, ConversationEvent, FieldName, MessageId,
     };
@@ -747,7 +266,7 @@ mod tests {
     #[tokio::test]
     async fn the_whole_store_survives_a_reopen() {
         let path = temp_db("roundtrip");
-        let (mut database, mut store) = Database::open(&path).expect("open");
+        let (mut database, mut store) = open(&path).expect("open");
         let (token, first) = store.create_session();
         store.append(&first, said(None, "Hi!"));
         store.append_once(
@@ -789,7 +308,7 @@ mod tests {
         save(&mut database, &mut store);
         drop(database);
 
-        let (_, back) = Database::open(&path).expect("reopen");
+        let (_, back) = open(&path).expect("reopen");
         assert_eq!(
             back.session_parts(&token),
             Some((second.clone(), vec![first.clone()]))
@@ -824,13 +343,13 @@ mod tests {
     #[tokio::test]
     async fn a_resent_message_id_is_still_known_after_a_reopen() {
         let path = temp_db("resend");
-        let (mut database, mut store) = Database::open(&path).expect("open");
+        let (mut database, mut store) = open(&path).expect("open");
         let (_, conv) = store.create_session();
         let id = MessageId::new("m1").expect("id");
         store.append_once(&conv, &id, said(Some("m1"), "once"));
         save(&mut database, &mut store);
         drop(database);
-        let (_, mut back) = Database::open(&path).expect("reopen");
+        let (_, mut back) = open(&path).expect("reopen");
         assert_eq!(
             back.append_once(&conv, &id, said(Some("m1"), "once")),
             Some(Appended::Duplicate(Seq(1)))
@@ -841,7 +360,7 @@ mod tests {
     #[tokio::test]
     async fn every_phase_is_read_back_and_waiting_ones_wait_from_the_reopen() {
         let path = temp_db("phases");
-        let (mut database, mut store) = Database::open(&path).expect("open");
+        let (mut database, mut store) = open(&path).expect("open");
         let earlier = Instant::now();
         let phases = [
             Phase::Bot,
@@ -869,7 +388,7 @@ mod tests {
         drop(database);
 
         let reopened = Instant::now();
-        let (_, back) = Database::open(&path).expect("reopen");
+        let (_, back) = open(&path).expect("reopen");
         let read: Vec<Phase> = ids
             .iter()
             .filter_map(|id| back.conversation(id).map(|c| c.phase.clone()))
@@ -890,10 +409,11 @@ mod tests {
     #[tokio::test]
     async fn the_journal_is_wal_with_normal_sync() {
         let path = temp_db("journal");
-        let (database, _) = Database::open(&path).expect("open");
+        let (database, _) = open(&path).expect("open");
         let pragma = |name: &str| -> String {
             database
-                .connection
+                .sqlite_connection()
+                .expect("sqlite")
                 .query_row(&format!("PRAGMA {name}"), [], |r| {
                     r.get::<_, rusqlite::types::Value>(0)
                 })
@@ -909,17 +429,19 @@ mod tests {
     #[tokio::test]
     async fn a_failed_batch_is_written_whole_with_the_next_one() {
         let path = temp_db("retry");
-        let (mut database, mut store) = Database::open(&path).expect("open");
+        let (mut database, mut store) = open(&path).expect("open");
         let (token, conv) = store.create_session();
         store.append(&conv, said(None, "Hi!"));
         let failed = rows(&mut store);
         database
-            .connection
+            .sqlite_connection()
+            .expect("sqlite")
             .pragma_update(None, "query_only", true)
             .expect("pragma");
         assert!(database.commit(std::slice::from_ref(&failed)).is_err());
         database
-            .connection
+            .sqlite_connection()
+            .expect("sqlite")
             .pragma_update(None, "query_only", false)
             .expect("pragma");
         store.append(&conv, said(None, "still here?"));
@@ -927,7 +449,7 @@ mod tests {
         database.commit(&[failed, next]).expect("write");
         drop(database);
 
-        let (_, back) = Database::open(&path).expect("reopen");
+        let (_, back) = open(&path).expect("reopen");
         assert_eq!(back.session(&token), Some(conv.clone()));
         assert_eq!(
             back.events_after(&conv, Seq(0))
@@ -942,8 +464,8 @@ mod tests {
     #[tokio::test]
     async fn a_second_server_on_the_same_database_is_refused_until_the_first_closes_it() {
         let path = temp_db("lock");
-        let (first, _) = Database::open(&path).expect("open");
-        match Database::open(&path) {
+        let (first, _) = open(&path).expect("open");
+        match open(&path) {
             Err(err @ PersistError::InUse { .. }) => {
                 assert!(
                     err.to_string()
@@ -954,10 +476,7 @@ mod tests {
             Ok(_) => panic!("two servers on one database"),
         }
         drop(first);
-        assert!(
-            Database::open(&path).is_ok(),
-            "free once the first is closed"
-        );
+        assert!(open(&path).is_ok(), "free once the first is closed");
         let _ = std::fs::remove_dir_all(path.parent().expect("folder"));
     }
 
@@ -965,7 +484,7 @@ mod tests {
     async fn a_database_of_a_newer_server_is_refused_and_an_older_one_is_upgraded() {
         let path = temp_db("schema");
         {
-            let (_, _) = Database::open(&path).expect("open");
+            let (_, _) = open(&path).expect("open");
         }
         let version = |path: &Path| -> i64 {
             Connection::open(path)
@@ -976,10 +495,7 @@ mod tests {
         Connection::open(&path)
             .and_then(|c| c.pragma_update(None, "user_version", SCHEMA_VERSION + 1))
             .expect("pretend a newer server wrote it");
-        let refused = Database::open(&path)
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
+        let refused = open(&path).err().map(|e| e.to_string()).unwrap_or_default();
         assert!(refused.contains("newer"), "{refused}");
         // A database of the first schema (no version, no channel columns) opens and gains them.
         let old = temp_db("schema-1");
@@ -996,7 +512,7 @@ mod tests {
                 )
             })
             .expect("an old database");
-        let (_, store) = Database::open(&old).expect("an old database opens");
+        let (_, store) = open(&old).expect("an old database opens");
         let conversation = ConversationId::new("c1").expect("id");
         assert_eq!(
             store
@@ -1019,7 +535,7 @@ mod tests {
                 )
             })
             .expect("a schema-2 database");
-        let (_, store) = Database::open(&two).expect("a schema-2 database opens");
+        let (_, store) = open(&two).expect("a schema-2 database opens");
         let token = SessionToken::new("t2").expect("token");
         assert!(store.session(&token).is_some());
         assert_eq!(store.identity(&token), None);
@@ -1035,7 +551,7 @@ mod tests {
         let folder = blocked.parent().expect("folder").to_path_buf();
         std::fs::create_dir_all(folder.parent().expect("temp")).expect("temp");
         std::fs::write(&folder, "a file where the folder should be").expect("file");
-        let err = Database::open(&blocked).err().expect("an error");
+        let err = open(&blocked).err().expect("an error");
         assert!(
             err.to_string().contains("cannot create the folder"),
             "{err}"

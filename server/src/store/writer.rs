@@ -8,7 +8,8 @@
 //! recovers when the disk does; whoever waits for durability meanwhile is told it failed.
 
 use crate::store::Notice;
-use crate::store::sqlite::{Database, Rows};
+use crate::store::database::Database;
+use crate::store::sql::Rows;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -196,7 +197,7 @@ mod tests {
     async fn listeners_hear_a_change_only_once_it_is_committed_and_a_failed_one_later() {
         let path = temp_db("fail");
         let (database, mut store) =
-            Database::open_with(&path, Duration::from_millis(20)).expect("open");
+            Database::open_sqlite(&path, Duration::from_millis(20)).expect("open");
         let writer = Writer::start(database).expect("writer");
         let (token, conv) = store.create_session();
         let mut tab = store.subscribe(&token).expect("session");
@@ -219,7 +220,7 @@ mod tests {
         assert_eq!(writer.durable().await, Ok(()));
         drop(writer);
 
-        let (_, back) = Database::open(&path).expect("reopen");
+        let (_, back) = Database::open_sqlite(&path, Duration::from_secs(5)).expect("reopen");
         assert_eq!(back.events_after(&conv, Seq(0)).len(), 2);
         let _ = std::fs::remove_dir_all(path.parent().expect("folder"));
     }

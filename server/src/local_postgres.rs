@@ -1,0 +1,1 @@
+//! A throwaway PostgreSQL on loopback (being written).

@@ -1,0 +1,588 @@
+//! What the two engines share: the rows one desk operation changed ([`Rows`]), how they are
+//! written, and how the store is read back — each statement written once, for SQLite and
+//! PostgreSQL alike. An engine only runs statements ([`Sql`]); where the dialects differ
+//! (the column that orders rows by insertion) it says so in its [`Dialect`].
+//!
+//! Statements number their parameters `$1`, `$2`, … in order of first use: PostgreSQL
+//! reads them so, and SQLite binds `$N` by the order it first meets them.
+
+use crate::channels::outbound::OutboxRecord;
+use crate::store::{Changes, Conversation, OfflineMessage, Phase, Rating, Store, StoredEvent};
+use porchlight_protocol::{AgentId, ChannelId, ConversationId, RequestId, Seq, SessionToken};
+use std::collections::HashMap;
+use tokio::time::Instant;
+
+/// One parameter or column value. Nulls are typed, as PostgreSQL wants them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    Text(String),
+    Int(i64),
+    NullText,
+    NullInt,
+}
+
+impl Value {
+    fn text(value: Option<&str>) -> Value {
+        value.map_or(Value::NullText, |v| Value::Text(v.to_string()))
+    }
+
+    /// An unsigned count or time; past `i64::MAX` (never in practice) it is capped.
+    fn count(value: u64) -> Value {
+        Value::Int(i64::try_from(value).unwrap_or(i64::MAX))
+    }
+}
+
+/// Why a statement failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SqlError {
+    #[error("SQLite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("PostgreSQL: {0}")]
+    Postgres(#[from] postgres::Error),
+}
+
+/// What differs between the engines' SQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    /// The column that orders a table's rows as they were first inserted.
+    pub fn insertion_order(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "rowid",
+            Dialect::Postgres => "ord",
+        }
+    }
+}
+
+/// A connection that runs statements: each engine's one implementation.
+pub trait Sql {
+    fn dialect(&self) -> Dialect;
+    /// Runs a statement; returns how many rows it changed.
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, SqlError>;
+    /// Every row a query returns, each as its columns' values.
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Vec<Value>>, SqlError>;
+    /// Runs statements with no parameters, such as `BEGIN` or a schema.
+    fn batch(&mut self, sql: &str) -> Result<(), SqlError>;
+}
+
+/// Why what was read back is not what this server writes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("an invalid {what}: {detail}")]
+pub struct Invalid {
+    pub what: &'static str,
+    pub detail: String,
+}
+
+/// Why reading the store back failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error(transparent)]
+    Sql(#[from] SqlError),
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+}
+
+fn invalid(what: &'static str) -> impl Fn(String) -> Invalid {
+    move |detail| Invalid { what, detail }
+}
+
+/// Reads column values by kind, each failure naming what it read.
+struct Columns(Vec<Value>);
+
+impl Columns {
+    fn take(&mut self, i: usize) -> Value {
+        self.0
+            .get_mut(i)
+            .map_or(Value::NullText, |v| std::mem::replace(v, Value::NullText))
+    }
+
+    fn text(&mut self, i: usize, what: &'static str) -> Result<String, Invalid> {
+        self.opt_text(i, what)?
+            .ok_or_else(|| invalid(what)("missing".into()))
+    }
+
+    fn opt_text(&mut self, i: usize, what: &'static str) -> Result<Option<String>, Invalid> {
+        match self.take(i) {
+            Value::Text(s) => Ok(Some(s)),
+            Value::NullText | Value::NullInt => Ok(None),
+            Value::Int(n) => Err(invalid(what)(format!("a number ({n}) where text belongs"))),
+        }
+    }
+
+    fn count(&mut self, i: usize, what: &'static str) -> Result<u64, Invalid> {
+        match self.take(i) {
+            Value::Int(n) => u64::try_from(n).map_err(|_| invalid(what)(format!("{n}"))),
+            other => Err(invalid(what)(format!("{other:?} where a number belongs"))),
+        }
+    }
+}
+
+fn json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".into())
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(what: &'static str, text: &str) -> Result<T, Invalid> {
+    serde_json::from_str(text).map_err(|e| invalid(what)(e.to_string()))
+}
+
+fn id<T, E: std::fmt::Display>(
+    what: &'static str,
+    make: impl FnOnce(String) -> Result<T, E>,
+    raw: String,
+) -> Result<T, Invalid> {
+    make(raw).map_err(|e| invalid(what)(e.to_string()))
+}
+
+/// A phase as stored: its name, the agent of a live chat, whether an ended chat is rated.
+fn phase_columns(phase: &Phase) -> (&'static str, Option<&str>, Option<&str>) {
+    match phase {
+        Phase::Live { agent, name } => ("live", Some(agent.as_str()), Some(name.as_str())),
+        Phase::Ended { rated: true } => ("ended_rated", None, None),
+        other => (other.name(), None, None),
+    }
+}
+
+/// The phase a stored row stands for. A chat that was waiting for an agent waits again
+/// from `now`: the desk asks for an agent anew once the store is read.
+fn phase_from(
+    name: &str,
+    agent: Option<String>,
+    agent_name: Option<String>,
+    now: Instant,
+) -> Option<Phase> {
+    Some(match name {
+        "bot" => Phase::Bot,
+        "queued" => Phase::Queued {
+            position: 0,
+            since: now,
+        },
+        "connecting" => Phase::Connecting { since: now },
+        "live" => Phase::Live {
+            agent: AgentId::new(agent?).ok()?,
+            name: agent_name?,
+        },
+        "missed" => Phase::Missed,
+        "message_left" => Phase::MessageLeft,
+        "ended" => Phase::Ended { rated: false },
+        "ended_rated" => Phase::Ended { rated: true },
+        _ => return None,
+    })
+}
+
+/// Reads the whole store back.
+pub fn read_store(db: &mut dyn Sql) -> Result<Store, ReadError> {
+    let now = Instant::now();
+    let order = db.dialect().insertion_order();
+    let mut store = Store::default();
+
+    let mut by_conversation: HashMap<String, Vec<StoredEvent>> = HashMap::new();
+    let events = db.query(
+        "SELECT conversation, seq, at_ms, event FROM events ORDER BY conversation, seq",
+        &[],
+    )?;
+    for row in events {
+        let mut row = Columns(row);
+        let conversation = row.text(0, "event's conversation")?;
+        let event = StoredEvent {
+            seq: Seq(row.count(1, "event seq")?),
+            at_ms: row.count(2, "event time")?,
+            event: from_json("event", &row.text(3, "event")?)?,
+        };
+        by_conversation.entry(conversation).or_default().push(event);
+    }
+
+    let conversations = db.query(
+        &format!(
+            "SELECT id, token, phase, agent, agent_name, answers, request, message_request, \
+             rating, replies_said, channel, handled_by, channel_state FROM conversations \
+             ORDER BY {order}"
+        ),
+        &[],
+    )?;
+    for row in conversations {
+        let mut row = Columns(row);
+        let raw_id = row.text(0, "conversation id")?;
+        let events = by_conversation.remove(&raw_id).unwrap_or_default();
+        if events
+            .iter()
+            .enumerate()
+            .any(|(i, e)| e.seq.0 != i as u64 + 1)
+        {
+            return Err(invalid("event sequence")(format!("{raw_id} has a gap")).into());
+        }
+        let request_id =
+            |what, r: Option<String>| r.map(|r| id(what, RequestId::new, r)).transpose();
+        let token = id("token", SessionToken::new, row.text(1, "token")?)?;
+        let mut conv = Conversation::blank(token);
+        conv.events = events;
+        let phase = row.text(2, "phase")?;
+        conv.phase = phase_from(
+            &phase,
+            row.opt_text(3, "agent")?,
+            row.opt_text(4, "agent name")?,
+            now,
+        )
+        .ok_or_else(|| invalid("phase")(phase))?;
+        conv.answers = from_json("answers", &row.text(5, "answers")?)?;
+        conv.request = request_id("request id", row.opt_text(6, "request id")?)?;
+        conv.message_request = request_id("request id", row.opt_text(7, "request id")?)?;
+        conv.rating = row
+            .opt_text(8, "rating")?
+            .map(|r| from_json::<Rating>("rating", &r))
+            .transpose()?;
+        conv.replies_said = usize::try_from(row.count(9, "replies said")?).unwrap_or(usize::MAX);
+        conv.channel = id("channel id", ChannelId::new, row.text(10, "channel id")?)?;
+        conv.handled_by = row
+            .opt_text(11, "agent id")?
+            .map(|a| id("agent id", AgentId::new, a))
+            .transpose()?;
+        conv.channel_state = row
+            .opt_text(12, "channel state")?
+            .map(|s| from_json("channel state", &s))
+            .transpose()?;
+        store.restore_conversation(id("conversation id", ConversationId::new, raw_id)?, conv);
+    }
+
+    for row in db.query("SELECT token, current, past, identity FROM sessions", &[])? {
+        let mut row = Columns(row);
+        store.restore_session(
+            id("token", SessionToken::new, row.text(0, "token")?)?,
+            id(
+                "conversation id",
+                ConversationId::new,
+                row.text(1, "conversation id")?,
+            )?,
+            from_json("session history", &row.text(2, "session history")?)?,
+            row.opt_text(3, "session identity")?
+                .map(|i| from_json("session identity", &i))
+                .transpose()?,
+        );
+    }
+
+    let offline = db.query(
+        &format!(
+            "SELECT conversation, answers, text, at_ms FROM offline_messages ORDER BY {order}"
+        ),
+        &[],
+    )?;
+    for row in offline {
+        let mut row = Columns(row);
+        store.restore_offline_message(OfflineMessage {
+            conversation: id(
+                "conversation id",
+                ConversationId::new,
+                row.text(0, "conversation id")?,
+            )?,
+            answers: from_json("answers", &row.text(1, "answers")?)?,
+            text: row.text(2, "left message")?,
+            at_ms: row.count(3, "left message time")?,
+        });
+    }
+
+    let outbox = db.query(
+        &format!("SELECT channel, conversation, at_ms, call FROM outbox ORDER BY {order}"),
+        &[],
+    )?;
+    for row in outbox {
+        let mut row = Columns(row);
+        store.restore_send(
+            id("channel id", ChannelId::new, row.text(0, "channel id")?)?,
+            OutboxRecord {
+                conversation: id(
+                    "conversation id",
+                    ConversationId::new,
+                    row.text(1, "conversation id")?,
+                )?,
+                at_ms: row.count(2, "send time")?,
+                call: from_json("outbox record", &row.text(3, "outbox record")?)?,
+            },
+        );
+    }
+
+    let clock = db.query(
+        "SELECT value FROM settings WHERE key = 'clock_offset_ms'",
+        &[],
+    )?;
+    let offset = match clock.into_iter().next() {
+        Some(row) => Columns(row).count(0, "clock offset")?,
+        None => 0,
+    };
+    store.restore_clock(offset);
+    Ok(store)
+}
+
+/// Writes `batches` (oldest first) in one transaction: all of them or, when it fails,
+/// none.
+pub fn commit(db: &mut dyn Sql, batches: &[Rows]) -> Result<(), SqlError> {
+    if batches.iter().all(Rows::is_empty) {
+        return Ok(());
+    }
+    db.batch("BEGIN")?;
+    let written = batches.iter().try_for_each(|rows| rows.write(db));
+    match written {
+        Ok(()) => db.batch("COMMIT"),
+        Err(err) => {
+            if let Err(rollback) = db.batch("ROLLBACK") {
+                tracing::warn!("rolling back a failed write failed too: {rollback}");
+            }
+            Err(err)
+        }
+    }
+}
+
+/// One `conversations` row to write.
+#[derive(Debug)]
+struct ConversationValues {
+    id: String,
+    token: String,
+    phase: &'static str,
+    agent: Option<String>,
+    agent_name: Option<String>,
+    answers: String,
+    request: Option<String>,
+    message_request: Option<String>,
+    rating: Option<String>,
+    replies_said: u64,
+    channel: String,
+    handled_by: Option<String>,
+    channel_state: Option<String>,
+}
+
+/// What one desk operation changed, as the rows to write: read from the store under the
+/// desk's lock, written later by the [`writer`](crate::store::writer) thread.
+#[derive(Debug, Default)]
+pub struct Rows {
+    conversations: Vec<ConversationValues>,
+    /// (conversation, seq, at_ms, event JSON)
+    events: Vec<(String, u64, u64, String)>,
+    /// (token, current, past JSON, identity JSON)
+    sessions: Vec<(String, String, String, Option<String>)>,
+    /// (conversation, answers JSON, text, at_ms)
+    offline_messages: Vec<(String, String, String, u64)>,
+    /// (channel, conversation, at_ms, call JSON)
+    outbox: Vec<(String, String, u64, String)>,
+    clock_offset_ms: Option<u64>,
+    /// Sessions forgotten, and their conversations.
+    purged_sessions: Vec<String>,
+    purged_conversations: Vec<String>,
+}
+
+impl Rows {
+    /// The rows for `changes`, as `store` holds them now.
+    pub fn read(store: &Store, changes: &Changes) -> Rows {
+        let conversations = changes
+            .conversations
+            .iter()
+            .filter_map(|id| {
+                let conv = store.conversation(id)?;
+                let (phase, agent, agent_name) = phase_columns(&conv.phase);
+                Some(ConversationValues {
+                    id: id.as_str().to_string(),
+                    token: conv.token.as_str().to_string(),
+                    phase,
+                    agent: agent.map(str::to_string),
+                    agent_name: agent_name.map(str::to_string),
+                    answers: json(&conv.answers),
+                    request: conv.request.as_ref().map(|r| r.as_str().to_string()),
+                    message_request: conv
+                        .message_request
+                        .as_ref()
+                        .map(|r| r.as_str().to_string()),
+                    rating: conv.rating.as_ref().map(json),
+                    replies_said: conv.replies_said as u64,
+                    channel: conv.channel.as_str().to_string(),
+                    handled_by: conv.handled_by.as_ref().map(|a| a.as_str().to_string()),
+                    channel_state: conv.channel_state.as_ref().map(json),
+                })
+            })
+            .collect();
+        let events = changes
+            .events
+            .iter()
+            .map(|(conversation, event)| {
+                (
+                    conversation.as_str().to_string(),
+                    event.seq.0,
+                    event.at_ms,
+                    json(&event.event),
+                )
+            })
+            .collect();
+        let sessions = changes
+            .sessions
+            .iter()
+            .filter_map(|token| {
+                let (current, past) = store.session_parts(token)?;
+                Some((
+                    token.as_str().to_string(),
+                    current.as_str().to_string(),
+                    json(&past),
+                    store.identity(token).map(json),
+                ))
+            })
+            .collect();
+        let offline_messages = changes
+            .offline_messages
+            .iter()
+            .map(|m| {
+                (
+                    m.conversation.as_str().to_string(),
+                    json(&m.answers),
+                    m.text.clone(),
+                    m.at_ms,
+                )
+            })
+            .collect();
+        let outbox = changes
+            .outbox
+            .iter()
+            .map(|(channel, record)| {
+                (
+                    channel.as_str().to_string(),
+                    record.conversation.as_str().to_string(),
+                    record.at_ms,
+                    json(&record.call),
+                )
+            })
+            .collect();
+        Rows {
+            conversations,
+            events,
+            sessions,
+            offline_messages,
+            outbox,
+            clock_offset_ms: changes.clock.then(|| store.clock_offset_ms()),
+            purged_sessions: changes
+                .purged
+                .iter()
+                .map(|(token, _)| token.as_str().to_string())
+                .collect(),
+            purged_conversations: changes
+                .purged
+                .iter()
+                .flat_map(|(_, conversations)| conversations.iter())
+                .map(|id| id.as_str().to_string())
+                .collect(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.conversations.is_empty()
+            && self.events.is_empty()
+            && self.sessions.is_empty()
+            && self.offline_messages.is_empty()
+            && self.outbox.is_empty()
+            && self.clock_offset_ms.is_none()
+            && self.purged_sessions.is_empty()
+    }
+
+    /// Writes these rows inside an open transaction. Writing them twice changes nothing,
+    /// so a batch that failed is simply written again with the next.
+    fn write(&self, db: &mut dyn Sql) -> Result<(), SqlError> {
+        for c in &self.conversations {
+            db.execute(
+                "INSERT INTO conversations (id, token, phase, agent, agent_name, answers, request, \
+                 message_request, rating, replies_said, channel, handled_by, channel_state) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+                 ON CONFLICT (id) DO UPDATE SET phase = excluded.phase, agent = excluded.agent, \
+                 agent_name = excluded.agent_name, answers = excluded.answers, \
+                 request = excluded.request, message_request = excluded.message_request, \
+                 rating = excluded.rating, replies_said = excluded.replies_said, \
+                 channel = excluded.channel, handled_by = excluded.handled_by, \
+                 channel_state = excluded.channel_state",
+                &[
+                    Value::Text(c.id.clone()),
+                    Value::Text(c.token.clone()),
+                    Value::Text(c.phase.to_string()),
+                    Value::text(c.agent.as_deref()),
+                    Value::text(c.agent_name.as_deref()),
+                    Value::Text(c.answers.clone()),
+                    Value::text(c.request.as_deref()),
+                    Value::text(c.message_request.as_deref()),
+                    Value::text(c.rating.as_deref()),
+                    Value::count(c.replies_said),
+                    Value::Text(c.channel.clone()),
+                    Value::text(c.handled_by.as_deref()),
+                    Value::text(c.channel_state.as_deref()),
+                ],
+            )?;
+        }
+        for (conversation, seq, at_ms, event) in &self.events {
+            db.execute(
+                "INSERT INTO events (conversation, seq, at_ms, event) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (conversation, seq) DO NOTHING",
+                &[
+                    Value::Text(conversation.clone()),
+                    Value::count(*seq),
+                    Value::count(*at_ms),
+                    Value::Text(event.clone()),
+                ],
+            )?;
+        }
+        for (token, current, past, identity) in &self.sessions {
+            db.execute(
+                "INSERT INTO sessions (token, current, past, identity) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (token) DO UPDATE SET current = excluded.current, \
+                 past = excluded.past, identity = excluded.identity",
+                &[
+                    Value::Text(token.clone()),
+                    Value::Text(current.clone()),
+                    Value::Text(past.clone()),
+                    Value::text(identity.as_deref()),
+                ],
+            )?;
+        }
+        for (conversation, answers, text, at_ms) in &self.offline_messages {
+            db.execute(
+                "INSERT INTO offline_messages (conversation, answers, text, at_ms) \
+                 VALUES ($1, $2, $3, $4)",
+                &[
+                    Value::Text(conversation.clone()),
+                    Value::Text(answers.clone()),
+                    Value::Text(text.clone()),
+                    Value::count(*at_ms),
+                ],
+            )?;
+        }
+        for (channel, conversation, at_ms, call) in &self.outbox {
+            db.execute(
+                "INSERT INTO outbox (channel, conversation, at_ms, call) VALUES ($1, $2, $3, $4)",
+                &[
+                    Value::Text(channel.clone()),
+                    Value::Text(conversation.clone()),
+                    Value::count(*at_ms),
+                    Value::Text(call.clone()),
+                ],
+            )?;
+        }
+        if let Some(offset) = self.clock_offset_ms {
+            db.execute(
+                "INSERT INTO settings (key, value) VALUES ('clock_offset_ms', $1) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                &[Value::count(offset)],
+            )?;
+        }
+        // Last, so rows of a conversation written and forgotten in one go end up gone.
+        for token in &self.purged_sessions {
+            db.execute(
+                "DELETE FROM sessions WHERE token = $1",
+                &[Value::Text(token.clone())],
+            )?;
+        }
+        for id in &self.purged_conversations {
+            db.execute(
+                "DELETE FROM events WHERE conversation = $1",
+                &[Value::Text(id.clone())],
+            )?;
+            db.execute(
+                "DELETE FROM conversations WHERE id = $1",
+                &[Value::Text(id.clone())],
+            )?;
+        }
+        Ok(())
+    }
+}
