@@ -29,7 +29,8 @@ fn folder(desk: &Desk, conversation: &ConversationId, viewer: Option<&str>) -> O
 }
 
 /// Whether `watch` heard a status change of `conversation` (draining what it holds).
-fn heard_status(watch: &mut Receiver<Update>, conversation: &ConversationId) -> bool {
+fn heard_status(desk: &Desk, watch: &mut Receiver<Update>, conversation: &ConversationId) -> bool {
+    desk.flush().expect("written");
     let mut heard = false;
     while let Ok(update) = watch.try_recv() {
         if matches!(&update, Update::Status { conversation: c, .. } if c == conversation) {
@@ -52,7 +53,7 @@ idle_close_secs = 300
 closing_line = "Closing this quiet chat."
 replies = ["Hi, Ben here."]
 "#;
-    Desk::new(config(BROADCAST, agents))
+    common::desk(config(BROADCAST, agents))
 }
 
 fn agent_texts(desk: &Desk, conversation: &ConversationId) -> Vec<String> {
@@ -67,7 +68,7 @@ fn agent_texts(desk: &Desk, conversation: &ConversationId) -> Vec<String> {
 
 #[tokio::test(start_paused = true)]
 async fn the_first_accept_wins_and_the_other_agent_is_told_who_took_it() {
-    let desk = Desk::new(config(BROADCAST, MANUAL_AGENTS));
+    let desk = common::desk(config(BROADCAST, MANUAL_AGENTS));
     let (_, conversation) = requesting(&desk, "r1");
     assert_eq!(
         folder(&desk, &conversation, Some("ann")),
@@ -95,7 +96,7 @@ async fn the_first_accept_wins_and_the_other_agent_is_told_who_took_it() {
 
 #[tokio::test(start_paused = true)]
 async fn an_engaged_request_is_started_within_the_acceptance_time() {
-    let desk = Desk::new(config(TIME_BASED, MANUAL_AGENTS));
+    let desk = common::desk(config(TIME_BASED, MANUAL_AGENTS));
     let (_, conversation) = requesting(&desk, "r1");
     let row = summary(&desk, &conversation);
     assert_eq!(row.stage, Stage::Connecting);
@@ -124,15 +125,15 @@ async fn an_engaged_request_is_started_within_the_acceptance_time() {
 
 #[tokio::test(start_paused = true)]
 async fn an_unstarted_request_moves_to_the_next_agent_and_both_consoles_hear_it() {
-    let desk = Desk::new(config(TIME_BASED, MANUAL_AGENTS));
+    let desk = common::desk(config(TIME_BASED, MANUAL_AGENTS));
     let (_, mut anns_console) = desk.watch(|_| ());
     let (_, mut bens_console) = desk.watch(|_| ());
     let (_, conversation) = requesting(&desk, "r1");
-    assert!(heard_status(&mut anns_console, &conversation));
-    assert!(heard_status(&mut bens_console, &conversation));
+    assert!(heard_status(&desk, &mut anns_console, &conversation));
+    assert!(heard_status(&desk, &mut bens_console, &conversation));
     sleep(Duration::from_secs(10)).await;
-    assert!(heard_status(&mut anns_console, &conversation));
-    assert!(heard_status(&mut bens_console, &conversation));
+    assert!(heard_status(&desk, &mut anns_console, &conversation));
+    assert!(heard_status(&desk, &mut bens_console, &conversation));
     let row = summary(&desk, &conversation);
     assert_eq!(
         (row.stage, row.agent),
@@ -158,7 +159,7 @@ async fn an_unstarted_request_moves_to_the_next_agent_and_both_consoles_hear_it(
 
 #[tokio::test(start_paused = true)]
 async fn only_an_accepted_chat_can_be_closed_and_it_lands_in_history_with_its_agent() {
-    let desk = Desk::new(config(TIME_BASED, MANUAL_AGENTS));
+    let desk = common::desk(config(TIME_BASED, MANUAL_AGENTS));
     let (_, conversation) = requesting(&desk, "r1");
     let now = Instant::now();
     assert!(matches!(
@@ -183,7 +184,7 @@ async fn only_an_accepted_chat_can_be_closed_and_it_lands_in_history_with_its_ag
 
 #[tokio::test(start_paused = true)]
 async fn an_agent_message_resent_with_its_id_is_stored_once() {
-    let desk = Desk::new(config(BROADCAST, MANUAL_AGENTS));
+    let desk = common::desk(config(BROADCAST, MANUAL_AGENTS));
     let (_, conversation) = requesting(&desk, "r1");
     desk.accept(&agent("ann"), &conversation, Instant::now())
         .expect("accept");
@@ -204,7 +205,7 @@ async fn an_agent_message_resent_with_its_id_is_stored_once() {
 
 #[tokio::test(start_paused = true)]
 async fn the_snapshot_holds_waiting_and_closed_conversations_but_not_those_with_the_bot() {
-    let desk = Desk::new(config(BROADCAST, MANUAL_AGENTS));
+    let desk = common::desk(config(BROADCAST, MANUAL_AGENTS));
     let (_, with_the_bot) = common::visitor(&desk);
     let (_, waiting) = requesting(&desk, "r1");
     let (_, ended) = requesting(&desk, "r2");
@@ -233,7 +234,7 @@ async fn the_snapshot_holds_waiting_and_closed_conversations_but_not_those_with_
 
 #[tokio::test(start_paused = true)]
 async fn history_is_searched_by_name_email_and_words() {
-    let desk = Desk::new(config(BROADCAST, MANUAL_AGENTS));
+    let desk = common::desk(config(BROADCAST, MANUAL_AGENTS));
     let (_, conversation) = requesting(&desk, "r1");
     let now = Instant::now();
     desk.accept(&agent("ann"), &conversation, now)

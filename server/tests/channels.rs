@@ -66,7 +66,7 @@ fn desk_with(extra: &str) -> Arc<Desk> {
         .next()
         .unwrap_or_default();
     let text = format!("{site_and_bot}\n[routing]\n{BROADCAST}\n{AGENTS}\n{CHANNELS}\n{extra}");
-    Desk::new(ServerConfig::from_toml(&text, "test").expect("valid config"))
+    common::desk(ServerConfig::from_toml(&text, "test").expect("valid config"))
 }
 
 fn channel(id: &str) -> ChannelId {
@@ -386,7 +386,7 @@ messages = ["First", "Second"]
     .config
     .clone();
     config.simulation.enabled = false;
-    let desk = Desk::new(config);
+    let desk = common::desk(config);
     sleep(Duration::from_secs(120)).await;
     assert!(desk.state(Instant::now()).conversations.is_empty());
 }
@@ -443,7 +443,7 @@ async fn a_story_reply_opens_a_conversation_and_its_link_is_gone_after_a_day() {
             .next()
             .unwrap_or_default()
     ) + &format!("\n[routing]\n{BROADCAST}\n{AGENTS}");
-    let desk = Desk::new(ServerConfig::from_toml(&text, "test").expect("valid"));
+    let desk = common::desk(ServerConfig::from_toml(&text, "test").expect("valid"));
     let mention = Inbound {
         customer: Customer {
             id: "17841".into(),

@@ -45,7 +45,7 @@ fn engaged(desk: &Desk, id: &str) -> Vec<ConversationId> {
 
 #[tokio::test(start_paused = true)]
 async fn queued_request_is_missed_when_queue_time_expires_and_a_message_can_be_left() {
-    let desk = Desk::new(config(BROADCAST, MANUAL_AGENTS));
+    let desk = common::desk(config(BROADCAST, MANUAL_AGENTS));
     let (_, conversation) = requesting(&desk, "r1");
     assert_eq!(status(&desk, &conversation), "queued");
     sleep(Duration::from_secs(59)).await;
@@ -82,7 +82,7 @@ async fn queued_request_is_missed_when_queue_time_expires_and_a_message_can_be_l
 
 #[tokio::test(start_paused = true)]
 async fn with_nobody_online_the_visitor_is_offered_to_leave_a_message_at_once() {
-    let desk = Desk::new(config(BROADCAST, MANUAL_AGENTS));
+    let desk = common::desk(config(BROADCAST, MANUAL_AGENTS));
     let now = Instant::now();
     desk.set_online(&agent("ann"), false, now).expect("offline");
     desk.set_online(&agent("ben"), false, now).expect("offline");
@@ -92,7 +92,7 @@ async fn with_nobody_online_the_visitor_is_offered_to_leave_a_message_at_once() 
 
 #[tokio::test(start_paused = true)]
 async fn acceptance_expiry_reassigns_to_the_next_agent_then_misses() {
-    let desk = Desk::new(config(TIME_BASED, MANUAL_AGENTS));
+    let desk = common::desk(config(TIME_BASED, MANUAL_AGENTS));
     let (_, conversation) = requesting(&desk, "r1");
     assert_eq!(status(&desk, &conversation), "connecting");
     assert_eq!(engaged(&desk, "ann"), vec![conversation.clone()]);
@@ -111,7 +111,7 @@ async fn acceptance_expiry_reassigns_to_the_next_agent_then_misses() {
 
 #[tokio::test(start_paused = true)]
 async fn the_assigned_agent_accepts_and_the_chat_goes_live() {
-    let desk = Desk::new(config(TIME_BASED, MANUAL_AGENTS));
+    let desk = common::desk(config(TIME_BASED, MANUAL_AGENTS));
     let (_, conversation) = requesting(&desk, "r1");
     desk.accept(&agent("ann"), &conversation, Instant::now())
         .expect("accept");
@@ -127,7 +127,7 @@ async fn the_assigned_agent_accepts_and_the_chat_goes_live() {
 
 #[tokio::test(start_paused = true)]
 async fn concurrency_limits_hold_in_broadcast_mode() {
-    let desk = Desk::new(config(BROADCAST, MANUAL_AGENTS));
+    let desk = common::desk(config(BROADCAST, MANUAL_AGENTS));
     let (_, first) = requesting(&desk, "r1");
     let (_, second) = requesting(&desk, "r2");
     desk.accept(&agent("ann"), &first, Instant::now())
@@ -142,7 +142,7 @@ async fn concurrency_limits_hold_in_broadcast_mode() {
 
 #[tokio::test(start_paused = true)]
 async fn queue_positions_move_when_someone_ahead_leaves() {
-    let desk = Desk::new(config(BROADCAST, MANUAL_AGENTS));
+    let desk = common::desk(config(BROADCAST, MANUAL_AGENTS));
     let (_, first) = requesting(&desk, "r1");
     let (_, second) = requesting(&desk, "r2");
     let position = |c: &ConversationId| {
@@ -161,7 +161,7 @@ async fn queue_positions_move_when_someone_ahead_leaves() {
 
 #[tokio::test(start_paused = true)]
 async fn only_an_accepted_chat_can_be_closed_by_its_agent_then_rated_once() {
-    let desk = Desk::new(config(BROADCAST, MANUAL_AGENTS));
+    let desk = common::desk(config(BROADCAST, MANUAL_AGENTS));
     let (_, conversation) = requesting(&desk, "r1");
     let now = Instant::now();
     assert!(matches!(
@@ -208,7 +208,7 @@ async fn only_an_accepted_chat_can_be_closed_by_its_agent_then_rated_once() {
 
 #[tokio::test(start_paused = true)]
 async fn an_invalid_form_changes_nothing_and_a_double_submit_makes_one_request() {
-    let desk = Desk::new(config(BROADCAST, MANUAL_AGENTS));
+    let desk = common::desk(config(BROADCAST, MANUAL_AGENTS));
     let (_, conversation) = visitor(&desk);
     let mut bad = common::valid_answers();
     bad.insert(
@@ -257,7 +257,7 @@ replies = ["Hi, Sam here.", "Let me look.", "Anything else?"]
 
 #[tokio::test(start_paused = true)]
 async fn a_simulated_agent_accepts_after_its_delay_and_answers_from_its_script() {
-    let desk = Desk::new(config(BROADCAST, SIMULATED_AGENT));
+    let desk = common::desk(config(BROADCAST, SIMULATED_AGENT));
     let (_, conversation) = requesting(&desk, "r1");
     sleep(Duration::from_millis(3_999)).await;
     assert_eq!(status(&desk, &conversation), "queued");
@@ -289,7 +289,7 @@ async fn a_production_config_starts_no_simulated_actor() {
     let mut production = config(BROADCAST, SIMULATED_AGENT);
     production.simulation.enabled = false;
     assert!(production.has_simulated_actors());
-    let desk = Desk::new(production);
+    let desk = common::desk(production);
     let (_, conversation) = requesting(&desk, "r1");
     sleep(Duration::from_secs(30)).await;
     assert_eq!(
@@ -305,7 +305,7 @@ async fn a_production_config_starts_no_simulated_actor() {
 
 #[tokio::test(start_paused = true)]
 async fn a_simulated_agent_in_time_based_mode_accepts_what_is_assigned_to_them() {
-    let desk = Desk::new(config(TIME_BASED, SIMULATED_AGENT));
+    let desk = common::desk(config(TIME_BASED, SIMULATED_AGENT));
     let (_, conversation) = requesting(&desk, "r1");
     assert_eq!(status(&desk, &conversation), "connecting");
     sleep(Duration::from_secs(4)).await;
@@ -314,7 +314,7 @@ async fn a_simulated_agent_in_time_based_mode_accepts_what_is_assigned_to_them()
 
 #[tokio::test(start_paused = true)]
 async fn quick_replies_are_answered_by_their_bot_node() {
-    let desk = Desk::new(config(BROADCAST, MANUAL_AGENTS));
+    let desk = common::desk(config(BROADCAST, MANUAL_AGENTS));
     let (_, conversation) = visitor(&desk);
     let pricing = porchlight_protocol::ChoiceId::new("pricing").expect("id");
     desk.choose(&conversation, &MessageId::new("m1").expect("id"), &pricing)
@@ -339,7 +339,7 @@ async fn quick_replies_are_answered_by_their_bot_node() {
 
 #[tokio::test(start_paused = true)]
 async fn an_ended_chat_goes_to_history_when_the_visitor_starts_anew() {
-    let desk = Desk::new(config(BROADCAST, MANUAL_AGENTS));
+    let desk = common::desk(config(BROADCAST, MANUAL_AGENTS));
     let (token, first) = requesting(&desk, "r1");
     assert!(matches!(
         desk.start_new(&token),
@@ -365,7 +365,7 @@ async fn an_ended_chat_goes_to_history_when_the_visitor_starts_anew() {
 async fn without_the_bot_a_conversation_starts_silent() {
     let mut config = ServerConfig::default();
     config.site.bot_enabled = false;
-    let desk = Desk::new(config);
+    let desk = common::desk(config);
     let (_, conversation) = visitor(&desk);
     assert_eq!(kinds(&desk, &conversation), Vec::<String>::new());
     assert_eq!(status(&desk, &conversation), "bot");
@@ -373,7 +373,7 @@ async fn without_the_bot_a_conversation_starts_silent() {
 
 #[tokio::test(start_paused = true)]
 async fn visitor_typing_reaches_the_agent_only_in_a_live_chat() {
-    let desk = Desk::new(config(BROADCAST, MANUAL_AGENTS));
+    let desk = common::desk(config(BROADCAST, MANUAL_AGENTS));
     let (_, conversation) = requesting(&desk, "r1");
     desk.visitor_typing(&conversation, true);
     assert!(

@@ -41,7 +41,7 @@ fn message(n: usize) -> MessageId {
 
 #[tokio::test(start_paused = true)]
 async fn a_full_queue_refuses_the_next_request_and_says_so() {
-    let desk = Desk::new(limited(|l| l.max_queue = 2));
+    let desk = common::desk(limited(|l| l.max_queue = 2));
     let now = Instant::now();
     for i in 0..2 {
         let (_, conversation) = visitor(&desk);
@@ -70,7 +70,7 @@ async fn a_full_queue_refuses_the_next_request_and_says_so() {
 #[tokio::test(start_paused = true)]
 async fn a_full_conversation_refuses_new_messages_but_still_acks_a_resend() {
     // The greeting, then two messages each answered by the bot: five events.
-    let desk = Desk::new(limited(|l| l.max_events = 5));
+    let desk = common::desk(limited(|l| l.max_events = 5));
     let (_, conversation) = visitor(&desk);
     for n in 0..2 {
         desk.visitor_text(&conversation, &message(n), "hello")
@@ -88,7 +88,7 @@ async fn a_full_conversation_refuses_new_messages_but_still_acks_a_resend() {
 
 #[tokio::test(start_paused = true)]
 async fn a_session_holds_at_most_its_conversations() {
-    let desk = Desk::new(limited(|l| l.max_conversations = 2));
+    let desk = common::desk(limited(|l| l.max_conversations = 2));
     let (token, conversation) = visitor(&desk);
     let now = Instant::now();
     // A conversation may start anew once over: ask for a person and withdraw.
@@ -170,7 +170,7 @@ async fn idle_anonymous_sessions_are_forgotten_in_memory_and_in_the_database() {
 
 #[tokio::test(start_paused = true)]
 async fn a_session_a_tab_holds_open_is_never_forgotten() {
-    let desk = Desk::new(limited(|_| ()));
+    let desk = common::desk(limited(|_| ()));
     let (attached, _updates) = desk
         .hello(None, None, Seq(0), None, Instant::now(), || {
             Ok::<(), std::convert::Infallible>(())
@@ -186,7 +186,7 @@ async fn a_session_a_tab_holds_open_is_never_forgotten() {
 
 #[tokio::test(start_paused = true)]
 async fn transcripts_come_in_pages() {
-    let desk = Desk::new(limited(|_| ()));
+    let desk = common::desk(limited(|_| ()));
     let (token, conversation) = visitor(&desk);
     for n in 0..10 {
         desk.visitor_text(&conversation, &message(n), "hello")

@@ -13,6 +13,7 @@ use porchlight_protocol::{
     RequestId, Seq, ServerFrame, SessionToken, SiteId,
 };
 use porchlight_server::desk::Desk;
+use porchlight_server::store::database::Target;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -121,11 +122,16 @@ fn db_args(db: &Path) -> [String; 2] {
     ["--db".into(), db.display().to_string()]
 }
 
+/// `--db` naming `target`.
+fn target_args(target: &Target) -> [String; 2] {
+    ["--db".into(), common::engine::argument(target)]
+}
+
 #[tokio::test]
 async fn after_kill_9_every_acked_message_is_there_once_and_the_visitor_resumes() {
     const ACKED: usize = 60;
-    let db = temp_db();
-    let args = db_args(&db);
+    let db = common::engine::fresh_target();
+    let args = target_args(&db);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let server = start(&args);
     let mut socket = connect(&server).await;
@@ -199,7 +205,7 @@ async fn after_kill_9_every_acked_message_is_there_once_and_the_visitor_resumes(
     let (_, _, newest, _) = welcome(&mut again, Some(token), None).await;
     assert_eq!(newest, last_seq);
     drop(server);
-    let _ = std::fs::remove_dir_all(db.parent().expect("folder"));
+    common::engine::remove(&db);
 }
 
 /// Every frame `socket` received before its server died, without waiting for more.
@@ -223,8 +229,8 @@ async fn drain(socket: &mut Socket) -> Vec<ServerFrame> {
 async fn kill_9_under_load_keeps_every_acked_message_once() {
     const VISITORS: usize = 20;
     const EACH: usize = 12;
-    let db = temp_db();
-    let args = db_args(&db);
+    let db = common::engine::fresh_target();
+    let args = target_args(&db);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let server = start(&args);
     let mut visitors = Vec::new();
@@ -313,7 +319,7 @@ async fn kill_9_under_load_keeps_every_acked_message_once() {
     assert_eq!((lost, duplicated), (0, 0));
     assert!(present >= acked_total);
     drop(server);
-    let _ = std::fs::remove_dir_all(db.parent().expect("folder"));
+    common::engine::remove(&db);
 }
 
 /// The server's resident memory, from /proc (Linux), in KiB.
@@ -471,8 +477,8 @@ fn ann() -> AgentId {
 
 #[tokio::test(start_paused = true)]
 async fn a_reopened_desk_keeps_live_chats_with_their_agents() {
-    let db = temp_db();
-    let desk = Desk::open(config(BROADCAST, MANUAL_AGENTS), &db).expect("open");
+    let db = common::engine::fresh_target();
+    let desk = Desk::open_at(config(BROADCAST, MANUAL_AGENTS), &db).expect("open");
     let now = Instant::now();
     let live = new_visitor(&desk, now);
     ask_for_agent(&desk, &live, now);
@@ -481,7 +487,7 @@ async fn a_reopened_desk_keeps_live_chats_with_their_agents() {
     ask_for_agent(&desk, &queued, now);
     drop(desk);
 
-    let desk = Desk::open(config(BROADCAST, MANUAL_AGENTS), &db).expect("reopen");
+    let desk = Desk::open_at(config(BROADCAST, MANUAL_AGENTS), &db).expect("reopen");
     let now = Instant::now();
     let state = desk.state(now);
     assert_eq!(
@@ -503,14 +509,14 @@ async fn a_reopened_desk_keeps_live_chats_with_their_agents() {
     assert_eq!(desk.conversation(&live).expect("chat").status, "ended");
     desk.accept(&ann(), &queued, now)
         .expect("the freed slot takes the waiting chat");
-    let _ = std::fs::remove_dir_all(db.parent().expect("folder"));
+    common::engine::remove(&db);
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_reopened_desk_queues_waiting_requests_again_with_fresh_timers() {
-    let db = temp_db();
+    let db = common::engine::fresh_target();
     let queue_time = Duration::from_secs(60);
-    let desk = Desk::open(config(BROADCAST, MANUAL_AGENTS), &db).expect("open");
+    let desk = Desk::open_at(config(BROADCAST, MANUAL_AGENTS), &db).expect("open");
     let asked = Instant::now();
     let first = new_visitor(&desk, asked);
     ask_for_agent(&desk, &first, asked);
@@ -519,7 +525,7 @@ async fn a_reopened_desk_queues_waiting_requests_again_with_fresh_timers() {
     drop(desk);
 
     tokio::time::advance(Duration::from_secs(50)).await;
-    let desk = Desk::open(config(BROADCAST, MANUAL_AGENTS), &db).expect("reopen");
+    let desk = Desk::open_at(config(BROADCAST, MANUAL_AGENTS), &db).expect("reopen");
     let reopened = Instant::now();
     let queue: Vec<_> = desk
         .state(reopened)
@@ -539,13 +545,13 @@ async fn a_reopened_desk_queues_waiting_requests_again_with_fresh_timers() {
     desk.expire(reopened + queue_time);
     assert_eq!(desk.conversation(&first).expect("chat").status, "missed");
     assert_eq!(desk.conversation(&second).expect("chat").status, "missed");
-    let _ = std::fs::remove_dir_all(db.parent().expect("folder"));
+    common::engine::remove(&db);
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_reopened_desk_assigns_a_connecting_request_again() {
-    let db = temp_db();
-    let desk = Desk::open(config(TIME_BASED, MANUAL_AGENTS), &db).expect("open");
+    let db = common::engine::fresh_target();
+    let desk = Desk::open_at(config(TIME_BASED, MANUAL_AGENTS), &db).expect("open");
     let now = Instant::now();
     let waiting = new_visitor(&desk, now);
     ask_for_agent(&desk, &waiting, now);
@@ -555,7 +561,7 @@ async fn a_reopened_desk_assigns_a_connecting_request_again() {
     );
     drop(desk);
 
-    let desk = Desk::open(config(TIME_BASED, MANUAL_AGENTS), &db).expect("reopen");
+    let desk = Desk::open_at(config(TIME_BASED, MANUAL_AGENTS), &db).expect("reopen");
     let now = Instant::now();
     assert_eq!(
         desk.conversation(&waiting).expect("chat").status,
@@ -565,13 +571,13 @@ async fn a_reopened_desk_assigns_a_connecting_request_again() {
     assert_eq!(engaged, vec![waiting.clone()]);
     desk.accept(&ann(), &waiting, now).expect("ann accepts");
     assert_eq!(desk.conversation(&waiting).expect("chat").status, "live");
-    let _ = std::fs::remove_dir_all(db.parent().expect("folder"));
+    common::engine::remove(&db);
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_reopened_desk_finds_a_verified_users_session_from_another_browser() {
-    let db = temp_db();
-    let desk = Desk::open(config(BROADCAST, MANUAL_AGENTS), &db).expect("open");
+    let db = common::engine::fresh_target();
+    let desk = Desk::open_at(config(BROADCAST, MANUAL_AGENTS), &db).expect("open");
     let now = Instant::now();
     let known = porchlight_protocol::Identity::new("user-42").known(true);
     let hello = |desk: &Desk, identity: Option<porchlight_protocol::KnownIdentity>| {
@@ -585,12 +591,12 @@ async fn a_reopened_desk_finds_a_verified_users_session_from_another_browser() {
     desk.durable().await.expect("durable");
     drop(desk);
 
-    let desk = Desk::open(config(BROADCAST, MANUAL_AGENTS), &db).expect("reopen");
+    let desk = Desk::open_at(config(BROADCAST, MANUAL_AGENTS), &db).expect("reopen");
     assert_eq!(desk.identity(&first.token), Some(known.clone()));
     let again = hello(&desk, Some(known));
     assert_eq!(
         (again.token, again.conversation),
         (first.token, first.conversation)
     );
-    let _ = std::fs::remove_dir_all(db.parent().expect("folder"));
+    common::engine::remove(&db);
 }

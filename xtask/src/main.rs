@@ -2,7 +2,7 @@
 //! from the package registries only (crates.io, npm, Debian), skipping what is present.
 //!
 //! - `setup [--browser]`: the wasm32 target, trunk, wasm-bindgen-cli, wasm-opt; with
-//!   `--browser` also Chromium, ChromeDriver and axe-core.
+//!   `--browser` (the tests' set-up) also Chromium, ChromeDriver, axe-core and PostgreSQL.
 //! - `build`: the release widget bundle in `dist/`, the agent console's in `console/dist/`.
 //! - `demo [--addr HOST:PORT] [-- SERVER ARGS…]`: build, then serve the demo.
 //! - `test`: size budget, formatting, lints (native and wasm32), every unit, integration
@@ -267,6 +267,16 @@ fn test() -> Result<(), String> {
                 .env("CHROMEDRIVER", tools::CHROMEDRIVER))
         },
     )?;
+    // The server's desk and socket suites once more on each database engine (the run above
+    // kept the store in memory): every desk a fresh SQLite file, then a fresh database in a
+    // throwaway PostgreSQL that the tests start under target/.
+    for engine in ["sqlite", "postgres"] {
+        step(&format!("Running the server's suites on {engine}"), || {
+            run(cargo()
+                .args(["test", "--locked", "-p", "porchlight-server", "--test", "*"])
+                .env("PORCHLIGHT_TEST_DB", engine))
+        })?;
+    }
     eprintln!(
         "xtask test: all green in {:.0} s",
         started.elapsed().as_secs_f64()

@@ -1,6 +1,8 @@
 //! Tool set-up from the package registries only: rustup's wasm32 target, trunk and
 //! wasm-bindgen-cli from crates.io, wasm-opt (binaryen), terser (the JavaScript minifier)
-//! and axe-core (the accessibility checker the browser tests run) from npm, Chromium and ChromeDriver from Debian. Each step is skipped when the right version is already there.
+//! and axe-core (the accessibility checker the browser tests run) from npm, Chromium and
+//! ChromeDriver from Debian, and PostgreSQL from Debian (the tests' throwaway clusters).
+//! Each step is skipped when the right version is already there.
 
 use crate::{cargo, root, run, step};
 use std::path::PathBuf;
@@ -15,6 +17,11 @@ const TERSER_VERSION: &str = "5.51.4";
 const TWIGGY_VERSION: &str = "0.8.0";
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// Where Debian puts PostgreSQL's server binaries, one `VERSION/bin` per major version.
+const POSTGRES_LIB: &str = "/usr/lib/postgresql";
+/// Tells Debian's postgresql-common not to create (and so not start) the `main` cluster
+/// when the server package is installed: the tests start their own on loopback.
+const NO_MAIN_CLUSTER: &str = "/etc/postgresql-common/createcluster.d/porchlight.conf";
 
 /// Where `cargo install` puts binaries.
 fn cargo_bin() -> PathBuf {
@@ -139,7 +146,83 @@ fn locked_wasm_bindgen() -> Result<String, String> {
     Err("Cargo.lock has no wasm-bindgen".into())
 }
 
-/// Installs whatever is missing. `browser` adds Chromium and ChromeDriver.
+/// Whether we run as root; otherwise system packages go through sudo.
+fn running_as_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+/// `program` run as root: directly when we are, else through sudo.
+fn as_root(program: &str) -> Command {
+    if running_as_root() {
+        Command::new(program)
+    } else {
+        let mut sudo = Command::new("sudo");
+        sudo.arg(program);
+        sudo
+    }
+}
+
+/// apt-get with `args`, non-interactive, its output on stderr.
+fn apt(args: &[&str]) -> Command {
+    // sudo resets the environment: pass DEBIAN_FRONTEND as an argument too.
+    let mut command = if running_as_root() {
+        Command::new("apt-get")
+    } else {
+        let mut sudo = Command::new("sudo");
+        sudo.args(["DEBIAN_FRONTEND=noninteractive", "apt-get"]);
+        sudo
+    };
+    command
+        .args(args)
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .stdout(std::io::stderr());
+    command
+}
+
+/// Whether some `/usr/lib/postgresql/*/bin` holds initdb.
+fn postgres_installed() -> bool {
+    std::fs::read_dir(POSTGRES_LIB)
+        .map(|versions| {
+            versions
+                .flatten()
+                .any(|version| version.path().join("bin/initdb").is_file())
+        })
+        .unwrap_or(false)
+}
+
+/// Installs Debian's postgresql package, which the tests' throwaway clusters run
+/// (`porchlight_server::local_postgres`), without the `main` cluster Debian would
+/// otherwise create and start as a service.
+fn install_postgres() -> Result<(), String> {
+    // postgresql-common reads createcluster.d/*.conf when the server package configures.
+    let setting = std::env::temp_dir().join(format!("porchlight-{}.conf", std::process::id()));
+    std::fs::write(
+        &setting,
+        "# Written by `cargo xtask setup`: the tests run their own PostgreSQL clusters.\n\
+         create_main_cluster = false\n",
+    )
+    .map_err(|e| format!("cannot write {}: {e}", setting.display()))?;
+    let written = run(as_root("install")
+        .args(["-D", "-m", "0644"])
+        .arg(&setting)
+        .arg(NO_MAIN_CLUSTER));
+    let _ = std::fs::remove_file(&setting);
+    written?;
+    run(&mut apt(&["update"]))?;
+    run(&mut apt(&[
+        "install",
+        "-y",
+        "--no-install-recommends",
+        "postgresql",
+    ]))
+}
+
+/// Installs whatever is missing. `browser` (the tests' set-up) adds Chromium,
+/// ChromeDriver, axe-core and PostgreSQL.
 pub fn setup(browser: bool) -> Result<(), String> {
     let installed = Command::new("rustup")
         .args(["target", "list", "--installed"])
@@ -212,26 +295,6 @@ pub fn setup(browser: bool) -> Result<(), String> {
         step(
             "Installing Chromium and ChromeDriver from Debian (about a minute)",
             || {
-                let as_root = Command::new("id")
-                    .arg("-u")
-                    .output()
-                    .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-                    .unwrap_or(false);
-                let apt = |args: &[&str]| {
-                    // sudo resets the environment: pass DEBIAN_FRONTEND as an argument too.
-                    let mut command = if as_root {
-                        Command::new("apt-get")
-                    } else {
-                        let mut sudo = Command::new("sudo");
-                        sudo.args(["DEBIAN_FRONTEND=noninteractive", "apt-get"]);
-                        sudo
-                    };
-                    command
-                        .args(args)
-                        .env("DEBIAN_FRONTEND", "noninteractive")
-                        .stdout(std::io::stderr());
-                    command
-                };
                 run(&mut apt(&["update"]))?;
                 run(&mut apt(&[
                     "install",
@@ -241,6 +304,13 @@ pub fn setup(browser: bool) -> Result<(), String> {
                     "chromium-driver",
                 ]))
             },
+        )?;
+    }
+
+    if browser && !postgres_installed() {
+        step(
+            "Installing PostgreSQL from Debian, without its service cluster (about a minute)",
+            install_postgres,
         )?;
     }
     Ok(())

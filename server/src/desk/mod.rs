@@ -301,6 +301,16 @@ impl Desk {
         }
     }
 
+    /// Blocks until every change made so far is durable and told (at once for a store in
+    /// memory only). For tests on tokio's paused clock, where awaiting [`Desk::durable`]
+    /// would let the clock jump ahead meanwhile.
+    pub fn flush(&self) -> Result<(), DeskError> {
+        match &self.writer {
+            Some(writer) => writer.flush().map_err(|_| DeskError::Unavailable),
+            None => Ok(()),
+        }
+    }
+
     /// Reads the world under the lock, for views.
     pub fn read<T>(&self, view: impl FnOnce(&World) -> T) -> T {
         view(&self.lock())

@@ -135,10 +135,18 @@ impl Database {
         Database::read(engine, path.display().to_string())
     }
 
-    /// The PostgreSQL database at `url`.
+    /// The PostgreSQL database at `url`. Opened on a thread of its own: the blocking
+    /// client may not run on a thread that drives an async runtime.
     pub fn open_postgres(url: &str) -> Result<(Database, Store), PersistError> {
-        let engine = Engine::Postgres(Postgres::open(url)?);
-        Database::read(engine, redacted(url))
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    let engine = Engine::Postgres(Postgres::open(url)?);
+                    Database::read(engine, redacted(url))
+                })
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        })
     }
 
     fn read(engine: Engine, name: String) -> Result<(Database, Store), PersistError> {

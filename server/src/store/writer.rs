@@ -31,6 +31,8 @@ enum Job {
     Batch(Rows, Vec<Notice>),
     /// Answers once everything queued before it is durable (`true`) or failed (`false`).
     Barrier(oneshot::Sender<bool>),
+    /// The same, for a caller that blocks its thread.
+    BlockingBarrier(std::sync::mpsc::Sender<bool>),
 }
 
 /// The writer thread's handle. Dropping it writes what is queued and waits for the thread.
@@ -69,6 +71,18 @@ impl Writer {
         }
     }
 
+    /// Blocks the calling thread until everything queued so far is durable, or with
+    /// [`StorageFailed`]. For tests on tokio's paused clock, where awaiting would let the
+    /// clock jump ahead meanwhile.
+    pub fn flush(&self) -> Result<(), StorageFailed> {
+        let (done, answer) = std::sync::mpsc::channel();
+        self.queue(Job::BlockingBarrier(done));
+        match answer.recv() {
+            Ok(true) => Ok(()),
+            _ => Err(StorageFailed),
+        }
+    }
+
     fn queue(&self, job: Job) {
         if let Some(jobs) = &self.jobs
             && jobs.send(job).is_err()
@@ -86,6 +100,25 @@ impl Drop for Writer {
             && thread.join().is_err()
         {
             tracing::error!("the database writer panicked");
+        }
+    }
+}
+
+/// Whoever waits for a barrier.
+enum Answer {
+    Async(oneshot::Sender<bool>),
+    Blocking(std::sync::mpsc::Sender<bool>),
+}
+
+impl Answer {
+    fn send(self, written: bool) {
+        match self {
+            Answer::Async(done) => {
+                let _ = done.send(written);
+            }
+            Answer::Blocking(done) => {
+                let _ = done.send(written);
+            }
         }
     }
 }
@@ -125,7 +158,8 @@ fn run(mut database: Database, queue: mpsc::Receiver<Job>) {
                     }
                     held_notices.extend(notices);
                 }
-                Job::Barrier(done) => barriers.push(done),
+                Job::Barrier(done) => barriers.push(Answer::Async(done)),
+                Job::BlockingBarrier(done) => barriers.push(Answer::Blocking(done)),
             }
         }
         let written = match database.commit(&held_rows) {
@@ -142,7 +176,7 @@ fn run(mut database: Database, queue: mpsc::Receiver<Job>) {
             }
         }
         for done in barriers {
-            let _ = done.send(written);
+            done.send(written);
         }
         if !open && !written {
             // Shutting down with a database that still refuses: one last try was made.

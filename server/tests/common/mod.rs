@@ -2,6 +2,10 @@
 //! visitor, and a minimal HTTP/1.1 client for the JSON APIs.
 #![allow(dead_code)] // each test file uses its own part
 
+pub mod engine;
+
+pub use engine::desk;
+
 use futures_util::{SinkExt, StreamExt};
 use porchlight_protocol::{ClientFrame, ServerFrame};
 use porchlight_server::{ServerConfig, Shared, serve};
@@ -48,7 +52,11 @@ pub async fn start() -> Server {
 }
 
 pub async fn start_with(config: ServerConfig) -> Server {
-    start_on(Shared::new(config, "no-widget-here".into())).await
+    start_on(Shared::with(
+        desk(config),
+        porchlight_server::Options::serving("no-widget-here".into()),
+    ))
+    .await
 }
 
 /// Starts the server around `state` (a desk in a database, another widget folder).
