@@ -349,7 +349,12 @@ async fn an_ended_chat_goes_to_history_when_the_visitor_starts_anew() {
     let second = desk.start_new(&token).expect("start anew");
     assert_ne!(first, second);
     assert_eq!(kinds(&desk, &second), vec!["message_received"]);
-    let history = desk.history(&token, 0, 50).expect("session");
+    desk.flush().expect("written");
+    let history = desk
+        .history(&token, 0, 50)
+        .await
+        .expect("read")
+        .expect("session");
     assert_eq!(history.len(), 1);
     assert_eq!(history[0].conversation, first);
     let by_visitor = history[0].events.iter().any(|e| {

@@ -131,13 +131,18 @@ async fn idle_anonymous_sessions_are_forgotten_in_memory_and_in_the_database() {
     desk.advance_clock(31 * 60).expect("simulation on");
     assert_eq!(desk.forget_idle_sessions(), 1);
     desk.durable().await.expect("written");
-    let transcript = |token, conversation| desk.transcript(token, conversation, Seq(0), 10);
+    desk.flush().expect("written");
+    let transcript = async |token, conversation| {
+        desk.transcript(token, conversation, Seq(0), 10)
+            .await
+            .expect("read")
+    };
     assert!(
-        transcript(&idle, &idle_conversation).is_none(),
-        "gone from memory"
+        transcript(&idle, &idle_conversation).await.is_none(),
+        "gone from memory and the database"
     );
-    assert!(transcript(&wrote, &wrote_conversation).is_some());
-    assert!(transcript(&asked, &asked_conversation).is_some());
+    assert!(transcript(&wrote, &wrote_conversation).await.is_some());
+    assert!(transcript(&asked, &asked_conversation).await.is_some());
     drop(desk);
 
     let sqlite = rusqlite::Connection::open(&db).expect("open");
@@ -178,8 +183,11 @@ async fn a_session_a_tab_holds_open_is_never_forgotten() {
         .unwrap_or_else(|never| match never {});
     desk.advance_clock(24 * 60 * 60).expect("simulation on");
     assert_eq!(desk.forget_idle_sessions(), 0);
+    desk.flush().expect("written");
     assert!(
         desk.transcript(&attached.token, &attached.conversation, Seq(0), 10)
+            .await
+            .expect("read")
             .is_some()
     );
 }
@@ -192,8 +200,11 @@ async fn transcripts_come_in_pages() {
         desk.visitor_text(&conversation, &message(n), "hello")
             .expect("room");
     }
+    desk.flush().expect("written");
     let page = desk
         .transcript(&token, &conversation, Seq(3), 5)
+        .await
+        .expect("read")
         .expect("ours");
     assert_eq!(
         page.iter().map(|e| e.seq.0).collect::<Vec<_>>(),

@@ -330,31 +330,43 @@ fn resident_kib(pid: u32) -> Option<u64> {
 }
 
 #[tokio::test]
-async fn a_database_of_10000_idle_sessions_starts_without_a_buffer_for_any() {
+async fn a_database_of_10000_idle_sessions_starts_holding_none_and_recalls_one_on_demand() {
     const SESSIONS: usize = 10_000;
     let db = temp_db();
-    {
+    let tokens = {
         let (mut database, mut store) = porchlight_server::store::database::Database::open_sqlite(
             &db,
             porchlight_server::store::sqlite::BUSY_TIMEOUT,
         )
         .expect("open");
         let greeting = porchlight_server::ServerConfig::default().bot.greeting();
+        let mut tokens = Vec::new();
         for _ in 0..SESSIONS {
-            let (_, conversation) = store.create_session();
+            let (token, conversation) = store.create_session();
             store.append(&conversation, greeting.clone());
+            tokens.push((token, conversation));
         }
         let changes = store.take_changes();
         let rows = porchlight_server::store::sql::Rows::read(&store, &changes);
         database.commit(&[rows]).expect("write");
-    }
+        tokens
+    };
     let desk = Desk::open(config(BROADCAST, MANUAL_AGENTS), &db).expect("open");
-    let (held, buffered) = desk.read(|w| (w.store.session_count(), w.store.listened_sessions()));
+    let held = || desk.read(|w| (w.store.session_count(), w.store.listened_sessions()));
+    assert_eq!(held(), (0, 0), "nothing live, nothing held");
+    let (token, conversation) = tokens[SESSIONS / 2].clone();
+    desk.recall(Some(&token), None).await.expect("read");
+    let (attached, _updates) = desk
+        .hello(Some(&token), None, Seq(0), None, Instant::now(), || {
+            Ok::<(), std::convert::Infallible>(())
+        })
+        .unwrap_or_else(|never| match never {});
     assert_eq!(
-        (held, buffered),
-        (SESSIONS, 0),
-        "no fan-out buffer for a session nobody listens to"
+        (attached.token, attached.conversation, attached.last_seq),
+        (token, conversation, Seq(1)),
+        "the returning visitor resumes their session"
     );
+    assert_eq!(held(), (1, 1));
     drop(desk);
 
     // The figure: the real binary's memory on this database against an empty one.
@@ -592,6 +604,13 @@ async fn a_reopened_desk_finds_a_verified_users_session_from_another_browser() {
     drop(desk);
 
     let desk = Desk::open_at(config(BROADCAST, MANUAL_AGENTS), &db).expect("reopen");
+    assert_eq!(
+        desk.identity(&first.token),
+        None,
+        "a session with nothing live stays in the database at start"
+    );
+    // Another browser: no token, the same verified user; the socket recalls first.
+    desk.recall(None, Some("user-42")).await.expect("read");
     assert_eq!(desk.identity(&first.token), Some(known.clone()));
     let again = hello(&desk, Some(known));
     assert_eq!(

@@ -24,6 +24,7 @@ use crate::config::ServerConfig;
 use crate::routing::{RouteError, Routed, Router};
 use crate::sim::agents::{self, Plan};
 use crate::store::database::{Database, PersistError, Target};
+use crate::store::reader::Reader;
 use crate::store::sql::Rows;
 use crate::store::writer::Writer;
 use crate::store::{Conversation, Phase, Store, Update};
@@ -168,7 +169,7 @@ impl Drop for WorldGuard<'_> {
             Some(writer) => {
                 let notices = store.take_notices();
                 if !changes.is_empty() || !notices.is_empty() {
-                    writer.send(Rows::read(store, &changes), notices);
+                    writer.send(store.serial(), Rows::read(store, &changes), notices);
                 }
             }
             None => store.deliver_notices(),
@@ -182,6 +183,9 @@ pub struct Desk {
     world: Mutex<World>,
     /// Commits changes and then tells them, unless the store lives in memory only.
     writer: Option<Writer>,
+    /// Reads what left memory (history, transcripts, returning sessions) from the
+    /// database, unless the store lives in memory only.
+    reader: Option<Reader>,
     /// Wakes the timer driver when deadlines may have changed.
     wake: Arc<Notify>,
 }
@@ -197,7 +201,7 @@ impl Desk {
     /// A desk for `config` with an empty store in memory only, and its timer driver.
     /// Needs a tokio runtime.
     pub fn new(config: ServerConfig) -> Arc<Desk> {
-        Desk::with_store(config, Store::default(), None)
+        Desk::with_store(config, Store::default(), None, None)
     }
 
     /// A desk keeping its store in the SQLite database at `path`, resuming what it holds:
@@ -209,7 +213,7 @@ impl Desk {
     /// A desk keeping its store in the database `target` names (SQLite or PostgreSQL),
     /// resuming what it holds.
     pub fn open_at(config: ServerConfig, target: &Target) -> Result<Arc<Desk>, PersistError> {
-        Desk::resume(config, Database::open(target)?)
+        Desk::resume(config, Database::open(target)?, Reader::open(target)?)
     }
 
     /// Like [`Desk::open`], with writes waiting at most `busy_timeout` for another
@@ -219,22 +223,32 @@ impl Desk {
         path: &Path,
         busy_timeout: std::time::Duration,
     ) -> Result<Arc<Desk>, PersistError> {
-        Desk::resume(config, Database::open_sqlite(path, busy_timeout)?)
+        Desk::resume(
+            config,
+            Database::open_sqlite(path, busy_timeout)?,
+            Reader::open(&Target::Sqlite(path.to_path_buf()))?,
+        )
     }
 
     fn resume(
         config: ServerConfig,
         (database, store): (Database, Store),
+        reader: Reader,
     ) -> Result<Arc<Desk>, PersistError> {
         let name = database.name().to_string();
         let writer = Writer::start(database).map_err(|source| PersistError::Writer {
             database: name,
             source,
         })?;
-        Ok(Desk::with_store(config, store, Some(writer)))
+        Ok(Desk::with_store(config, store, Some(writer), Some(reader)))
     }
 
-    fn with_store(config: ServerConfig, store: Store, writer: Option<Writer>) -> Arc<Desk> {
+    fn with_store(
+        config: ServerConfig,
+        store: Store,
+        writer: Option<Writer>,
+        reader: Option<Reader>,
+    ) -> Arc<Desk> {
         let mut router = Router::new(
             config.routing.mode,
             config.timers(),
@@ -261,6 +275,7 @@ impl Desk {
             config,
             world: Mutex::new(World { store, router }),
             writer,
+            reader,
             wake: Arc::new(Notify::new()),
         });
         let now = Instant::now();
@@ -292,7 +307,12 @@ impl Desk {
     /// [`DeskError::Unavailable`] when the database cannot be written now. At once for a
     /// store in memory only.
     pub fn durable(&self) -> impl Future<Output = Result<(), DeskError>> + Send + 'static {
-        let waiting = self.writer.as_ref().map(Writer::durable);
+        // Every batch of changes already written: nothing to wait for.
+        let waiting = self
+            .writer
+            .as_ref()
+            .filter(|writer| writer.committed() < self.lock().store.serial())
+            .map(Writer::durable);
         async move {
             match waiting {
                 Some(waiting) => waiting.await.map_err(|_| DeskError::Unavailable),
@@ -309,6 +329,11 @@ impl Desk {
             Some(writer) => writer.flush().map_err(|_| DeskError::Unavailable),
             None => Ok(()),
         }
+    }
+
+    /// The database's reading connection, unless the store lives in memory only.
+    pub(crate) fn reader(&self) -> Option<&Reader> {
+        self.reader.as_ref()
     }
 
     /// Reads the world under the lock, for views.

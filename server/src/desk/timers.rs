@@ -1,6 +1,7 @@
 //! The clock's side of the desk: routing deadlines (queue time, acceptance time) expire
 //! on tokio's clock, so tests pause and advance time instead of sleeping; and idle
-//! anonymous sessions are forgotten, swept every [`SWEEP_EVERY`] (and once at start).
+//! anonymous sessions are forgotten, and settled ones let go from memory (their history
+//! stays in the database), swept every [`SWEEP_EVERY`] (and once at start).
 
 use super::Desk;
 use std::sync::Arc;
@@ -33,6 +34,31 @@ impl Desk {
         world.store.purge(&idle);
         idle.len()
     }
+
+    /// Lets go from memory every session that no tab holds, that has nothing waiting for or
+    /// talking with an agent, whose changes are all written and that was idle for
+    /// `limits.idle_session_minutes` on tokio's clock, and every social channel's
+    /// conversation that is over and likewise idle; the database keeps them all, and they
+    /// come back when asked for. Nothing leaves a store kept in memory only. Returns how
+    /// many sessions and channel conversations left.
+    pub fn let_go_settled(&self, now: Instant) -> (usize, usize) {
+        let Some(writer) = &self.writer else {
+            return (0, 0);
+        };
+        let idle_before = now
+            .checked_sub(self.config.limits.idle_session())
+            .unwrap_or(now);
+        // Read first: a batch the writer commits meanwhile only makes more settled.
+        let committed = writer.committed();
+        let mut world = self.lock();
+        let sessions = world.store.settled_sessions(committed, idle_before);
+        world.store.evict(&sessions);
+        let channel = world
+            .store
+            .settled_channel_conversations(committed, idle_before);
+        world.store.evict_conversations(&channel);
+        (sessions.len(), channel.len())
+    }
 }
 
 /// Sweeps idle anonymous sessions at start and every [`SWEEP_EVERY`] until the desk is
@@ -43,9 +69,15 @@ pub(super) fn spawn_sweeper(desk: &Arc<Desk>) {
         loop {
             let Some(desk) = weak.upgrade() else { return };
             let forgotten = desk.forget_idle_sessions();
+            let (sessions, channel) = desk.let_go_settled(Instant::now());
             drop(desk);
             if forgotten > 0 {
                 tracing::info!("forgot {forgotten} idle anonymous session(s)");
+            }
+            if sessions + channel > 0 {
+                tracing::debug!(
+                    "{sessions} settled session(s) and {channel} channel conversation(s) left memory"
+                );
             }
             tokio::time::sleep(SWEEP_EVERY).await;
         }

@@ -4,6 +4,7 @@
 
 use crate::desk::{Desk, World};
 use crate::routing::RoutingSnapshot;
+use crate::store::sql;
 use crate::store::{Conversation, OfflineMessage, Phase, Rating, StoredEvent};
 use porchlight_protocol::form::Answers;
 use porchlight_protocol::{
@@ -18,9 +19,35 @@ impl Desk {
         self.read(|world| mock_state(world, now))
     }
 
-    /// One conversation in full, for `GET /mock/conversations/{id}`.
+    /// One conversation in full, for `GET /mock/conversations/{id}`: from memory, or for
+    /// one that left it, from the database (a blocking read, never under the lock).
     pub fn conversation(&self, id: &ConversationId) -> Option<ConversationView> {
-        self.read(|world| conversation_view(world, id))
+        let held = self.read(|world| {
+            let conv = world.store.conversation(id)?;
+            Some(conversation_view(
+                id,
+                conv,
+                world.store.identity(&conv.token).cloned(),
+            ))
+        });
+        if held.is_some() {
+            return held;
+        }
+        let wanted = id.clone();
+        let stored = self.reader()?.read_blocking(move |db| {
+            let Some(conv) = sql::conversation(db, &wanted)? else {
+                return Ok(None);
+            };
+            let identity = sql::session(db, &conv.token)?.and_then(|s| s.identity);
+            Ok(Some((conv, identity)))
+        });
+        match stored {
+            Ok(found) => found.map(|(conv, identity)| conversation_view(id, &conv, identity)),
+            Err(err) => {
+                tracing::warn!("cannot read conversation {id}: {err}");
+                None
+            }
+        }
     }
 }
 
@@ -61,20 +88,23 @@ fn mock_state(world: &World, now: Instant) -> MockState {
     }
 }
 
-fn conversation_view(world: &World, id: &ConversationId) -> Option<ConversationView> {
-    let conv = world.store.conversation(id)?;
+fn conversation_view(
+    id: &ConversationId,
+    conv: &Conversation,
+    identity: Option<KnownIdentity>,
+) -> ConversationView {
     let agent = match &conv.phase {
         Phase::Live { agent, .. } => Some(agent.clone()),
         _ => None,
     };
-    Some(ConversationView {
+    ConversationView {
         id: id.clone(),
         status: conv.phase.name(),
         agent,
         prechat: conv.answers.clone(),
         rating: conv.rating.clone(),
         visitor_typing: conv.visitor_typing,
-        identity: world.store.identity(&conv.token).cloned(),
+        identity,
         transcript: conv
             .events
             .iter()
@@ -90,7 +120,7 @@ fn conversation_view(world: &World, id: &ConversationId) -> Option<ConversationV
             })
             .collect(),
         events: conv.events.iter().map(StoredEvent::to_record).collect(),
-    })
+    }
 }
 
 /// `GET /mock/state`.

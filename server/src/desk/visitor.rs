@@ -4,6 +4,7 @@
 
 use super::{Desk, DeskError, World, not_now};
 use crate::sim::agents;
+use crate::store::sql;
 use crate::store::{Appended, OfflineMessage, Phase, Rating, Store, StoredEvent, Update, now_ms};
 use porchlight_protocol::form::{self, Answers};
 use porchlight_protocol::limits::MAX_MESSAGE_CHARS;
@@ -385,9 +386,108 @@ impl Desk {
         Ok(conversation)
     }
 
+    /// Brings session `token`, or verified user `user`'s session, back into memory from
+    /// the database when it left, with its current conversation; a session already held,
+    /// or one the database does not know, changes nothing.
+    pub async fn recall(
+        &self,
+        token: Option<&SessionToken>,
+        user: Option<&str>,
+    ) -> Result<(), DeskError> {
+        let Some(reader) = self.reader() else {
+            return Ok(());
+        };
+        let (token, user) = {
+            let world = self.lock();
+            let wanted = |t: &SessionToken| !world.store.holds_session(t);
+            (
+                token.filter(|t| wanted(t)).cloned(),
+                user.filter(|u| world.store.user_session(u).is_none())
+                    .map(str::to_string),
+            )
+        };
+        if token.is_none() && user.is_none() {
+            return Ok(());
+        }
+        let found = reader
+            .read(move |db| {
+                let mut found = Vec::new();
+                let sessions = [
+                    token.map(|t| sql::session(db, &t)).transpose()?.flatten(),
+                    user.map(|u| sql::user_session(db, &u))
+                        .transpose()?
+                        .flatten(),
+                ];
+                for stored in sessions.into_iter().flatten() {
+                    let current = sql::conversation(db, &stored.current)?
+                        .map(|conv| (stored.current.clone(), conv));
+                    found.push((stored, current.into_iter().collect::<Vec<_>>()));
+                }
+                Ok(found)
+            })
+            .await
+            .map_err(|err| {
+                tracing::error!("cannot read a returning session: {err}");
+                DeskError::Unavailable
+            })?;
+        let mut world = self.lock();
+        for (stored, conversations) in found {
+            world.store.adopt(stored, conversations);
+        }
+        Ok(())
+    }
+
     /// The session's earlier conversations, newest first: `limit` of them after skipping
-    /// `offset`.
-    pub fn history(
+    /// `offset`, with at most [`MAX_READ_BYTES`] of events in all (a conversation cut short
+    /// reads on through [`Desk::transcript`]). Read from the database once everything said
+    /// is written, never under the desk's lock; `None` for an unknown session.
+    pub async fn history(
+        &self,
+        token: &SessionToken,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Option<Vec<PastConversation>>, DeskError> {
+        let Some(reader) = self.reader() else {
+            return Ok(self.history_in_memory(token, offset, limit));
+        };
+        self.durable().await?;
+        let held = {
+            let world = self.lock();
+            world.store.session(token).map(|_| world.store.past(token))
+        };
+        let token = token.clone();
+        reader
+            .read(move |db| {
+                let past = match held {
+                    Some(past) => past,
+                    None => match sql::session(db, &token)? {
+                        Some(stored) => stored.past.into_iter().rev().collect(),
+                        None => return Ok(None),
+                    },
+                };
+                let mut budget = MAX_READ_BYTES;
+                let mut page = Vec::new();
+                for id in past.into_iter().skip(offset).take(limit) {
+                    if budget == 0 {
+                        break;
+                    }
+                    let events = sql::events_after(db, &id, Seq(0), usize::MAX, &mut budget)?;
+                    page.push(PastConversation {
+                        started_ms: events.first().map_or(0, |e| e.at_ms),
+                        events: events.iter().map(StoredEvent::to_record).collect(),
+                        conversation: id,
+                    });
+                }
+                Ok(Some(page))
+            })
+            .await
+            .map_err(|err| {
+                tracing::error!("cannot read a visitor's history: {err}");
+                DeskError::Unavailable
+            })
+    }
+
+    fn history_in_memory(
         &self,
         token: &SessionToken,
         offset: usize,
@@ -395,49 +495,91 @@ impl Desk {
     ) -> Option<Vec<PastConversation>> {
         let world = self.lock();
         world.store.session(token)?;
-        Some(
-            world
-                .store
-                .past(token)
-                .into_iter()
-                .skip(offset)
-                .take(limit)
-                .filter_map(|id| {
-                    let conv = world.store.conversation(&id)?;
-                    Some(PastConversation {
-                        started_ms: conv.events.first().map_or(0, |e| e.at_ms),
-                        events: conv.events.iter().map(StoredEvent::to_record).collect(),
-                        conversation: id,
-                    })
-                })
-                .collect(),
-        )
+        let mut budget = MAX_READ_BYTES;
+        let mut page = Vec::new();
+        for id in world.store.past(token).into_iter().skip(offset).take(limit) {
+            if budget == 0 {
+                break;
+            }
+            let Some(conv) = world.store.conversation(&id) else {
+                continue;
+            };
+            page.push(PastConversation {
+                started_ms: conv.events.first().map_or(0, |e| e.at_ms),
+                events: within(&mut budget, conv.events.iter()),
+                conversation: id,
+            });
+        }
+        Some(page)
     }
 
-    /// At most `limit` events of `conversation` after `after`, when it belongs to session
-    /// `token`: how a widget told to replay over HTTP reads what it missed.
-    pub fn transcript(
+    /// At most `limit` events (and [`MAX_READ_BYTES`]) of `conversation` after `after`,
+    /// when it belongs to session `token`: how a widget told to replay over HTTP reads what
+    /// it missed. `None` for someone else's conversation or an unknown one.
+    pub async fn transcript(
         &self,
         token: &SessionToken,
         conversation: &ConversationId,
         after: Seq,
         limit: usize,
-    ) -> Option<Vec<EventRecord>> {
-        let world = self.lock();
-        let conv = world.store.conversation(conversation)?;
-        if conv.token != *token {
-            return None;
+    ) -> Result<Option<Vec<EventRecord>>, DeskError> {
+        self.durable().await?;
+        let held = {
+            let world = self.lock();
+            world.store.conversation(conversation).map(|conv| {
+                (conv.token == *token).then(|| {
+                    let skip = usize::try_from(after.0).unwrap_or(usize::MAX);
+                    let mut budget = MAX_READ_BYTES;
+                    within(&mut budget, conv.events.iter().skip(skip).take(limit))
+                })
+            })
+        };
+        let Some(reader) = self.reader() else {
+            return Ok(held.flatten());
+        };
+        if let Some(found) = held {
+            return Ok(found);
         }
-        let skip = usize::try_from(after.0).unwrap_or(usize::MAX);
-        Some(
-            conv.events
-                .iter()
-                .skip(skip)
-                .take(limit)
-                .map(StoredEvent::to_record)
-                .collect(),
-        )
+        let (token, conversation) = (token.clone(), conversation.clone());
+        reader
+            .read(move |db| {
+                let owned = sql::conversation_token(db, &conversation)?;
+                if owned.as_ref() != Some(&token) {
+                    return Ok(None);
+                }
+                let mut budget = MAX_READ_BYTES;
+                let events = sql::events_after(db, &conversation, after, limit, &mut budget)?;
+                Ok(Some(events.iter().map(StoredEvent::to_record).collect()))
+            })
+            .await
+            .map_err(|err| {
+                tracing::error!("cannot read a transcript: {err}");
+                DeskError::Unavailable
+            })
     }
+}
+
+/// The most bytes of events (as JSON) one history or transcript read returns; the first
+/// event is returned whatever its size.
+pub const MAX_READ_BYTES: usize = 1_000_000;
+
+/// The events `events` yields while `budget` lasts (at least one), spending it.
+fn within<'a>(
+    budget: &mut usize,
+    events: impl Iterator<Item = &'a StoredEvent>,
+) -> Vec<EventRecord> {
+    let mut taken = Vec::new();
+    for event in events {
+        let record = event.to_record();
+        let size = serde_json::to_string(&record).map_or(0, |json| json.len());
+        if size > *budget && !taken.is_empty() {
+            *budget = 0;
+            break;
+        }
+        *budget = budget.saturating_sub(size);
+        taken.push(record);
+    }
+    taken
 }
 
 /// What a connection holding events up to `from` needs. With a replay `window`, a client

@@ -205,6 +205,14 @@ where
                 )
                 .await;
         }
+        // A session that left memory comes back from the database first.
+        let user = known
+            .as_ref()
+            .filter(|k| k.verified)
+            .map(|k| k.user_id.as_str());
+        if let Err(err) = self.state.desk.recall(token.as_ref(), user).await {
+            return self.refuse(ErrorCode::Unavailable, err.to_string()).await;
+        }
         let now = Instant::now();
         let client = self.client.as_ref();
         let admit = || client.map_or(Ok(()), |c| c.new_session(now));

@@ -82,9 +82,12 @@ fn bearer_token(headers: &HeaderMap) -> Result<SessionToken, ApiError> {
 
 /// With `[identity] enforce`, a visitor read is answered only for a session whose visitor
 /// proved who they are.
-fn check_identity(state: &AppState, token: &SessionToken) -> Result<(), ApiError> {
-    if !state.desk.config.identity.enforce || state.desk.identity(token).is_some_and(|i| i.verified)
-    {
+async fn check_identity(state: &AppState, token: &SessionToken) -> Result<(), ApiError> {
+    if !state.desk.config.identity.enforce {
+        return Ok(());
+    }
+    state.desk.recall(Some(token), None).await?;
+    if state.desk.identity(token).is_some_and(|i| i.verified) {
         return Ok(());
     }
     Err(ApiError::new(
@@ -126,12 +129,12 @@ pub(super) async fn history(
     let Query(Page { offset, limit }) = page.map_err(bad_query)?;
     let limit = limit.unwrap_or(HISTORY_PAGE).min(HISTORY_PAGE);
     let token = bearer_token(&headers)?;
-    check_identity(&state, &token)?;
+    check_identity(&state, &token).await?;
     let past = state
         .desk
         .history(&token, offset, limit)
+        .await?
         .ok_or_else(unauthorized)?;
-    state.desk.durable().await?;
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(past)).into_response())
 }
 
@@ -162,7 +165,7 @@ pub(super) async fn transcript(
         )
     })?;
     let token = bearer_token(&headers)?;
-    check_identity(&state, &token)?;
+    check_identity(&state, &token).await?;
     let not_found = || {
         ApiError::new(
             StatusCode::NOT_FOUND,
@@ -179,7 +182,7 @@ pub(super) async fn transcript(
             Seq(after),
             limit.unwrap_or(TRANSCRIPT_PAGE).min(TRANSCRIPT_PAGE),
         )
+        .await?
         .ok_or_else(not_found)?;
-    state.desk.durable().await?;
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(events)).into_response())
 }

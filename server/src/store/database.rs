@@ -174,7 +174,7 @@ impl Database {
         &self.name
     }
 
-    fn sql(&mut self) -> &mut dyn Sql {
+    pub(crate) fn sql(&mut self) -> &mut dyn Sql {
         match &mut self.engine {
             Engine::Sqlite(sqlite) => sqlite,
             Engine::Postgres(postgres) => postgres,

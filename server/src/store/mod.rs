@@ -10,6 +10,7 @@
 
 pub mod database;
 pub mod postgres;
+pub mod reader;
 pub mod sql;
 pub mod sqlite;
 pub mod writer;
@@ -218,6 +219,8 @@ pub struct Conversation {
     /// Counts the visitor's messages in the live chat, so a simulated agent can tell
     /// whether the visitor wrote since it last looked (not kept across restarts).
     pub visitor_activity: u64,
+    /// The [`Store::serial`] of the last batch of changes that touched it, and when.
+    touched: (u64, Option<Instant>),
 }
 
 impl Conversation {
@@ -243,6 +246,7 @@ impl Conversation {
             visitor_typing: false,
             handled_by: None,
             visitor_activity: 0,
+            touched: (0, None),
         }
     }
 }
@@ -259,6 +263,11 @@ struct Session {
     updates: Option<broadcast::Sender<Update>>,
     /// Who the visitor said they are, verified or not; the latest `hello` with one.
     identity: Option<KnownIdentity>,
+    /// The [`Store::serial`] of the last batch of changes that touched it: once the writer
+    /// has committed that batch, the session may leave memory.
+    touched: u64,
+    /// When it last changed, on tokio's clock.
+    last_touch: Instant,
 }
 
 /// A change to tell once it is durable: to the connections of a session that listened
@@ -354,16 +363,23 @@ pub struct Store {
     /// Verified user id → that user's session, so the user sees the same history on
     /// every browser. Kept in storage as the sessions' identities.
     users: HashMap<String, SessionToken>,
+    /// How many batches of changes were taken ([`Store::take_changes`]).
+    serial: u64,
 }
 
 /// The most records a channel's outbox keeps.
 pub const OUTBOX_LIMIT: usize = 1_000;
+
+/// The most left messages and sends read back into memory at start (the database keeps
+/// them all).
+pub const KEPT_IN_MEMORY: usize = 1_000;
 
 impl Default for Store {
     fn default() -> Self {
         Store {
             sessions: HashMap::new(),
             users: HashMap::new(),
+            serial: 0,
             conversations: HashMap::new(),
             order: Vec::new(),
             offline_messages: Vec::new(),
@@ -472,9 +488,151 @@ impl Store {
         });
     }
 
-    /// What changed since the last call.
+    /// What changed since the last call. A non-empty batch gets the next
+    /// [`Store::serial`], and the sessions it touches remember it.
     pub fn take_changes(&mut self) -> Changes {
-        std::mem::take(&mut self.changes)
+        let changes = std::mem::take(&mut self.changes);
+        if !changes.is_empty() {
+            self.serial += 1;
+            let now = Instant::now();
+            let tokens: BTreeSet<SessionToken> = changes
+                .sessions
+                .iter()
+                .cloned()
+                .chain(
+                    changes
+                        .conversations
+                        .iter()
+                        .chain(changes.events.iter().map(|(id, _)| id))
+                        .filter_map(|id| Some(self.conversations.get(id)?.token.clone())),
+                )
+                .collect();
+            for id in changes
+                .conversations
+                .iter()
+                .chain(changes.events.iter().map(|(id, _)| id))
+            {
+                if let Some(conv) = self.conversations.get_mut(id) {
+                    conv.touched = (self.serial, Some(now));
+                }
+            }
+            for token in tokens {
+                if let Some(session) = self.sessions.get_mut(&token) {
+                    session.touched = self.serial;
+                    session.last_touch = now;
+                }
+            }
+        }
+        changes
+    }
+
+    /// The serial of the newest batch of changes taken.
+    pub fn serial(&self) -> u64 {
+        self.serial
+    }
+
+    /// Sessions that may leave memory: no tab holds them, nothing of theirs waits for or
+    /// talks with an agent, their last change is committed (`committed` is the newest
+    /// batch the writer has written) and older than `idle_before`.
+    pub fn settled_sessions(&self, committed: u64, idle_before: Instant) -> Vec<SessionToken> {
+        let live = |id: &ConversationId| {
+            self.conversations.get(id).is_some_and(|c| {
+                matches!(
+                    c.phase,
+                    Phase::Queued { .. } | Phase::Connecting { .. } | Phase::Live { .. }
+                )
+            })
+        };
+        self.sessions
+            .iter()
+            .filter(|(_, s)| {
+                s.touched <= committed
+                    && s.last_touch <= idle_before
+                    && s.updates.as_ref().is_none_or(|u| u.receiver_count() == 0)
+                    && !std::iter::once(&s.current).chain(&s.past).any(live)
+            })
+            .map(|(token, _)| token.clone())
+            .collect()
+    }
+
+    /// Lets `tokens` and their conversations go from memory; the database keeps them.
+    pub fn evict(&mut self, tokens: &[SessionToken]) {
+        let mut gone = std::collections::HashSet::new();
+        for token in tokens {
+            let Some(session) = self.sessions.remove(token) else {
+                continue;
+            };
+            if let Some(known) = &session.identity
+                && self.users.get(&known.user_id) == Some(token)
+            {
+                self.users.remove(&known.user_id);
+            }
+            for id in std::iter::once(session.current).chain(session.past) {
+                if self.conversations.remove(&id).is_some() {
+                    gone.insert(id);
+                }
+            }
+        }
+        if !gone.is_empty() {
+            self.order.retain(|id| !gone.contains(id));
+        }
+    }
+
+    /// Conversations of social channels (which belong to no visitor session) that may
+    /// leave memory: over, their last change committed and older than `idle_before`.
+    pub fn settled_channel_conversations(
+        &self,
+        committed: u64,
+        idle_before: Instant,
+    ) -> Vec<ConversationId> {
+        self.order
+            .iter()
+            .filter(|id| {
+                self.conversations.get(*id).is_some_and(|c| {
+                    c.channel.as_str() != WEB_CHANNEL
+                        && matches!(
+                            c.phase,
+                            Phase::Missed | Phase::MessageLeft | Phase::Ended { .. }
+                        )
+                        && c.touched.0 <= committed
+                        && c.touched.1.is_none_or(|at| at <= idle_before)
+                        && !self.sessions.contains_key(&c.token)
+                })
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// Lets conversations go from memory; the database keeps them.
+    pub fn evict_conversations(&mut self, ids: &[ConversationId]) {
+        let gone: std::collections::HashSet<&ConversationId> = ids.iter().collect();
+        for id in ids {
+            self.conversations.remove(id);
+        }
+        self.order.retain(|id| !gone.contains(id));
+    }
+
+    /// A session read back from the database on demand, with the conversations read with
+    /// it; nothing changes when the session is already in memory.
+    pub fn adopt(
+        &mut self,
+        stored: sql::StoredSession,
+        conversations: Vec<(ConversationId, Conversation)>,
+    ) {
+        if self.sessions.contains_key(&stored.token) {
+            return;
+        }
+        for (id, conv) in conversations {
+            if !self.conversations.contains_key(&id) {
+                self.restore_conversation(id, conv);
+            }
+        }
+        self.restore_session(stored);
+    }
+
+    /// Whether session `token` is in memory.
+    pub fn holds_session(&self, token: &SessionToken) -> bool {
+        self.sessions.contains_key(token)
     }
 
     /// What to tell since the last call, in order.
@@ -497,17 +655,17 @@ impl Store {
 
     pub fn leave_message(&mut self, message: OfflineMessage) {
         self.changes.offline_messages.push(message.clone());
-        self.offline_messages.push(message);
+        self.restore_offline_message(message);
     }
 
     /// A session read back from storage.
-    pub(crate) fn restore_session(
-        &mut self,
-        token: SessionToken,
-        current: ConversationId,
-        past: Vec<ConversationId>,
-        identity: Option<KnownIdentity>,
-    ) {
+    pub(crate) fn restore_session(&mut self, stored: sql::StoredSession) {
+        let sql::StoredSession {
+            token,
+            current,
+            past,
+            identity,
+        } = stored;
         if let Some(known) = identity.as_ref().filter(|i| i.verified) {
             self.users.insert(known.user_id.clone(), token.clone());
         }
@@ -525,6 +683,8 @@ impl Store {
                 past,
                 updates: None,
                 identity,
+                touched: 0,
+                last_touch: Instant::now(),
             },
         );
     }
@@ -547,6 +707,9 @@ impl Store {
 
     pub(crate) fn restore_offline_message(&mut self, message: OfflineMessage) {
         self.offline_messages.push(message);
+        if self.offline_messages.len() > KEPT_IN_MEMORY {
+            self.offline_messages.remove(0);
+        }
     }
 
     fn blank_conversation(&mut self, token: &SessionToken) -> ConversationId {
@@ -572,6 +735,8 @@ impl Store {
                 past: Vec::new(),
                 updates: None,
                 identity: None,
+                touched: 0,
+                last_touch: Instant::now(),
             },
         );
         (token, conversation)

@@ -20,8 +20,10 @@ CREATE TABLE IF NOT EXISTS sessions (
     token TEXT PRIMARY KEY,
     current TEXT NOT NULL,
     past TEXT NOT NULL,
-    identity TEXT
+    identity TEXT,
+    user_id TEXT
 );
+CREATE INDEX IF NOT EXISTS sessions_user ON sessions (user_id);
 CREATE TABLE IF NOT EXISTS conversations (
     ord BIGSERIAL,
     id TEXT PRIMARY KEY,
@@ -45,6 +47,7 @@ CREATE TABLE IF NOT EXISTS events (
     event TEXT NOT NULL,
     PRIMARY KEY (conversation, seq)
 );
+CREATE INDEX IF NOT EXISTS conversations_phase ON conversations (phase);
 CREATE TABLE IF NOT EXISTS outbox (
     ord BIGSERIAL PRIMARY KEY,
     channel TEXT NOT NULL,
@@ -71,6 +74,13 @@ pub struct Postgres {
 }
 
 impl Postgres {
+    /// A connection to `url`, its schema left as it is.
+    pub fn connect(url: &str) -> Result<Postgres, postgres::Error> {
+        Ok(Postgres {
+            client: Client::connect(url, NoTls)?,
+        })
+    }
+
     /// Connects to `url` and brings the schema up to date; a database a newer server wrote
     /// is refused.
     pub fn open(url: &str) -> Result<Postgres, PersistError> {

@@ -9,7 +9,6 @@
 use crate::channels::outbound::OutboxRecord;
 use crate::store::{Changes, Conversation, OfflineMessage, Phase, Rating, Store, StoredEvent};
 use porchlight_protocol::{AgentId, ChannelId, ConversationId, RequestId, Seq, SessionToken};
-use std::collections::HashMap;
 use tokio::time::Instant;
 
 /// One parameter or column value. Nulls are typed, as PostgreSQL wants them.
@@ -173,99 +172,245 @@ fn phase_from(
     })
 }
 
-/// Reads the whole store back.
-pub fn read_store(db: &mut dyn Sql) -> Result<Store, ReadError> {
+/// The columns of a `conversations` row, as [`conversation_from`] reads them.
+pub const CONVERSATION_COLUMNS: &str = "id, token, phase, agent, agent_name, answers, request, \
+     message_request, rating, replies_said, channel, handled_by, channel_state";
+
+/// The phases a conversation waits or talks in: what the desk must hold in memory.
+pub const LIVE_PHASES: &str = "('queued', 'connecting', 'live')";
+
+/// An event row (`seq, at_ms, event`).
+fn event_from(row: Vec<Value>) -> Result<StoredEvent, Invalid> {
+    let mut row = Columns(row);
+    Ok(StoredEvent {
+        seq: Seq(row.count(0, "event seq")?),
+        at_ms: row.count(1, "event time")?,
+        event: from_json("event", &row.text(2, "event")?)?,
+    })
+}
+
+/// The events of `conversation` after `after`, in seq order: at most `limit`, and while
+/// `budget` (bytes of JSON, spent here) lasts — at least one.
+pub fn events_after(
+    db: &mut dyn Sql,
+    conversation: &ConversationId,
+    after: Seq,
+    limit: usize,
+    budget: &mut usize,
+) -> Result<Vec<StoredEvent>, ReadError> {
+    let rows = db.query(
+        "SELECT seq, at_ms, event FROM events WHERE conversation = $1 AND seq > $2 \
+         ORDER BY seq LIMIT $3",
+        &[
+            Value::Text(conversation.as_str().to_string()),
+            Value::count(after.0),
+            Value::count(limit as u64),
+        ],
+    )?;
+    let mut events = Vec::with_capacity(rows.len());
+    for row in rows {
+        // The event's JSON and the record around it (seq, at_ms, their names).
+        let size = match row.get(2) {
+            Some(Value::Text(json)) => json.len() + RECORD_OVERHEAD,
+            _ => RECORD_OVERHEAD,
+        };
+        if size > *budget && !events.is_empty() {
+            *budget = 0;
+            break;
+        }
+        *budget = budget.saturating_sub(size);
+        events.push(event_from(row)?);
+    }
+    Ok(events)
+}
+
+/// What an event record adds to its event's JSON: `{"seq":…,"at_ms":…,"event":…}`.
+const RECORD_OVERHEAD: usize = 64;
+
+/// The session `conversation` belongs to, if stored.
+pub fn conversation_token(
+    db: &mut dyn Sql,
+    conversation: &ConversationId,
+) -> Result<Option<SessionToken>, ReadError> {
+    let rows = db.query(
+        "SELECT token FROM conversations WHERE id = $1",
+        &[Value::Text(conversation.as_str().to_string())],
+    )?;
+    match rows.into_iter().next() {
+        Some(row) => Ok(Some(id(
+            "token",
+            SessionToken::new,
+            Columns(row).text(0, "token")?,
+        )?)),
+        None => Ok(None),
+    }
+}
+
+/// A `conversations` row ([`CONVERSATION_COLUMNS`]) with its events, as the store holds
+/// it. A chat that was waiting for an agent waits again from `now`.
+fn conversation_from(
+    row: Vec<Value>,
+    events: Vec<StoredEvent>,
+    now: Instant,
+) -> Result<(ConversationId, Conversation), Invalid> {
+    let mut row = Columns(row);
+    let raw_id = row.text(0, "conversation id")?;
+    if events
+        .iter()
+        .enumerate()
+        .any(|(i, e)| e.seq.0 != i as u64 + 1)
+    {
+        return Err(invalid("event sequence")(format!("{raw_id} has a gap")));
+    }
+    let request_id = |what, r: Option<String>| r.map(|r| id(what, RequestId::new, r)).transpose();
+    let token = id("token", SessionToken::new, row.text(1, "token")?)?;
+    let mut conv = Conversation::blank(token);
+    conv.events = events;
+    let phase = row.text(2, "phase")?;
+    conv.phase = phase_from(
+        &phase,
+        row.opt_text(3, "agent")?,
+        row.opt_text(4, "agent name")?,
+        now,
+    )
+    .ok_or_else(|| invalid("phase")(phase))?;
+    conv.answers = from_json("answers", &row.text(5, "answers")?)?;
+    conv.request = request_id("request id", row.opt_text(6, "request id")?)?;
+    conv.message_request = request_id("request id", row.opt_text(7, "request id")?)?;
+    conv.rating = row
+        .opt_text(8, "rating")?
+        .map(|r| from_json::<Rating>("rating", &r))
+        .transpose()?;
+    conv.replies_said = usize::try_from(row.count(9, "replies said")?).unwrap_or(usize::MAX);
+    conv.channel = id("channel id", ChannelId::new, row.text(10, "channel id")?)?;
+    conv.handled_by = row
+        .opt_text(11, "agent id")?
+        .map(|a| id("agent id", AgentId::new, a))
+        .transpose()?;
+    conv.channel_state = row
+        .opt_text(12, "channel state")?
+        .map(|s| from_json("channel state", &s))
+        .transpose()?;
+    Ok((id("conversation id", ConversationId::new, raw_id)?, conv))
+}
+
+/// The conversations `sql` selects ([`CONVERSATION_COLUMNS`] first), each with all its
+/// events, in the order selected.
+pub fn conversations(
+    db: &mut dyn Sql,
+    sql: &str,
+    params: &[Value],
+) -> Result<Vec<(ConversationId, Conversation)>, ReadError> {
     let now = Instant::now();
+    let rows = db.query(sql, params)?;
+    let mut found = Vec::with_capacity(rows.len());
+    for row in rows {
+        let raw_id = match row.first() {
+            Some(Value::Text(id)) => id.clone(),
+            _ => return Err(invalid("conversation id")("missing".into()).into()),
+        };
+        let events = db
+            .query(
+                "SELECT seq, at_ms, event FROM events WHERE conversation = $1 ORDER BY seq",
+                &[Value::Text(raw_id)],
+            )?
+            .into_iter()
+            .map(event_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        found.push(conversation_from(row, events, now)?);
+    }
+    Ok(found)
+}
+
+/// One conversation with its events, if stored.
+pub fn conversation(
+    db: &mut dyn Sql,
+    conversation: &ConversationId,
+) -> Result<Option<Conversation>, ReadError> {
+    Ok(conversations(
+        db,
+        &format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = $1"),
+        &[Value::Text(conversation.as_str().to_string())],
+    )?
+    .pop()
+    .map(|(_, conv)| conv))
+}
+
+/// A session as stored: its current conversation, earlier ones oldest first, identity.
+pub struct StoredSession {
+    pub token: SessionToken,
+    pub current: ConversationId,
+    pub past: Vec<ConversationId>,
+    pub identity: Option<porchlight_protocol::KnownIdentity>,
+}
+
+fn session_from(row: Vec<Value>) -> Result<StoredSession, Invalid> {
+    let mut row = Columns(row);
+    Ok(StoredSession {
+        token: id("token", SessionToken::new, row.text(0, "token")?)?,
+        current: id(
+            "conversation id",
+            ConversationId::new,
+            row.text(1, "conversation id")?,
+        )?,
+        past: from_json("session history", &row.text(2, "session history")?)?,
+        identity: row
+            .opt_text(3, "session identity")?
+            .map(|i| from_json("session identity", &i))
+            .transpose()?,
+    })
+}
+
+/// Session `token`, if stored.
+pub fn session(db: &mut dyn Sql, token: &SessionToken) -> Result<Option<StoredSession>, ReadError> {
+    let rows = db.query(
+        "SELECT token, current, past, identity FROM sessions WHERE token = $1",
+        &[Value::Text(token.as_str().to_string())],
+    )?;
+    Ok(rows.into_iter().next().map(session_from).transpose()?)
+}
+
+/// The session of verified user `user_id`, if stored.
+pub fn user_session(db: &mut dyn Sql, user_id: &str) -> Result<Option<StoredSession>, ReadError> {
+    let rows = db.query(
+        "SELECT token, current, past, identity FROM sessions WHERE user_id = $1 LIMIT 1",
+        &[Value::Text(user_id.to_string())],
+    )?;
+    Ok(rows.into_iter().next().map(session_from).transpose()?)
+}
+
+/// Reads back what the desk must hold at start: the sessions whose current conversation
+/// waits for or talks with an agent, with that conversation; the newest left messages and
+/// sends; the clock. Everything else stays in the database until asked for.
+pub fn read_store(db: &mut dyn Sql) -> Result<Store, ReadError> {
     let order = db.dialect().insertion_order();
     let mut store = Store::default();
-
-    let mut by_conversation: HashMap<String, Vec<StoredEvent>> = HashMap::new();
-    let events = db.query(
-        "SELECT conversation, seq, at_ms, event FROM events ORDER BY conversation, seq",
-        &[],
-    )?;
-    for row in events {
-        let mut row = Columns(row);
-        let conversation = row.text(0, "event's conversation")?;
-        let event = StoredEvent {
-            seq: Seq(row.count(1, "event seq")?),
-            at_ms: row.count(2, "event time")?,
-            event: from_json("event", &row.text(3, "event")?)?,
-        };
-        by_conversation.entry(conversation).or_default().push(event);
-    }
-
-    let conversations = db.query(
+    let live = conversations(
+        db,
         &format!(
-            "SELECT id, token, phase, agent, agent_name, answers, request, message_request, \
-             rating, replies_said, channel, handled_by, channel_state FROM conversations \
+            "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE phase IN {LIVE_PHASES} \
              ORDER BY {order}"
         ),
         &[],
     )?;
-    for row in conversations {
-        let mut row = Columns(row);
-        let raw_id = row.text(0, "conversation id")?;
-        let events = by_conversation.remove(&raw_id).unwrap_or_default();
-        if events
-            .iter()
-            .enumerate()
-            .any(|(i, e)| e.seq.0 != i as u64 + 1)
-        {
-            return Err(invalid("event sequence")(format!("{raw_id} has a gap")).into());
-        }
-        let request_id =
-            |what, r: Option<String>| r.map(|r| id(what, RequestId::new, r)).transpose();
-        let token = id("token", SessionToken::new, row.text(1, "token")?)?;
-        let mut conv = Conversation::blank(token);
-        conv.events = events;
-        let phase = row.text(2, "phase")?;
-        conv.phase = phase_from(
-            &phase,
-            row.opt_text(3, "agent")?,
-            row.opt_text(4, "agent name")?,
-            now,
-        )
-        .ok_or_else(|| invalid("phase")(phase))?;
-        conv.answers = from_json("answers", &row.text(5, "answers")?)?;
-        conv.request = request_id("request id", row.opt_text(6, "request id")?)?;
-        conv.message_request = request_id("request id", row.opt_text(7, "request id")?)?;
-        conv.rating = row
-            .opt_text(8, "rating")?
-            .map(|r| from_json::<Rating>("rating", &r))
-            .transpose()?;
-        conv.replies_said = usize::try_from(row.count(9, "replies said")?).unwrap_or(usize::MAX);
-        conv.channel = id("channel id", ChannelId::new, row.text(10, "channel id")?)?;
-        conv.handled_by = row
-            .opt_text(11, "agent id")?
-            .map(|a| id("agent id", AgentId::new, a))
-            .transpose()?;
-        conv.channel_state = row
-            .opt_text(12, "channel state")?
-            .map(|s| from_json("channel state", &s))
-            .transpose()?;
-        store.restore_conversation(id("conversation id", ConversationId::new, raw_id)?, conv);
+    let mut tokens = std::collections::BTreeSet::new();
+    for (id, conv) in live {
+        tokens.insert(conv.token.clone());
+        store.restore_conversation(id, conv);
     }
-
-    for row in db.query("SELECT token, current, past, identity FROM sessions", &[])? {
-        let mut row = Columns(row);
-        store.restore_session(
-            id("token", SessionToken::new, row.text(0, "token")?)?,
-            id(
-                "conversation id",
-                ConversationId::new,
-                row.text(1, "conversation id")?,
-            )?,
-            from_json("session history", &row.text(2, "session history")?)?,
-            row.opt_text(3, "session identity")?
-                .map(|i| from_json("session identity", &i))
-                .transpose()?,
-        );
+    for token in tokens {
+        // A social channel's conversation belongs to no stored session.
+        if let Some(stored) = session(db, &token)? {
+            store.restore_session(stored);
+        }
     }
 
     let offline = db.query(
         &format!(
-            "SELECT conversation, answers, text, at_ms FROM offline_messages ORDER BY {order}"
+            "SELECT conversation, answers, text, at_ms FROM (SELECT conversation, answers, \
+             text, at_ms, {order} AS n FROM offline_messages ORDER BY {order} DESC LIMIT {LIMIT}) \
+             AS newest ORDER BY n",
+            LIMIT = crate::store::KEPT_IN_MEMORY
         ),
         &[],
     )?;
@@ -284,7 +429,12 @@ pub fn read_store(db: &mut dyn Sql) -> Result<Store, ReadError> {
     }
 
     let outbox = db.query(
-        &format!("SELECT channel, conversation, at_ms, call FROM outbox ORDER BY {order}"),
+        &format!(
+            "SELECT channel, conversation, at_ms, call FROM (SELECT channel, conversation, \
+             at_ms, call, {order} AS n FROM outbox ORDER BY {order} DESC LIMIT {LIMIT}) \
+             AS newest ORDER BY n",
+            LIMIT = crate::store::KEPT_IN_MEMORY
+        ),
         &[],
     )?;
     for row in outbox {
@@ -352,6 +502,10 @@ struct ConversationValues {
     channel_state: Option<String>,
 }
 
+/// One `sessions` row to write: token, current conversation, earlier ones (JSON),
+/// identity (JSON) and the verified user's id.
+type SessionValues = (String, String, String, Option<String>, Option<String>);
+
 /// What one desk operation changed, as the rows to write: read from the store under the
 /// desk's lock, written later by the [`writer`](crate::store::writer) thread.
 #[derive(Debug, Default)]
@@ -359,8 +513,7 @@ pub struct Rows {
     conversations: Vec<ConversationValues>,
     /// (conversation, seq, at_ms, event JSON)
     events: Vec<(String, u64, u64, String)>,
-    /// (token, current, past JSON, identity JSON)
-    sessions: Vec<(String, String, String, Option<String>)>,
+    sessions: Vec<SessionValues>,
     /// (conversation, answers JSON, text, at_ms)
     offline_messages: Vec<(String, String, String, u64)>,
     /// (channel, conversation, at_ms, call JSON)
@@ -417,11 +570,13 @@ impl Rows {
             .iter()
             .filter_map(|token| {
                 let (current, past) = store.session_parts(token)?;
+                let identity = store.identity(token);
                 Some((
                     token.as_str().to_string(),
                     current.as_str().to_string(),
                     json(&past),
-                    store.identity(token).map(json),
+                    identity.map(json),
+                    identity.filter(|i| i.verified).map(|i| i.user_id.clone()),
                 ))
             })
             .collect();
@@ -523,16 +678,18 @@ impl Rows {
                 ],
             )?;
         }
-        for (token, current, past, identity) in &self.sessions {
+        for (token, current, past, identity, user_id) in &self.sessions {
             db.execute(
-                "INSERT INTO sessions (token, current, past, identity) VALUES ($1, $2, $3, $4) \
+                "INSERT INTO sessions (token, current, past, identity, user_id) \
+                 VALUES ($1, $2, $3, $4, $5) \
                  ON CONFLICT (token) DO UPDATE SET current = excluded.current, \
-                 past = excluded.past, identity = excluded.identity",
+                 past = excluded.past, identity = excluded.identity, user_id = excluded.user_id",
                 &[
                     Value::Text(token.clone()),
                     Value::Text(current.clone()),
                     Value::Text(past.clone()),
                     Value::text(identity.as_deref()),
+                    Value::text(user_id.as_deref()),
                 ],
             )?;
         }

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 /// The schema this server writes, kept in SQLite's `user_version`. 1 was the first (before
 /// channels), 2 before identities; older databases are brought up to date when opened, newer ones refused.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// How long a write waits for another connection's lock before it fails.
 pub const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
@@ -98,7 +98,17 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("conversations", "handled_by", "TEXT"),
     ("conversations", "channel_state", "TEXT"),
     ("sessions", "identity", "TEXT"),
+    ("sessions", "user_id", "TEXT"),
 ];
+
+/// Indexes for what is read on demand, and the verified users of sessions written before
+/// schema 4 kept them apart.
+const INDEXES: &str = "
+CREATE INDEX IF NOT EXISTS sessions_user ON sessions (user_id);
+CREATE INDEX IF NOT EXISTS conversations_phase ON conversations (phase);
+UPDATE sessions SET user_id = json_extract(identity, '$.user_id')
+    WHERE user_id IS NULL AND identity IS NOT NULL AND json_extract(identity, '$.verified');
+";
 
 /// Adds the [`ADDED_COLUMNS`] a database lacks.
 fn add_missing_columns(connection: &Connection) -> rusqlite::Result<()> {
@@ -119,8 +129,8 @@ fn add_missing_columns(connection: &Connection) -> rusqlite::Result<()> {
 /// An open SQLite database.
 pub struct Sqlite {
     pub(crate) connection: Connection,
-    /// Held open for the lock on it (see [`lock`]).
-    _lock: std::fs::File,
+    /// Held open for the lock on it (see [`lock`]); a reader takes none.
+    _lock: Option<std::fs::File>,
 }
 
 impl Sqlite {
@@ -159,12 +169,33 @@ impl Sqlite {
             .map_err(sqlite)?;
         connection.execute_batch(SCHEMA).map_err(sqlite)?;
         add_missing_columns(&connection).map_err(sqlite)?;
+        connection.execute_batch(INDEXES).map_err(sqlite)?;
         connection
             .pragma_update(None, "user_version", SCHEMA_VERSION)
             .map_err(sqlite)?;
         Ok(Sqlite {
             connection,
-            _lock: lock,
+            _lock: Some(lock),
+        })
+    }
+
+    /// A second connection to the database the writer opened at `path`, for reads only.
+    pub fn open_reader(
+        path: &Path,
+        busy_timeout: std::time::Duration,
+    ) -> Result<Sqlite, PersistError> {
+        let sqlite = |source| PersistError::Sqlite {
+            path: path.to_path_buf(),
+            source,
+        };
+        let connection = Connection::open(path).map_err(sqlite)?;
+        connection.busy_timeout(busy_timeout).map_err(sqlite)?;
+        connection
+            .pragma_update(None, "query_only", true)
+            .map_err(sqlite)?;
+        Ok(Sqlite {
+            connection,
+            _lock: None,
         })
     }
 }
@@ -218,13 +249,18 @@ impl Sql for Sqlite {
 mod tests {
     use super::*;
     use crate::store::database::Database;
-    use crate::store::sql::Rows;
-    use crate::store::{Appended, OfflineMessage, Phase, Rating, Store};
+    use crate::store::sql::{self, Rows};
+    use crate::store::{Appended, Conversation, OfflineMessage, Phase, Rating, Store};
     use porchlight_protocol::{AgentId, ConversationId, RequestId, Seq, SessionToken};
     use tokio::time::Instant;
 
     fn open(path: &Path) -> Result<(Database, Store), PersistError> {
         Database::open_sqlite(path, BUSY_TIMEOUT)
+    }
+
+    /// A conversation as the database holds it.
+    fn stored(database: &mut Database, id: &ConversationId) -> Option<Conversation> {
+        sql::conversation(database.sql(), id).expect("read")
     }
     use porchlight_protocol::{
         Answers, Author, AuthorKind, ConversationEvent, FieldName, MessageId,
@@ -308,12 +344,20 @@ mod tests {
         save(&mut database, &mut store);
         drop(database);
 
-        let (_, back) = open(&path).expect("reopen");
+        let (mut database, back) = open(&path).expect("reopen");
         assert_eq!(
             back.session_parts(&token),
+            Some((second.clone(), vec![first.clone()])),
+            "a session with a live chat is held at start"
+        );
+        assert!(back.conversation(&first).is_none(), "history stays stored");
+        assert_eq!(
+            sql::session(database.sql(), &token)
+                .expect("read")
+                .map(|s| (s.current, s.past)),
             Some((second.clone(), vec![first.clone()]))
         );
-        let old = back.conversation(&first).expect("first conversation");
+        let old = stored(&mut database, &first).expect("first conversation");
         let texts: Vec<_> = old
             .events
             .iter()
@@ -344,12 +388,22 @@ mod tests {
     async fn a_resent_message_id_is_still_known_after_a_reopen() {
         let path = temp_db("resend");
         let (mut database, mut store) = open(&path).expect("open");
-        let (_, conv) = store.create_session();
+        let (token, conv) = store.create_session();
         let id = MessageId::new("m1").expect("id");
         store.append_once(&conv, &id, said(Some("m1"), "once"));
         save(&mut database, &mut store);
         drop(database);
-        let (_, mut back) = open(&path).expect("reopen");
+        let (mut database, mut back) = open(&path).expect("reopen");
+        let (token, current) = (
+            sql::session(
+                database.sql(),
+                &SessionToken::new(token.as_str()).expect("token"),
+            )
+            .expect("read")
+            .expect("stored"),
+            stored(&mut database, &conv).expect("stored"),
+        );
+        back.adopt(token, vec![(conv.clone(), current)]);
         assert_eq!(
             back.append_once(&conv, &id, said(Some("m1"), "once")),
             Some(Appended::Duplicate(Seq(1)))
@@ -388,10 +442,19 @@ mod tests {
         drop(database);
 
         let reopened = Instant::now();
-        let (_, back) = open(&path).expect("reopen");
+        let (mut database, back) = open(&path).expect("reopen");
+        let held: Vec<&ConversationId> = ids
+            .iter()
+            .filter(|id| back.conversation(id).is_some())
+            .collect();
+        assert_eq!(
+            held,
+            vec![&ids[1], &ids[2], &ids[3]],
+            "only what waits or talks"
+        );
         let read: Vec<Phase> = ids
             .iter()
-            .filter_map(|id| back.conversation(id).map(|c| c.phase.clone()))
+            .filter_map(|id| stored(&mut database, id).map(|c| c.phase))
             .collect();
         assert_eq!(read.len(), phases.len());
         for (before, after) in phases.iter().zip(&read) {
@@ -449,10 +512,17 @@ mod tests {
         database.commit(&[failed, next]).expect("write");
         drop(database);
 
-        let (_, back) = open(&path).expect("reopen");
-        assert_eq!(back.session(&token), Some(conv.clone()));
+        let (mut database, _) = open(&path).expect("reopen");
         assert_eq!(
-            back.events_after(&conv, Seq(0))
+            sql::session(database.sql(), &token)
+                .expect("read")
+                .map(|s| s.current),
+            Some(conv.clone())
+        );
+        assert_eq!(
+            stored(&mut database, &conv)
+                .expect("stored")
+                .events
                 .into_iter()
                 .map(|e| e.event)
                 .collect::<Vec<_>>(),
@@ -512,13 +582,11 @@ mod tests {
                 )
             })
             .expect("an old database");
-        let (_, store) = open(&old).expect("an old database opens");
+        let (mut database, _) = open(&old).expect("an old database opens");
         let conversation = ConversationId::new("c1").expect("id");
         assert_eq!(
-            store
-                .conversation(&conversation)
-                .map(|c| c.channel.as_str()),
-            Some("web")
+            stored(&mut database, &conversation).map(|c| c.channel.as_str().to_string()),
+            Some("web".to_string())
         );
         assert_eq!(version(&old), SCHEMA_VERSION);
         // A database of schema 2 (sessions without identities) gains the column.
@@ -535,10 +603,12 @@ mod tests {
                 )
             })
             .expect("a schema-2 database");
-        let (_, store) = open(&two).expect("a schema-2 database opens");
+        let (mut database, _) = open(&two).expect("a schema-2 database opens");
         let token = SessionToken::new("t2").expect("token");
-        assert!(store.session(&token).is_some());
-        assert_eq!(store.identity(&token), None);
+        let session = sql::session(database.sql(), &token)
+            .expect("read")
+            .expect("stored");
+        assert_eq!(session.identity, None);
         assert_eq!(version(&two), SCHEMA_VERSION);
         let _ = std::fs::remove_file(&two);
         let _ = std::fs::remove_file(&path);

@@ -10,6 +10,8 @@
 use crate::store::Notice;
 use crate::store::database::Database;
 use crate::store::sql::Rows;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -27,8 +29,9 @@ const MAX_JOBS_PER_COMMIT: usize = 1_000;
 pub struct StorageFailed;
 
 enum Job {
-    /// An operation's rows and what to tell once they are written.
-    Batch(Rows, Vec<Notice>),
+    /// An operation's rows (of the store's batch `serial`) and what to tell once they
+    /// are written.
+    Batch(u64, Rows, Vec<Notice>),
     /// Answers once everything queued before it is durable (`true`) or failed (`false`).
     Barrier(oneshot::Sender<bool>),
     /// The same, for a caller that blocks its thread.
@@ -38,6 +41,8 @@ enum Job {
 /// The writer thread's handle. Dropping it writes what is queued and waits for the thread.
 pub struct Writer {
     jobs: Option<mpsc::Sender<Job>>,
+    /// The serial of the newest batch written.
+    committed: Arc<AtomicU64>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -45,18 +50,26 @@ impl Writer {
     /// Starts the thread that owns `database`.
     pub fn start(database: Database) -> std::io::Result<Writer> {
         let (jobs, queue) = mpsc::channel();
+        let committed = Arc::new(AtomicU64::new(0));
+        let written = Arc::clone(&committed);
         let thread = std::thread::Builder::new()
             .name("porchlight-writer".into())
-            .spawn(move || run(database, queue))?;
+            .spawn(move || run(database, queue, &written))?;
         Ok(Writer {
             jobs: Some(jobs),
+            committed,
             thread: Some(thread),
         })
     }
 
-    /// Queues an operation's rows and notices.
-    pub fn send(&self, rows: Rows, notices: Vec<Notice>) {
-        self.queue(Job::Batch(rows, notices));
+    /// Queues an operation's rows (the store's batch `serial`) and notices.
+    pub fn send(&self, serial: u64, rows: Rows, notices: Vec<Notice>) {
+        self.queue(Job::Batch(serial, rows, notices));
+    }
+
+    /// The serial of the newest batch written: every change up to it is durable.
+    pub fn committed(&self) -> u64 {
+        self.committed.load(Ordering::Acquire)
     }
 
     /// Resolves once everything queued so far is durable, or with [`StorageFailed`].
@@ -124,8 +137,9 @@ impl Answer {
 }
 
 /// The thread: commits batches as they come, holding on to what failed.
-fn run(mut database: Database, queue: mpsc::Receiver<Job>) {
+fn run(mut database: Database, queue: mpsc::Receiver<Job>, committed: &AtomicU64) {
     let mut held_rows: Vec<Rows> = Vec::new();
+    let mut held_serial = 0;
     let mut held_notices: Vec<Notice> = Vec::new();
     let mut open = true;
     while open || !held_rows.is_empty() {
@@ -152,10 +166,11 @@ fn run(mut database: Database, queue: mpsc::Receiver<Job>) {
             .chain(queue.try_iter().take(MAX_JOBS_PER_COMMIT));
         for job in queued {
             match job {
-                Job::Batch(rows, notices) => {
+                Job::Batch(serial, rows, notices) => {
                     if !rows.is_empty() {
                         held_rows.push(rows);
                     }
+                    held_serial = held_serial.max(serial);
                     held_notices.extend(notices);
                 }
                 Job::Barrier(done) => barriers.push(Answer::Async(done)),
@@ -174,6 +189,7 @@ fn run(mut database: Database, queue: mpsc::Receiver<Job>) {
             for notice in held_notices.drain(..) {
                 notice.deliver();
             }
+            committed.fetch_max(held_serial, Ordering::AcqRel);
         }
         for done in barriers {
             done.send(written);
@@ -217,7 +233,11 @@ mod tests {
     /// Hands what `store` changed since the last call to `writer`, as the desk does.
     fn hand_over(writer: &Writer, store: &mut Store) {
         let changes = store.take_changes();
-        writer.send(Rows::read(store, &changes), store.take_notices());
+        writer.send(
+            store.serial(),
+            Rows::read(store, &changes),
+            store.take_notices(),
+        );
     }
 
     /// Another connection holding the write lock: every commit meanwhile fails.
@@ -254,8 +274,11 @@ mod tests {
         assert_eq!(writer.durable().await, Ok(()));
         drop(writer);
 
-        let (_, back) = Database::open_sqlite(&path, Duration::from_secs(5)).expect("reopen");
-        assert_eq!(back.events_after(&conv, Seq(0)).len(), 2);
+        let (mut back, _) = Database::open_sqlite(&path, Duration::from_secs(5)).expect("reopen");
+        let stored = crate::store::sql::conversation(back.sql(), &conv)
+            .expect("read")
+            .expect("stored");
+        assert_eq!(stored.events.len(), 2);
         let _ = std::fs::remove_dir_all(path.parent().expect("folder"));
     }
 }
