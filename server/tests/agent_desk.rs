@@ -206,11 +206,14 @@ async fn an_agent_message_resent_with_its_id_is_stored_once() {
 #[tokio::test(start_paused = true)]
 async fn the_snapshot_holds_waiting_and_closed_conversations_but_not_those_with_the_bot() {
     let desk = common::desk(config(BROADCAST, MANUAL_AGENTS));
+    // Read before the clock matters: awaiting another thread lets the paused clock run on.
+    let stored = desk.stored_closed(folders::HISTORY_IN_SNAPSHOT).await;
     let (_, with_the_bot) = common::visitor(&desk);
     let (_, waiting) = requesting(&desk, "r1");
     let (_, ended) = requesting(&desk, "r2");
     desk.end_chat(&ended, Instant::now()).expect("end");
-    let welcome = desk.read(|world| folders::welcome(world, &desk.config, None, Instant::now()));
+    let welcome =
+        desk.read(|world| folders::welcome(world, &desk.config, None, &stored, Instant::now()));
     let DeskFrame::Welcome {
         conversations,
         agents,

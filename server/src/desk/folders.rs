@@ -4,6 +4,7 @@
 
 use crate::config::ServerConfig;
 use crate::desk::World;
+use crate::store::sql::RowConversation;
 use crate::store::{Conversation, Phase, StoredEvent};
 use porchlight_protocol::channels::{ChannelKind, story_media_live};
 use porchlight_protocol::console::{
@@ -12,7 +13,7 @@ use porchlight_protocol::console::{
 };
 use porchlight_protocol::{
     AgentId, AuthorKind, ChannelId, ConversationEvent, ConversationId, DeskFrame, FieldKind,
-    PROTOCOL_VERSION, Seq,
+    KnownIdentity, PROTOCOL_VERSION, Seq,
 };
 use tokio::time::Instant;
 
@@ -92,6 +93,26 @@ pub fn summary(
     now: Instant,
 ) -> Option<ConversationSummary> {
     let conv = world.store.conversation(id)?;
+    Some(summary_of(
+        world,
+        config,
+        id,
+        conv,
+        world.store.identity(&conv.token),
+        now,
+    ))
+}
+
+/// The row of `conv`, held in memory or read from the database, whose visitor said they
+/// are `identity`.
+pub fn summary_of(
+    world: &World,
+    config: &ServerConfig,
+    id: &ConversationId,
+    conv: &Conversation,
+    identity: Option<&KnownIdentity>,
+    now: Instant,
+) -> ConversationSummary {
     let agent = match &conv.phase {
         Phase::Live { agent, .. } => Some(agent.clone()),
         Phase::Connecting { .. } => world.router.assignee(id).cloned(),
@@ -102,12 +123,11 @@ pub fn summary(
         _ => None,
     };
     // Before any pre-chat answer, the row names the visitor as their identity does.
-    let identity = world.store.identity(&conv.token);
     let deadline = world.router.deadline(id).map(|(kind, at)| Deadline {
         kind,
         at_ms: wall_ms(at, now, world.store.now_ms()),
     });
-    Some(ConversationSummary {
+    ConversationSummary {
         id: id.clone(),
         channel: conv.channel.clone(),
         stage: stage(&conv.phase),
@@ -138,7 +158,7 @@ pub fn summary(
                 url: story_media_live(story.posted_ms, world.store.now_ms())
                     .then(|| story.url.clone()),
             }),
-    })
+    }
 }
 
 /// Every agent's presence and load.
@@ -183,6 +203,7 @@ pub fn welcome(
     world: &World,
     config: &ServerConfig,
     agent: Option<&AgentId>,
+    stored_closed: &[RowConversation],
     now: Instant,
 ) -> DeskFrame {
     let mut open = Vec::new();
@@ -194,12 +215,18 @@ pub fn welcome(
             Some(_) => open.push(id),
         }
     }
-    let newest_closed = closed.iter().rev().take(HISTORY_IN_SNAPSHOT);
-    let conversations = open
+    let mut conversations: Vec<ConversationSummary> = open
         .iter()
-        .chain(newest_closed)
         .filter_map(|id| summary(world, config, id, now))
         .collect();
+    conversations.extend(closed_rows(
+        world,
+        config,
+        closed.into_iter().rev(),
+        stored_closed,
+        HISTORY_IN_SNAPSHOT,
+        now,
+    ));
     DeskFrame::Welcome {
         version: PROTOCOL_VERSION,
         now_ms: world.store.now_ms(),
@@ -215,13 +242,59 @@ pub fn welcome(
 /// A conversation in full: pre-chat answers and every event.
 pub fn detail(world: &World, config: &ServerConfig, id: &ConversationId) -> Option<DeskFrame> {
     let conv = world.store.conversation(id)?;
-    Some(DeskFrame::Detail {
+    Some(detail_of(
+        config,
+        id,
+        conv,
+        world.store.identity(&conv.token).cloned(),
+    ))
+}
+
+/// `conv` in full, held in memory or read from the database.
+pub fn detail_of(
+    config: &ServerConfig,
+    id: &ConversationId,
+    conv: &Conversation,
+    identity: Option<KnownIdentity>,
+) -> DeskFrame {
+    DeskFrame::Detail {
         conversation: id.clone(),
         answers: answer_lines(&config.site.prechat, &conv.answers),
         events: conv.events.iter().map(StoredEvent::to_record).collect(),
         visitor_typing: conv.visitor_typing,
-        identity: world.store.identity(&conv.token).cloned(),
-    })
+        identity,
+    }
+}
+
+/// Rows of closed conversations, newest first, at most `limit`: those held in memory
+/// (`held`, newest first) and those read from the database (`stored`, newest first), each
+/// once.
+pub fn closed_rows<'a>(
+    world: &World,
+    config: &ServerConfig,
+    held: impl Iterator<Item = &'a ConversationId>,
+    stored: &[RowConversation],
+    limit: usize,
+    now: Instant,
+) -> Vec<ConversationSummary> {
+    let mut rows: Vec<ConversationSummary> = held
+        .filter_map(|id| summary(world, config, id, now))
+        .collect();
+    let seen: std::collections::HashSet<ConversationId> =
+        rows.iter().map(|r| r.id.clone()).collect();
+    rows.extend(stored.iter().filter(|r| !seen.contains(&r.id)).map(|r| {
+        summary_of(
+            world,
+            config,
+            &r.id,
+            &r.conversation,
+            r.identity.as_ref(),
+            now,
+        )
+    }));
+    rows.sort_by_key(|row| std::cmp::Reverse(row.started_ms));
+    rows.truncate(limit);
+    rows
 }
 
 /// Closed conversations (history) whose visitor name, email, pre-chat answers or

@@ -16,6 +16,7 @@
 pub mod agent;
 pub mod channel;
 pub mod folders;
+mod history;
 mod timers;
 pub mod views;
 pub mod visitor;

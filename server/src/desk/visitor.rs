@@ -468,9 +468,10 @@ impl Desk {
                 let mut budget = MAX_READ_BYTES;
                 let mut page = Vec::new();
                 for id in past.into_iter().skip(offset).take(limit) {
-                    if budget == 0 {
+                    if budget <= PAST_CONVERSATION_OVERHEAD {
                         break;
                     }
+                    budget -= PAST_CONVERSATION_OVERHEAD;
                     let events = sql::events_after(db, &id, Seq(0), usize::MAX, &mut budget)?;
                     page.push(PastConversation {
                         started_ms: events.first().map_or(0, |e| e.at_ms),
@@ -498,9 +499,10 @@ impl Desk {
         let mut budget = MAX_READ_BYTES;
         let mut page = Vec::new();
         for id in world.store.past(token).into_iter().skip(offset).take(limit) {
-            if budget == 0 {
+            if budget <= PAST_CONVERSATION_OVERHEAD {
                 break;
             }
+            budget -= PAST_CONVERSATION_OVERHEAD;
             let Some(conv) = world.store.conversation(&id) else {
                 continue;
             };
@@ -562,6 +564,10 @@ impl Desk {
 /// The most bytes of events (as JSON) one history or transcript read returns; the first
 /// event is returned whatever its size.
 pub const MAX_READ_BYTES: usize = 1_000_000;
+
+/// What a past conversation adds around its events:
+/// `{"conversation":"…","started_ms":…,"events":[…]},`.
+const PAST_CONVERSATION_OVERHEAD: usize = 128;
 
 /// The events `events` yields while `budget` lasts (at least one), spending it.
 fn within<'a>(

@@ -210,9 +210,10 @@ where
     async fn snapshot(&mut self) -> Result<broadcast::Receiver<Update>, End> {
         let desk = &self.state.desk;
         let agent = self.agent.clone();
+        let stored = desk.stored_closed(folders::HISTORY_IN_SNAPSHOT).await;
         let ((welcome, agents), watch) = desk.watch(|world| {
             (
-                folders::welcome(world, &desk.config, agent.as_ref(), Instant::now()),
+                folders::welcome(world, &desk.config, agent.as_ref(), &stored, Instant::now()),
                 folders::agent_statuses(world, &desk.config),
             )
         });
@@ -396,7 +397,18 @@ where
                 "hello is only the first frame",
             )),
             ConsoleFrame::Open { conversation } => {
-                match desk.read(|world| folders::detail(world, &desk.config, &conversation)) {
+                let held = desk.read(|world| folders::detail(world, &desk.config, &conversation));
+                let found = match held {
+                    Some(detail) => Some(detail),
+                    None => {
+                        desk.stored_conversation(&conversation)
+                            .await
+                            .map(|(conv, identity)| {
+                                folders::detail_of(&desk.config, &conversation, &conv, identity)
+                            })
+                    }
+                };
+                match found {
                     Some(detail) => {
                         self.open = Some(conversation);
                         Ok(Some(detail))
@@ -408,14 +420,20 @@ where
                 }
             }
             ConsoleFrame::Search { query } => {
-                let (conversations, rows) = desk.read(|world| {
-                    let found = folders::search(world, &query);
-                    let rows: Vec<_> = found
-                        .iter()
-                        .filter_map(|id| folders::summary(world, &desk.config, id, now))
-                        .collect();
-                    (found, rows)
+                let stored = desk.stored_search(&query, folders::SEARCH_RESULTS).await;
+                let rows = desk.read(|world| {
+                    let held = folders::search(world, &query);
+                    folders::closed_rows(
+                        world,
+                        &desk.config,
+                        held.iter(),
+                        &stored,
+                        folders::SEARCH_RESULTS,
+                        now,
+                    )
                 });
+                let conversations: Vec<ConversationId> =
+                    rows.iter().map(|r| r.id.clone()).collect();
                 // Rows first: a hit older than the snapshot's history is new to the console.
                 for summary in rows {
                     let now_ms = self.mock_now();

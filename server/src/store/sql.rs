@@ -55,6 +55,26 @@ impl Dialect {
             Dialect::Postgres => "ord",
         }
     }
+
+    /// The text member `field` of the JSON object in `column`.
+    fn json_member(self, column: &str, field: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("json_extract({column}, '$.{field}')"),
+            Dialect::Postgres => format!("({column}::json ->> '{field}')"),
+        }
+    }
+
+    /// Whether any value of the JSON object (of strings) in `column` is LIKE `pattern`.
+    fn any_value_like(self, column: &str, pattern: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!(
+                "EXISTS (SELECT 1 FROM json_each({column}) WHERE LOWER(value) LIKE {pattern} ESCAPE '\\')"
+            ),
+            Dialect::Postgres => format!(
+                "EXISTS (SELECT 1 FROM json_each_text({column}::json) AS a WHERE LOWER(a.value) LIKE {pattern} ESCAPE '\\')"
+            ),
+        }
+    }
 }
 
 /// A connection that runs statements: each engine's one implementation.
@@ -179,6 +199,109 @@ pub const CONVERSATION_COLUMNS: &str = "id, token, phase, agent, agent_name, ans
 /// The phases a conversation waits or talks in: what the desk must hold in memory.
 pub const LIVE_PHASES: &str = "('queued', 'connecting', 'live')";
 
+/// The phases of a conversation that is over: history.
+pub const CLOSED_PHASES: &str = "('missed', 'message_left', 'ended', 'ended_rated')";
+
+/// How many of its first events a history row reads: enough for the visitor's first words.
+const ROW_EVENTS: usize = 20;
+
+/// A conversation for a folder row: its first [`ROW_EVENTS`] events and its last, not
+/// all of them (so never one to hold or write back), and who its visitor said they are.
+pub struct RowConversation {
+    pub id: ConversationId,
+    pub conversation: Conversation,
+    pub identity: Option<porchlight_protocol::KnownIdentity>,
+}
+
+/// The conversations `sql` selects ([`CONVERSATION_COLUMNS`] first), for folder rows.
+fn rows_of(
+    db: &mut dyn Sql,
+    sql: &str,
+    params: &[Value],
+) -> Result<Vec<RowConversation>, ReadError> {
+    let now = Instant::now();
+    let rows = db.query(sql, params)?;
+    let mut found = Vec::with_capacity(rows.len());
+    for row in rows {
+        let raw_id = match row.first() {
+            Some(Value::Text(id)) => id.clone(),
+            _ => return Err(invalid("conversation id")("missing".into()).into()),
+        };
+        let mut events = db
+            .query(
+                "SELECT seq, at_ms, event FROM events WHERE conversation = $1 ORDER BY seq LIMIT $2",
+                &[Value::Text(raw_id.clone()), Value::count(ROW_EVENTS as u64)],
+            )?
+            .into_iter()
+            .map(event_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        let last = db.query(
+            "SELECT seq, at_ms, event FROM events WHERE conversation = $1 ORDER BY seq DESC LIMIT 1",
+            &[Value::Text(raw_id)],
+        )?;
+        if let Some(last) = last.into_iter().next().map(event_from).transpose()?
+            && events.last().is_none_or(|e| e.seq < last.seq)
+        {
+            events.push(last);
+        }
+        let (id, conversation) = conversation_from(row, events, now, false)?;
+        let identity = session(db, &conversation.token)?.and_then(|s| s.identity);
+        found.push(RowConversation {
+            id,
+            conversation,
+            identity,
+        });
+    }
+    Ok(found)
+}
+
+/// The newest `limit` conversations that are over, newest first.
+pub fn newest_closed(db: &mut dyn Sql, limit: usize) -> Result<Vec<RowConversation>, ReadError> {
+    let order = db.dialect().insertion_order();
+    rows_of(
+        db,
+        &format!(
+            "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE phase IN {CLOSED_PHASES} \
+             ORDER BY {order} DESC LIMIT $1"
+        ),
+        &[Value::count(limit as u64)],
+    )
+}
+
+/// Conversations that are over whose pre-chat answers or messages hold `query`
+/// (case-insensitive), newest first, at most `limit`.
+pub fn search_closed(
+    db: &mut dyn Sql,
+    query: &str,
+    limit: usize,
+) -> Result<Vec<RowConversation>, ReadError> {
+    let dialect = db.dialect();
+    let order = dialect.insertion_order();
+    let needle = query.trim().to_lowercase();
+    let escaped: String = needle
+        .chars()
+        .flat_map(|c| match c {
+            '\\' | '%' | '_' => vec!['\\', c],
+            c => vec![c],
+        })
+        .collect();
+    let text = dialect.json_member("e.event", "text");
+    let answers = dialect.any_value_like("c.answers", "$1");
+    rows_of(
+        db,
+        &format!(
+            "SELECT {CONVERSATION_COLUMNS} FROM conversations c WHERE c.phase IN {CLOSED_PHASES} \
+             AND ($1 = '%%' OR {answers} OR EXISTS (SELECT 1 FROM events e \
+             WHERE e.conversation = c.id AND LOWER({text}) LIKE $1 ESCAPE '\\')) \
+             ORDER BY c.{order} DESC LIMIT $2"
+        ),
+        &[
+            Value::Text(format!("%{escaped}%")),
+            Value::count(limit as u64),
+        ],
+    )
+}
+
 /// An event row (`seq, at_ms, event`).
 fn event_from(row: Vec<Value>) -> Result<StoredEvent, Invalid> {
     let mut row = Columns(row);
@@ -252,13 +375,15 @@ fn conversation_from(
     row: Vec<Value>,
     events: Vec<StoredEvent>,
     now: Instant,
+    whole: bool,
 ) -> Result<(ConversationId, Conversation), Invalid> {
     let mut row = Columns(row);
     let raw_id = row.text(0, "conversation id")?;
-    if events
-        .iter()
-        .enumerate()
-        .any(|(i, e)| e.seq.0 != i as u64 + 1)
+    if whole
+        && events
+            .iter()
+            .enumerate()
+            .any(|(i, e)| e.seq.0 != i as u64 + 1)
     {
         return Err(invalid("event sequence")(format!("{raw_id} has a gap")));
     }
@@ -317,7 +442,7 @@ pub fn conversations(
             .into_iter()
             .map(event_from)
             .collect::<Result<Vec<_>, _>>()?;
-        found.push(conversation_from(row, events, now)?);
+        found.push(conversation_from(row, events, now, true)?);
     }
     Ok(found)
 }
