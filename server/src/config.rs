@@ -169,6 +169,9 @@ pub struct LimitsConfig {
     pub max_events: usize,
     /// Conversations one session may hold, its history included.
     pub max_conversations: usize,
+    /// History and transcript reads one session may make a minute over HTTP: a burst of
+    /// that many, refilled evenly.
+    pub reads_per_minute: u32,
 }
 
 impl Default for LimitsConfig {
@@ -180,6 +183,7 @@ impl Default for LimitsConfig {
             max_queue: 200,
             max_events: 2_000,
             max_conversations: 100,
+            reads_per_minute: 60,
         }
     }
 }
@@ -197,6 +201,7 @@ impl LimitsConfig {
             ("max_queue", self.max_queue),
             ("max_events", self.max_events),
             ("max_conversations", self.max_conversations),
+            ("reads_per_minute", self.reads_per_minute as usize),
         ];
         if let Some((key, _)) = counts.iter().find(|(_, n)| *n == 0) {
             return Err(format!("limits.{key} must be at least 1"));

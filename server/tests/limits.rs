@@ -294,3 +294,30 @@ async fn an_address_past_its_sockets_is_refused_with_429_until_one_closes() {
     let config = anonymous_http(&server, "GET", "/api/v1/sites/demo/config", &[], "").await;
     assert_eq!(config.status, 200);
 }
+
+#[tokio::test]
+async fn a_session_reading_its_history_too_often_is_told_to_wait_and_others_are_not() {
+    let desk = common::desk(limited(|l| l.reads_per_minute = 5));
+    let (token, conversation) = visitor(&desk);
+    let (other, _) = visitor(&desk);
+    let server = common::start_on(Shared::with(
+        desk,
+        Options::serving("no-widget-here".into()),
+    ))
+    .await;
+    let read = async |token: &porchlight_protocol::SessionToken, path: &str| {
+        let bearer = format!("Bearer {token}");
+        anonymous_http(&server, "GET", path, &[("Authorization", &bearer)], "").await
+    };
+    let history = "/api/v1/sites/demo/history";
+    let events = format!("/api/v1/sites/demo/conversations/{conversation}/events?after=0");
+    let mut statuses = Vec::new();
+    for n in 0..6 {
+        let path = if n % 2 == 0 { history } else { events.as_str() };
+        statuses.push(read(&token, path).await.status);
+    }
+    assert_eq!(statuses, vec![200, 200, 200, 200, 200, 429]);
+    let refused = read(&token, history).await;
+    assert_eq!(refused.json()["error"], "too_many_reads");
+    assert_eq!(read(&other, history).await.status, 200);
+}

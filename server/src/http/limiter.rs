@@ -23,6 +23,12 @@ impl TokenBucket {
         }
     }
 
+    /// Whether the bucket would be full at `now`: it holds nothing a new one would not.
+    pub fn is_full(&self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.tokens + elapsed * self.per_second >= self.capacity
+    }
+
     /// Takes a token if there is one.
     pub fn take(&mut self, now: Instant) -> bool {
         let elapsed = now.saturating_duration_since(self.last).as_secs_f64();

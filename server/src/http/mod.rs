@@ -9,7 +9,8 @@
 //! - [`control`]: the JSON control API under `/mock/`; [`guard`] its admin secret, `Host`
 //!   check and JSON-only bodies; [`errors`] the error shape every JSON answer shares.
 //! - [`assets`]: the built widget and console files, compressed copies and caching.
-//! - [`framing`], [`limiter`], [`clients`]: what bounds every socket and client address;
+//! - [`framing`], [`limiter`], [`clients`], [`reads`]: what bounds every socket, client
+//!   address and session's reads;
 //!   [`listen`] the accept loop (header-read timer, connection cap).
 //! - [`state`]: what the handlers share; [`script`] the rule for shipping hand-written
 //!   scripts (shared with xtask).
@@ -24,6 +25,7 @@ pub mod guard;
 pub mod limiter;
 pub mod listen;
 pub mod loader;
+pub mod reads;
 pub mod script;
 pub mod socket;
 pub mod state;

@@ -27,6 +27,8 @@ pub struct Shared {
     pub sockets: Arc<Semaphore>,
     /// What each client address holds and may still open.
     pub clients: Arc<Clients>,
+    /// How many history and transcript reads each session has left.
+    pub reads: crate::http::reads::Reads,
     /// The loader, with the site's options written in, compressed once.
     pub loader: crate::http::assets::Script,
 }
@@ -84,6 +86,10 @@ impl Shared {
     /// State around `desk`, set up by `options`.
     pub fn with(desk: Arc<Desk>, options: Options) -> AppState {
         let clients = Clients::new(&desk.config.limits, options.client_limits);
+        let reads = crate::http::reads::Reads::new(
+            desk.config.limits.reads_per_minute,
+            options.client_limits,
+        );
         let loader = crate::http::assets::Script::new(crate::http::loader_script(&desk.config));
         Arc::new(Shared {
             desk,
@@ -92,6 +98,7 @@ impl Shared {
             admin: Admin::new(options.admin_token, options.public_hosts),
             sockets: Arc::new(Semaphore::new(MAX_SOCKETS)),
             clients,
+            reads,
             loader,
         })
     }

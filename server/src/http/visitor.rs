@@ -82,6 +82,19 @@ fn bearer_token(headers: &HeaderMap) -> Result<SessionToken, ApiError> {
 
 /// With `[identity] enforce`, a visitor read is answered only for a session whose visitor
 /// proved who they are.
+/// Takes one read from the session's budget (`limits.reads_per_minute`).
+fn check_reads(state: &AppState, token: &SessionToken) -> Result<(), ApiError> {
+    if state.reads.take(token, tokio::time::Instant::now()) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_reads",
+            "this session reads its history too often; try again in a few seconds",
+        ))
+    }
+}
+
 async fn check_identity(state: &AppState, token: &SessionToken) -> Result<(), ApiError> {
     if !state.desk.config.identity.enforce {
         return Ok(());
@@ -129,6 +142,7 @@ pub(super) async fn history(
     let Query(Page { offset, limit }) = page.map_err(bad_query)?;
     let limit = limit.unwrap_or(HISTORY_PAGE).min(HISTORY_PAGE);
     let token = bearer_token(&headers)?;
+    check_reads(&state, &token)?;
     check_identity(&state, &token).await?;
     let past = state
         .desk
@@ -165,6 +179,7 @@ pub(super) async fn transcript(
         )
     })?;
     let token = bearer_token(&headers)?;
+    check_reads(&state, &token)?;
     check_identity(&state, &token).await?;
     let not_found = || {
         ApiError::new(
