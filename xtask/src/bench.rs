@@ -5,6 +5,10 @@
 //! - `load`: how the release server holds many visitor WebSockets — its memory per
 //!   socket, and the latencies of acks and echoes at a steady message rate (the
 //!   `porchlight-load` generator in `bench/`). Writes `target/bench/load.md`.
+//! - `at-rest`: the release server's start time and resident memory on databases of 0 and
+//!   of `--conversations` (100 000) ended conversations of 20 messages, SQLite and
+//!   PostgreSQL, at start and after `--idle-secs` (600) idle (`porchlight-at-rest`).
+//!   Writes `target/bench/at-rest.md`.
 //! - `page`: what the snippet costs a plain article page on another site — Lighthouse
 //!   (mobile, simulated throttling) without and with it, the launcher's and the composer's
 //!   timings in headless Chromium with a cold and a warm cache, and the bytes table (see
@@ -34,6 +38,10 @@ const SECTIONS: &[Section] = &[
         run: load,
     },
     Section {
+        name: "at-rest",
+        run: at_rest,
+    },
+    Section {
         name: "page",
         run: page,
     },
@@ -51,6 +59,8 @@ struct Options {
     server_bin: Option<PathBuf>,
     server_args: Option<String>,
     runs: Option<usize>,
+    conversations: Option<String>,
+    idle_secs: Option<String>,
 }
 
 /// Runs the sections named in `args`, or all of them.
@@ -66,7 +76,8 @@ fn usage() -> String {
     let names: Vec<&str> = SECTIONS.iter().map(|s| s.name).collect();
     format!(
         "usage: cargo xtask bench [{}] [--sizes 1000,5000,10000] [--rate 500] [--seconds 10] \
-         [--server-bin PATH] [--server-args \"ARGS\"] [--runs 3]",
+         [--server-bin PATH] [--server-args \"ARGS\"] [--runs 3] [--conversations 100000] \
+         [--idle-secs 600]",
         names.join(" | ")
     )
 }
@@ -97,6 +108,17 @@ fn parse(args: &[String]) -> Result<(Vec<&'static Section>, Options), String> {
                     ));
                 }
                 options.sizes = Some(sizes);
+            }
+            "--conversations" | "--idle-secs" => {
+                let number = value()?;
+                if number.replace('_', "").parse::<u64>().is_err() {
+                    return Err(format!("{arg} takes a whole number, not {number:?}"));
+                }
+                if arg == "--conversations" {
+                    options.conversations = Some(number);
+                } else {
+                    options.idle_secs = Some(number);
+                }
             }
             "--rate" | "--seconds" => {
                 let number = value()?;
@@ -172,6 +194,49 @@ fn load(options: &Options) -> Result<(), String> {
     step("Load: visitor sockets on the server", || {
         run(&mut generator)
     })
+}
+
+/// The `at-rest` section: build the server and the measurer (release), measure.
+fn at_rest(options: &Options) -> Result<(), String> {
+    let release = target_dir().join("release");
+    step(
+        "Building the server and the at-rest measurer (release)",
+        || {
+            run(cargo().args([
+                "build",
+                "--release",
+                "--locked",
+                "-p",
+                "porchlight-server",
+                "-p",
+                "porchlight-bench",
+            ]))
+        },
+    )?;
+    let out_dir = target_dir().join("bench");
+    std::fs::create_dir_all(&out_dir)
+        .map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
+    let mut measurer = Command::new(release.join("porchlight-at-rest"));
+    measurer
+        .arg("--server-bin")
+        .arg(release.join("porchlight-server"))
+        .arg("--out")
+        .arg(out_dir.join("at-rest.md"))
+        .arg("--scratch")
+        .arg(out_dir.join("at-rest"));
+    let passed = [
+        ("--conversations", &options.conversations),
+        ("--idle-secs", &options.idle_secs),
+    ];
+    for (flag, value) in passed {
+        if let Some(value) = value {
+            measurer.args([flag, value.as_str()]);
+        }
+    }
+    step(
+        "At rest: the server's memory on a database full of history",
+        || run(&mut measurer),
+    )
 }
 
 /// The `page` section: the snippet on a plain article page (see [`crate::page_bench`]).
