@@ -619,3 +619,25 @@ async fn a_reopened_desk_finds_a_verified_users_session_from_another_browser() {
     );
     common::engine::remove(&db);
 }
+
+#[tokio::test]
+async fn a_second_server_on_the_same_postgres_database_is_refused_until_the_first_stops() {
+    let url = common::engine::postgres()
+        .fresh_database("second")
+        .expect("a fresh database");
+    let target = Target::Postgres(url);
+    let first = Desk::open_at(config(BROADCAST, MANUAL_AGENTS), &target).expect("open");
+    match Desk::open_at(config(BROADCAST, MANUAL_AGENTS), &target) {
+        Err(err) => assert!(
+            err.to_string()
+                .contains("in use by another Porchlight server"),
+            "{err}"
+        ),
+        Ok(_) => panic!("two servers deciding alone on one database"),
+    }
+    drop(first);
+    assert!(
+        Desk::open_at(config(BROADCAST, MANUAL_AGENTS), &target).is_ok(),
+        "free once the first has stopped"
+    );
+}

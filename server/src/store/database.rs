@@ -92,6 +92,10 @@ pub enum PersistError {
         "database {path} is in use by another Porchlight server (it holds {lock}); stop that one or use another --db"
     )]
     InUse { path: PathBuf, lock: PathBuf },
+    #[error(
+        "database {database} is in use by another Porchlight server; one server per database for now (stop that one or use another --db)"
+    )]
+    PostgresInUse { database: String },
     #[error("database {database}: cannot start its writer thread: {source}")]
     Writer {
         database: String,

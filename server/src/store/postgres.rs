@@ -15,6 +15,11 @@ pub const SCHEMA_VERSION: i64 = 1;
 /// Any number, the same in every process: the advisory lock held while the schema is made.
 const SCHEMA_LOCK: i64 = 0x706f_7263_686c_6967;
 
+/// The advisory lock a server's writing connection holds while it runs. Until the desk's
+/// decisions are taken in the database, two servers on one database would each decide
+/// alone, so a second one is refused, as a lock file refuses it on SQLite.
+const SERVER_LOCK: i64 = 0x706f_7263_686c_6968;
+
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS sessions (
     token TEXT PRIMARY KEY,
@@ -116,6 +121,15 @@ impl Postgres {
         )
         .map_err(failed)?;
         tx.commit().map_err(failed)?;
+        let held: bool = client
+            .query_one("SELECT pg_try_advisory_lock($1)", &[&SERVER_LOCK])
+            .and_then(|row| row.try_get(0))
+            .map_err(failed)?;
+        if !held {
+            return Err(PersistError::PostgresInUse {
+                database: redacted(url),
+            });
+        }
         Ok(Postgres { client })
     }
 }
