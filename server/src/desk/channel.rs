@@ -9,7 +9,6 @@ use super::{Desk, DeskError, World, not_now};
 use crate::channels::outbound::{self, Action, OutboxRecord};
 use crate::channels::{Content, Inbound};
 use crate::config::ServerConfig;
-use crate::sim::agents;
 use crate::store::{Appended, ChannelState, Phase, SEEN_MESSAGE_IDS, StoryRef};
 use porchlight_protocol::channels::{ChannelKind, CommentFacts, Delivery, Send, check_send};
 use porchlight_protocol::text;
@@ -176,24 +175,9 @@ impl Desk {
                         return Ok(conversation);
                     }
                     remember(state, &inbound, mock_now);
-                    let live_with = match &conv.phase {
-                        Phase::Live { agent, .. } => {
-                            conv.visitor_activity += 1;
-                            Some((agent.clone(), conv.visitor_activity))
-                        }
-                        _ => None,
-                    };
                     world.store.append(&conversation, message.clone());
                     world.store.touch(&conversation);
-                    if let Some((agent, activity)) = live_with {
-                        plans.extend(agents::reply_plan(&self.config, &agent, &conversation));
-                        plans.extend(agents::idle_plan(
-                            &self.config,
-                            &agent,
-                            &conversation,
-                            activity,
-                        ));
-                    }
+                    plans = world.customer_message_stored(&self.config, &conversation);
                     Some(conversation)
                 }
                 None => None,

@@ -3,7 +3,7 @@
 //! rating, leaving a message, starting anew, and reading earlier conversations.
 
 use super::{Desk, DeskError, World, not_now};
-use crate::sim::agents;
+use crate::sim::agents::{self, Plan};
 use crate::store::sql;
 use crate::store::{Appended, OfflineMessage, Phase, Rating, Store, StoredEvent, Update, now_ms};
 use porchlight_protocol::form::{self, Answers};
@@ -31,6 +31,30 @@ pub struct Attached {
 }
 
 impl World {
+    /// The one path every customer message takes once it is stored, whether a visitor's
+    /// over the widget's socket or a customer's from a platform's webhook: in a live chat
+    /// the customer no longer types, the agent's idle clock starts again and a simulated
+    /// agent answers. Returns what simulated agents will do.
+    pub(super) fn customer_message_stored(
+        &mut self,
+        config: &crate::config::ServerConfig,
+        conversation: &ConversationId,
+    ) -> Vec<Plan> {
+        let Ok(Phase::Live { agent, .. }) = self.phase(conversation) else {
+            return Vec::new();
+        };
+        self.store.set_visitor_typing(conversation, false);
+        let Some(conv) = self.store.conversation_mut(conversation) else {
+            return Vec::new();
+        };
+        conv.visitor_activity += 1;
+        let activity = conv.visitor_activity;
+        agents::reply_plan(config, &agent, conversation)
+            .into_iter()
+            .chain(agents::idle_plan(config, &agent, conversation, activity))
+            .collect()
+    }
+
     /// Stores a visitor message under its client `id`, once.
     fn visitor_said(
         &mut self,
@@ -169,19 +193,8 @@ impl Desk {
                             .store
                             .append(conversation, self.config.bot.says(&answer, &[]));
                     }
-                    Phase::Live { agent, .. } => {
-                        world.store.set_visitor_typing(conversation, false);
-                        plans.extend(agents::reply_plan(&self.config, &agent, conversation));
-                        if let Some(conv) = world.store.conversation_mut(conversation) {
-                            conv.visitor_activity += 1;
-                            let activity = conv.visitor_activity;
-                            plans.extend(agents::idle_plan(
-                                &self.config,
-                                &agent,
-                                conversation,
-                                activity,
-                            ));
-                        }
+                    Phase::Live { .. } => {
+                        plans = world.customer_message_stored(&self.config, conversation);
                     }
                     _ => {}
                 }
