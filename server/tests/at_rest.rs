@@ -157,6 +157,20 @@ async fn a_settled_session_leaves_memory_and_its_visitor_finds_everything_on_ret
     common::engine::remove(&target);
 }
 
+/// The widget's first frame, for a new session or to resume one.
+fn hello(
+    token: Option<SessionToken>,
+    conversation: Option<ConversationId>,
+) -> porchlight_protocol::ClientFrame {
+    porchlight_protocol::ClientFrame::Hello {
+        version: porchlight_protocol::PROTOCOL_VERSION,
+        site: porchlight_protocol::SiteId::new("demo").expect("site"),
+        token,
+        conversation,
+        last_seq: Seq(0),
+    }
+}
+
 #[tokio::test]
 async fn a_settled_session_comes_back_over_the_socket() {
     let target = common::engine::fresh_target();
@@ -167,17 +181,7 @@ async fn a_settled_session_comes_back_over_the_socket() {
     );
     let server = common::start_on(state).await;
     let mut socket = common::connect(&server).await;
-    common::send(
-        &mut socket,
-        porchlight_protocol::ClientFrame::Hello {
-            version: porchlight_protocol::PROTOCOL_VERSION,
-            site: porchlight_protocol::SiteId::new("demo").expect("site"),
-            token: None,
-            conversation: None,
-            last_seq: Seq(0),
-        },
-    )
-    .await;
+    common::send(&mut socket, hello(None, None)).await;
     let porchlight_protocol::ServerFrame::Welcome {
         token,
         conversation,
@@ -203,13 +207,7 @@ async fn a_settled_session_comes_back_over_the_socket() {
     let mut socket = common::connect(&server).await;
     common::send(
         &mut socket,
-        porchlight_protocol::ClientFrame::Hello {
-            version: porchlight_protocol::PROTOCOL_VERSION,
-            site: porchlight_protocol::SiteId::new("demo").expect("site"),
-            token: Some(token.clone()),
-            conversation: Some(conversation.clone()),
-            last_seq: Seq(0),
-        },
+        hello(Some(token.clone()), Some(conversation.clone())),
     )
     .await;
     let porchlight_protocol::ServerFrame::Welcome {

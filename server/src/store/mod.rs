@@ -557,7 +557,14 @@ impl Store {
 
     /// Lets `tokens` and their conversations go from memory; the database keeps them.
     pub fn evict(&mut self, tokens: &[SessionToken]) {
+        self.let_go(tokens);
+    }
+
+    /// Takes `tokens` and their conversations out of memory; returns each session's
+    /// conversations.
+    fn let_go(&mut self, tokens: &[SessionToken]) -> Vec<(SessionToken, Vec<ConversationId>)> {
         let mut gone = std::collections::HashSet::new();
+        let mut taken = Vec::new();
         for token in tokens {
             let Some(session) = self.sessions.remove(token) else {
                 continue;
@@ -567,15 +574,19 @@ impl Store {
             {
                 self.users.remove(&known.user_id);
             }
-            for id in std::iter::once(session.current).chain(session.past) {
-                if self.conversations.remove(&id).is_some() {
-                    gone.insert(id);
-                }
+            let conversations: Vec<ConversationId> = std::iter::once(session.current)
+                .chain(session.past)
+                .collect();
+            for id in &conversations {
+                self.conversations.remove(id);
+                gone.insert(id.clone());
             }
+            taken.push((token.clone(), conversations));
         }
         if !gone.is_empty() {
             self.order.retain(|id| !gone.contains(id));
         }
+        taken
     }
 
     /// Conversations of social channels (which belong to no visitor session) that may
@@ -858,28 +869,8 @@ impl Store {
 
     /// Forgets `tokens` and their conversations, here and (as a change) in storage.
     pub fn purge(&mut self, tokens: &[SessionToken]) {
-        let mut gone = std::collections::HashSet::new();
-        for token in tokens {
-            let Some(session) = self.sessions.remove(token) else {
-                continue;
-            };
-            if let Some(known) = &session.identity
-                && self.users.get(&known.user_id) == Some(token)
-            {
-                self.users.remove(&known.user_id);
-            }
-            let conversations: Vec<ConversationId> = std::iter::once(session.current)
-                .chain(session.past)
-                .collect();
-            for id in &conversations {
-                self.conversations.remove(id);
-                gone.insert(id.clone());
-            }
-            self.changes.purged.push((token.clone(), conversations));
-        }
-        if !gone.is_empty() {
-            self.order.retain(|id| !gone.contains(id));
-        }
+        let taken = self.let_go(tokens);
+        self.changes.purged.extend(taken);
     }
 
     /// How many sessions the store holds.
