@@ -641,3 +641,32 @@ async fn a_second_server_on_the_same_postgres_database_is_refused_until_the_firs
         "free once the first has stopped"
     );
 }
+
+#[test]
+fn an_unreachable_postgres_stops_the_binary_naming_the_cause_but_never_the_password() {
+    // A loopback port nothing listens on: bound, noted, released.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let output = Command::new(env!("CARGO_BIN_EXE_porchlight-server"))
+        .args([
+            "--addr",
+            "127.0.0.1:0",
+            "--widget-dir",
+            "no-widget-here",
+            "--db",
+            &format!("postgres://porch:hunter2-secret@127.0.0.1:{port}/chat"),
+        ])
+        .output()
+        .expect("run porchlight-server");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "error: database postgres://porch:***@127.0.0.1:{port}/chat"
+        )) && stderr.contains("refused"),
+        "stderr: {stderr}"
+    );
+    assert!(!stderr.contains("hunter2"), "the password leaked: {stderr}");
+}

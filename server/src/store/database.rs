@@ -56,6 +56,19 @@ pub fn redacted(url: &str) -> String {
     }
 }
 
+/// An error with the causes under it, as one sentence: `error connecting to server:
+/// Connection refused (os error 111)`.
+pub fn with_causes(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut cause = err.source();
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    text
+}
+
 /// Why the database could not be opened or read.
 #[derive(Debug, thiserror::Error)]
 pub enum PersistError {
@@ -74,7 +87,7 @@ pub enum PersistError {
         path: PathBuf,
         source: rusqlite::Error,
     },
-    #[error("database {database}: {source}")]
+    #[error("database {database}: {}", with_causes(source))]
     Postgres {
         /// The URL without its password.
         database: String,
