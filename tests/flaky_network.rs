@@ -108,10 +108,13 @@ fn counts(messages: &[(u64, String)]) -> HashMap<String, usize> {
 async fn wait_until_settled(frame: &Frame<'_>, control: &ControlClient, conversation: &str) {
     let deadline = Instant::now() + SETTLE;
     loop {
+        // The widget first, then the server: with nothing pending, everything the widget
+        // sent was stored (with its answers) before the server is read, so a message
+        // acked between the reads cannot make the two look settled when they are not.
+        let pending = frame.texts(".pl-pending").await.len();
+        let seqs = frame.seqs().await;
         let view = server_view(control, conversation).await;
         let stored = view["events"].as_array().map_or(0, Vec::len) as u64;
-        let seqs = frame.seqs().await;
-        let pending = frame.texts(".pl-pending").await.len();
         if pending == 0 && seqs == (1..=stored).collect::<Vec<_>>() {
             assert_eq!(shown_messages(frame).await, server_messages(&view));
             return;

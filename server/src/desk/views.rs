@@ -15,8 +15,53 @@ use tokio::time::Instant;
 
 impl Desk {
     /// Routing's view plus the store's, for `GET /mock/state`.
+    /// The conversations are the newest [`STATE_CONVERSATIONS`] the database holds (a
+    /// blocking read, never under the lock), as memory has them where it holds them, and
+    /// any newer ones not written yet.
     pub fn state(&self, now: Instant) -> MockState {
-        self.read(|world| mock_state(world, now))
+        let mut state = self.read(|world| mock_state(world, now));
+        let Some(reader) = self.reader() else {
+            return state;
+        };
+        let stored =
+            match reader.read_blocking(|db| sql::conversation_statuses(db, STATE_CONVERSATIONS)) {
+                Ok(stored) => stored,
+                Err(err) => {
+                    tracing::warn!("cannot read the stored conversations: {err}");
+                    return state;
+                }
+            };
+        let mut held: std::collections::HashMap<ConversationId, HistoryEntry> = state
+            .conversations
+            .drain(..)
+            .map(|e| (e.conversation.clone(), e))
+            .collect();
+        let mut conversations: Vec<HistoryEntry> = stored
+            .into_iter()
+            .map(|(conversation, status, rating)| {
+                held.remove(&conversation).unwrap_or(HistoryEntry {
+                    conversation,
+                    status,
+                    rating,
+                })
+            })
+            .collect();
+        let fresh = self.read(|world| {
+            world
+                .store
+                .all()
+                .filter(|(id, _)| held.contains_key(*id))
+                .map(|(id, _)| id.clone())
+                .collect::<Vec<_>>()
+        });
+        conversations.extend(fresh.into_iter().filter_map(|id| held.remove(&id)));
+        state.history = conversations
+            .iter()
+            .filter(|e| matches!(e.status, "message_left" | "ended"))
+            .cloned()
+            .collect();
+        state.conversations = conversations;
+        state
     }
 
     /// One conversation in full, for `GET /mock/conversations/{id}`: from memory, or for
@@ -50,6 +95,9 @@ impl Desk {
         }
     }
 }
+
+/// The most conversations `GET /mock/state` lists.
+pub const STATE_CONVERSATIONS: usize = 1_000;
 
 fn mock_state(world: &World, now: Instant) -> MockState {
     let routing = world.router.snapshot(now);

@@ -461,6 +461,46 @@ pub fn conversation(
     .map(|(_, conv)| conv))
 }
 
+/// A conversation's id, status as the control API names it, and rating.
+pub type ConversationStatus = (ConversationId, &'static str, Option<Rating>);
+
+/// The newest `limit` conversations as `(id, status, rating)`, oldest of them first; the
+/// status as the control API names it (`ended` whether rated or not).
+pub fn conversation_statuses(
+    db: &mut dyn Sql,
+    limit: usize,
+) -> Result<Vec<ConversationStatus>, ReadError> {
+    let order = db.dialect().insertion_order();
+    let rows = db.query(
+        &format!(
+            "SELECT id, phase, rating FROM (SELECT id, phase, rating, {order} AS n \
+             FROM conversations ORDER BY {order} DESC LIMIT $1) AS newest ORDER BY n"
+        ),
+        &[Value::count(limit as u64)],
+    )?;
+    let now = Instant::now();
+    let mut found = Vec::with_capacity(rows.len());
+    for row in rows {
+        let mut row = Columns(row);
+        let conversation = id(
+            "conversation id",
+            ConversationId::new,
+            row.text(0, "conversation id")?,
+        )?;
+        let phase = row.text(1, "phase")?;
+        // A live chat's agent does not change its name.
+        let status = phase_from(&phase, Some("agent".into()), Some(String::new()), now)
+            .ok_or_else(|| invalid("phase")(phase))?
+            .name();
+        let rating = row
+            .opt_text(2, "rating")?
+            .map(|r| from_json::<Rating>("rating", &r))
+            .transpose()?;
+        found.push((conversation, status, rating));
+    }
+    Ok(found)
+}
+
 /// A session as stored: its current conversation, earlier ones oldest first, identity.
 pub struct StoredSession {
     pub token: SessionToken,
