@@ -122,7 +122,7 @@ pub enum PersistError {
 
 enum Engine {
     Sqlite(Sqlite),
-    Postgres(Postgres),
+    Postgres(Box<Postgres>),
 }
 
 /// The open database, either engine.
@@ -158,7 +158,7 @@ impl Database {
         std::thread::scope(|scope| {
             scope
                 .spawn(|| {
-                    let engine = Engine::Postgres(Postgres::open(url)?);
+                    let engine = Engine::Postgres(Box::new(Postgres::open(url)?));
                     Database::read(engine, redacted(url))
                 })
                 .join()
@@ -194,7 +194,7 @@ impl Database {
     pub(crate) fn sql(&mut self) -> &mut dyn Sql {
         match &mut self.engine {
             Engine::Sqlite(sqlite) => sqlite,
-            Engine::Postgres(postgres) => postgres,
+            Engine::Postgres(postgres) => postgres.as_mut(),
         }
     }
 

@@ -7,7 +7,8 @@
 use super::database::{PersistError, redacted};
 use super::sql::{Dialect, Sql, SqlError, Value};
 use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
-use postgres::{Client, NoTls};
+use postgres::{Client, NoTls, Statement};
+use std::collections::HashMap;
 
 /// The schema this server writes, kept in `settings` as `schema_version`.
 pub const SCHEMA_VERSION: i64 = 1;
@@ -76,6 +77,9 @@ CREATE TABLE IF NOT EXISTS offline_messages (
 /// An open PostgreSQL database.
 pub struct Postgres {
     client: Client,
+    /// Each statement prepared once per connection: a run of it then costs one round trip
+    /// instead of two.
+    prepared: HashMap<String, Statement>,
 }
 
 impl Postgres {
@@ -83,6 +87,7 @@ impl Postgres {
     pub fn connect(url: &str) -> Result<Postgres, postgres::Error> {
         Ok(Postgres {
             client: Client::connect(url, NoTls)?,
+            prepared: HashMap::new(),
         })
     }
 
@@ -130,7 +135,10 @@ impl Postgres {
                 database: redacted(url),
             });
         }
-        Ok(Postgres { client })
+        Ok(Postgres {
+            client,
+            prepared: HashMap::new(),
+        })
     }
 }
 
@@ -154,6 +162,18 @@ impl ToSql for Value {
     to_sql_checked!();
 }
 
+impl Postgres {
+    /// `sql` prepared on this connection, once.
+    fn statement(&mut self, sql: &str) -> Result<Statement, postgres::Error> {
+        if let Some(statement) = self.prepared.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self.client.prepare(sql)?;
+        self.prepared.insert(sql.to_string(), statement.clone());
+        Ok(statement)
+    }
+}
+
 fn params(values: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
     values.iter().map(|v| v as &(dyn ToSql + Sync)).collect()
 }
@@ -164,11 +184,13 @@ impl Sql for Postgres {
     }
 
     fn execute(&mut self, sql: &str, values: &[Value]) -> Result<u64, SqlError> {
-        Ok(self.client.execute(sql, &params(values))?)
+        let statement = self.statement(sql)?;
+        Ok(self.client.execute(&statement, &params(values))?)
     }
 
     fn query(&mut self, sql: &str, values: &[Value]) -> Result<Vec<Vec<Value>>, SqlError> {
-        let rows = self.client.query(sql, &params(values))?;
+        let statement = self.statement(sql)?;
+        let rows = self.client.query(&statement, &params(values))?;
         rows.iter()
             .map(|row| {
                 (0..row.len())
