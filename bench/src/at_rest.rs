@@ -70,14 +70,6 @@ pub fn fill(database: &mut Database, conversations: usize, messages: usize) -> R
     Ok(())
 }
 
-/// What `--db` takes to name `target`.
-fn argument(target: &Target) -> String {
-    match target {
-        Target::Sqlite(path) => path.display().to_string(),
-        Target::Postgres(url) => url.clone(),
-    }
-}
-
 /// A filled database with its server running.
 struct Running {
     figure: Figure,
@@ -103,7 +95,7 @@ fn start(
     let started = Instant::now();
     let args = vec![
         "--db".to_string(),
-        argument(target),
+        target.argument(),
         "--widget-dir".into(),
         "no-widget-here".into(),
     ];

@@ -124,7 +124,7 @@ fn db_args(db: &Path) -> [String; 2] {
 
 /// `--db` naming `target`.
 fn target_args(target: &Target) -> [String; 2] {
-    ["--db".into(), common::engine::argument(target)]
+    ["--db".into(), target.argument()]
 }
 
 #[tokio::test]

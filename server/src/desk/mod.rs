@@ -237,7 +237,8 @@ impl Desk {
         reader: Reader,
     ) -> Result<Arc<Desk>, PersistError> {
         let name = database.name().to_string();
-        let writer = Writer::start(database).map_err(|source| PersistError::Writer {
+        let writer = Writer::start(database).map_err(|source| PersistError::Thread {
+            thread: "writer",
             database: name,
             source,
         })?;

@@ -31,30 +31,27 @@ impl Desk {
                     return state;
                 }
             };
-        let mut held: std::collections::HashMap<ConversationId, HistoryEntry> = state
-            .conversations
-            .drain(..)
-            .map(|e| (e.conversation.clone(), e))
+        // Stored ones as memory has them where it holds them, then those not written yet.
+        let mut held: Vec<Option<HistoryEntry>> = state.conversations.drain(..).map(Some).collect();
+        let place: std::collections::HashMap<ConversationId, usize> = held
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| Some((e.as_ref()?.conversation.clone(), i)))
             .collect();
         let mut conversations: Vec<HistoryEntry> = stored
             .into_iter()
             .map(|(conversation, status, rating)| {
-                held.remove(&conversation).unwrap_or(HistoryEntry {
-                    conversation,
-                    status,
-                    rating,
-                })
+                place
+                    .get(&conversation)
+                    .and_then(|&i| held[i].take())
+                    .unwrap_or(HistoryEntry {
+                        conversation,
+                        status,
+                        rating,
+                    })
             })
             .collect();
-        let fresh = self.read(|world| {
-            world
-                .store
-                .all()
-                .filter(|(id, _)| held.contains_key(*id))
-                .map(|(id, _)| id.clone())
-                .collect::<Vec<_>>()
-        });
-        conversations.extend(fresh.into_iter().filter_map(|id| held.remove(&id)));
+        conversations.extend(held.into_iter().flatten());
         state.history = conversations
             .iter()
             .filter(|e| matches!(e.status, "message_left" | "ended"))

@@ -31,6 +31,17 @@ impl std::str::FromStr for Target {
     }
 }
 
+impl Target {
+    /// What `--db` takes to name this database, password included: for starting a server
+    /// on it, never for showing.
+    pub fn argument(&self) -> String {
+        match self {
+            Target::Sqlite(path) => path.display().to_string(),
+            Target::Postgres(url) => url.clone(),
+        }
+    }
+}
+
 impl std::fmt::Display for Target {
     /// The path, or the URL without its password: what logs and errors may show.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -109,9 +120,11 @@ pub enum PersistError {
         "database {database} is in use by another Porchlight server; one server per database for now (stop that one or use another --db)"
     )]
     PostgresInUse { database: String },
-    #[error("database {database}: cannot start its writer thread: {source}")]
-    Writer {
+    #[error("database {database}: cannot start its {thread} thread: {source}")]
+    Thread {
         database: String,
+        /// Which: the writer or the reader.
+        thread: &'static str,
         source: std::io::Error,
     },
     #[error("database {database} cannot be read: {source}")]

@@ -61,14 +61,16 @@ impl Reader {
                     job(connection.as_mut());
                 }
             })
-            .map_err(|source| PersistError::Writer {
+            .map_err(|source| PersistError::Thread {
+                thread: "reader",
                 database: name.clone(),
                 source,
             })?;
         match answer.recv() {
             Ok(Ok(())) => Ok(Reader { jobs }),
             Ok(Err(err)) => Err(err),
-            Err(_) => Err(PersistError::Writer {
+            Err(_) => Err(PersistError::Thread {
+                thread: "reader",
                 database: name,
                 source: std::io::Error::other("the reader thread ended at once"),
             }),

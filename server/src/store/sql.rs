@@ -461,6 +461,23 @@ pub fn conversation(
     .map(|(_, conv)| conv))
 }
 
+/// The `columns` of the newest `limit` rows of `table`, oldest of them first.
+fn newest(
+    db: &mut dyn Sql,
+    columns: &str,
+    table: &str,
+    limit: usize,
+) -> Result<Vec<Vec<Value>>, SqlError> {
+    let order = db.dialect().insertion_order();
+    db.query(
+        &format!(
+            "SELECT {columns} FROM (SELECT {columns}, {order} AS n FROM {table} \
+             ORDER BY {order} DESC LIMIT $1) AS newest ORDER BY n"
+        ),
+        &[Value::count(limit as u64)],
+    )
+}
+
 /// A conversation's id, status as the control API names it, and rating.
 pub type ConversationStatus = (ConversationId, &'static str, Option<Rating>);
 
@@ -470,14 +487,7 @@ pub fn conversation_statuses(
     db: &mut dyn Sql,
     limit: usize,
 ) -> Result<Vec<ConversationStatus>, ReadError> {
-    let order = db.dialect().insertion_order();
-    let rows = db.query(
-        &format!(
-            "SELECT id, phase, rating FROM (SELECT id, phase, rating, {order} AS n \
-             FROM conversations ORDER BY {order} DESC LIMIT $1) AS newest ORDER BY n"
-        ),
-        &[Value::count(limit as u64)],
-    )?;
+    let rows = newest(db, "id, phase, rating", "conversations", limit)?;
     let now = Instant::now();
     let mut found = Vec::with_capacity(rows.len());
     for row in rows {
@@ -570,14 +580,11 @@ pub fn read_store(db: &mut dyn Sql) -> Result<Store, ReadError> {
         }
     }
 
-    let offline = db.query(
-        &format!(
-            "SELECT conversation, answers, text, at_ms FROM (SELECT conversation, answers, \
-             text, at_ms, {order} AS n FROM offline_messages ORDER BY {order} DESC LIMIT {LIMIT}) \
-             AS newest ORDER BY n",
-            LIMIT = crate::store::KEPT_IN_MEMORY
-        ),
-        &[],
+    let offline = newest(
+        db,
+        "conversation, answers, text, at_ms",
+        "offline_messages",
+        crate::store::KEPT_IN_MEMORY,
     )?;
     for row in offline {
         let mut row = Columns(row);
@@ -593,14 +600,11 @@ pub fn read_store(db: &mut dyn Sql) -> Result<Store, ReadError> {
         });
     }
 
-    let outbox = db.query(
-        &format!(
-            "SELECT channel, conversation, at_ms, call FROM (SELECT channel, conversation, \
-             at_ms, call, {order} AS n FROM outbox ORDER BY {order} DESC LIMIT {LIMIT}) \
-             AS newest ORDER BY n",
-            LIMIT = crate::store::KEPT_IN_MEMORY
-        ),
-        &[],
+    let outbox = newest(
+        db,
+        "channel, conversation, at_ms, call",
+        "outbox",
+        crate::store::KEPT_IN_MEMORY,
     )?;
     for row in outbox {
         let mut row = Columns(row);

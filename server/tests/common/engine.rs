@@ -93,14 +93,6 @@ pub fn desk(config: ServerConfig) -> Arc<Desk> {
     }
 }
 
-/// What `--db` takes to name `target`.
-pub fn argument(target: &Target) -> String {
-    match target {
-        Target::Sqlite(path) => path.display().to_string(),
-        Target::Postgres(url) => url.clone(),
-    }
-}
-
 /// Removes a SQLite test database with its folder; a PostgreSQL one goes with its cluster.
 pub fn remove(target: &Target) {
     if let Target::Sqlite(path) = target
