@@ -67,11 +67,8 @@ async fn a_settled_session_leaves_memory_and_its_visitor_finds_everything_on_ret
         })
         .unwrap_or_else(|never| match never {});
 
-    assert_eq!(
-        desk.let_go_settled(after_the_idle_time(&desk)),
-        (0, 0),
-        "nothing leaves before it is written"
-    );
+    // That nothing leaves before the writer has committed it is the store's unit test
+    // (`a_session_leaves_only_once_written_and_idle`): here the writer races the check.
     desk.flush().expect("written");
     assert_eq!(
         desk.let_go_settled(Instant::now()),

@@ -1133,6 +1133,33 @@ mod tests {
     }
 
     #[test]
+    fn a_session_leaves_only_once_written_and_idle() {
+        let mut store = Store::default();
+        let (token, conv) = store.create_session();
+        store.append(&conv, message("hi"));
+        let before = Instant::now();
+        store.take_changes();
+        let batch = store.serial();
+        let later = Instant::now() + std::time::Duration::from_secs(60);
+        assert!(
+            store.settled_sessions(batch - 1, later).is_empty(),
+            "nothing leaves before its batch is written"
+        );
+        assert!(
+            store
+                .settled_sessions(batch, before - std::time::Duration::from_millis(1))
+                .is_empty(),
+            "nothing leaves before the idle time"
+        );
+        assert_eq!(store.settled_sessions(batch, later), vec![token.clone()]);
+        let _tab = store.subscribe(&token).expect("session");
+        assert!(
+            store.settled_sessions(batch, later).is_empty(),
+            "an open tab holds it"
+        );
+    }
+
+    #[test]
     fn unknown_sessions_and_conversations_are_none() {
         let mut store = Store::default();
         let stranger = SessionToken::new("nobody").expect("id");
