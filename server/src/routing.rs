@@ -14,7 +14,7 @@
 //! - Only a live (accepted) chat can be closed by an agent, and only by its own agent.
 
 use porchlight_protocol::{AgentId, ConversationId};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -189,6 +189,22 @@ impl Router {
             .iter()
             .find(|w| &w.conversation == conversation)
             .map(|w| (DeadlineKind::Queue, w.deadline))
+    }
+
+    /// Where `conversation` waits: its 1-based queue position (`None` when offered to an
+    /// agent) and since when.
+    pub fn waiting(&self, conversation: &ConversationId) -> Option<(Option<usize>, Instant)> {
+        if let Some(a) = self
+            .assigned
+            .iter()
+            .find(|a| &a.conversation == conversation)
+        {
+            return Some((None, a.since));
+        }
+        self.queue
+            .iter()
+            .position(|w| &w.conversation == conversation)
+            .map(|i| (Some(i + 1), self.queue[i].since))
     }
 
     /// Live plus assigned chats of `agent`.
@@ -588,6 +604,124 @@ impl Router {
     }
 }
 
+/// What of the routing state changes, as processes sharing one database keep it in
+/// common: who is online, the queue, the offers and the live chats, with every instant as
+/// wall-clock milliseconds so another process can read it back on its own clock. The
+/// configuration's parts (mode, timers, agents' names and limits) stay each process's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharedRouting {
+    pub online: BTreeSet<AgentId>,
+    pub queue: Vec<SharedWait>,
+    pub live: BTreeMap<ConversationId, AgentId>,
+}
+
+impl SharedRouting {
+    /// Whether `other` differs from this one in more than how its times read: the wall
+    /// clock read twice may differ by a millisecond, which is no change.
+    pub fn same_shape(&self, other: &SharedRouting) -> bool {
+        let shape = |s: &SharedRouting| {
+            s.queue
+                .iter()
+                .map(|w| (w.conversation.clone(), w.agent.clone(), w.tried.clone()))
+                .collect::<Vec<_>>()
+        };
+        self.online == other.online && self.live == other.live && shape(self) == shape(other)
+    }
+}
+
+/// A request waiting in the queue, or offered to `agent` (time-based routing).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharedWait {
+    pub conversation: ConversationId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<AgentId>,
+    pub since_ms: u64,
+    pub deadline_ms: u64,
+    pub tried: Vec<AgentId>,
+}
+
+/// `at` as wall-clock milliseconds, given that `now` is `now_ms`.
+fn to_wall(at: Instant, now: Instant, now_ms: u64) -> u64 {
+    if at >= now {
+        now_ms.saturating_add(at.duration_since(now).as_millis() as u64)
+    } else {
+        now_ms.saturating_sub(now.duration_since(at).as_millis() as u64)
+    }
+}
+
+/// Wall-clock `ms` on tokio's clock, given that `now` is `now_ms`.
+fn from_wall(ms: u64, now: Instant, now_ms: u64) -> Instant {
+    if ms >= now_ms {
+        now + Duration::from_millis(ms - now_ms)
+    } else {
+        now.checked_sub(Duration::from_millis(now_ms - ms))
+            .unwrap_or(now)
+    }
+}
+
+impl Router {
+    /// The state other processes need, at `now` (wall clock `now_ms`).
+    pub fn shared(&self, now: Instant, now_ms: u64) -> SharedRouting {
+        let wall = |at| to_wall(at, now, now_ms);
+        SharedRouting {
+            online: self.online_agents(),
+            queue: self
+                .queue
+                .iter()
+                .map(|w| SharedWait {
+                    conversation: w.conversation.clone(),
+                    agent: None,
+                    since_ms: wall(w.since),
+                    deadline_ms: wall(w.deadline),
+                    tried: w.tried.clone(),
+                })
+                .chain(self.assigned.iter().map(|a| SharedWait {
+                    conversation: a.conversation.clone(),
+                    agent: Some(a.agent.clone()),
+                    since_ms: wall(a.since),
+                    deadline_ms: wall(a.deadline),
+                    tried: a.tried.clone(),
+                }))
+                .collect(),
+            live: self.live.clone(),
+        }
+    }
+
+    /// Takes on `shared` as another process left it, at `now` (wall clock `now_ms`).
+    /// Agents this process's configuration does not know are left out.
+    pub fn take_shared(&mut self, shared: SharedRouting, now: Instant, now_ms: u64) {
+        let at = |ms| from_wall(ms, now, now_ms);
+        for agent in self.agents.values_mut() {
+            agent.online = shared.online.contains(&agent.id);
+        }
+        self.queue.clear();
+        self.assigned.clear();
+        for wait in shared.queue {
+            match wait.agent {
+                Some(agent) if self.agents.contains_key(&agent) => self.assigned.push(Assignment {
+                    conversation: wait.conversation,
+                    agent,
+                    since: at(wait.since_ms),
+                    deadline: at(wait.deadline_ms),
+                    tried: wait.tried,
+                }),
+                Some(_) => {}
+                None => self.queue.push_back(Waiting {
+                    conversation: wait.conversation,
+                    since: at(wait.since_ms),
+                    deadline: at(wait.deadline_ms),
+                    tried: wait.tried,
+                }),
+            }
+        }
+        self.live = shared
+            .live
+            .into_iter()
+            .filter(|(_, agent)| self.agents.contains_key(agent))
+            .collect();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -922,5 +1056,33 @@ mod tests {
         assert_eq!(snap.agents[1].live, vec![conv("c2")]);
         assert_eq!(snap.queue[0].conversation, conv("c3"));
         assert_eq!(snap.queue[0].waited_ms, 3_000);
+    }
+
+    #[test]
+    fn the_shared_state_carries_the_queue_offers_and_live_chats_to_another_router() {
+        let t0 = Instant::now();
+        let agents = || vec![agent("a1", false, 2), agent("b2", false, 1)];
+        let mut one = router(RoutingMode::TimeBased, agents());
+        one.set_online(&agent_id("a1"), true, t0).expect("agent");
+        one.request(conv("c1"), t0).expect("request");
+        one.accept(&agent_id("a1"), &conv("c1")).expect("accept");
+        one.request(conv("c2"), t0).expect("request");
+        let shared = one.shared(t0, 1_000_000);
+        let json = serde_json::to_string(&shared).expect("json");
+        let back: SharedRouting = serde_json::from_str(&json).expect("read back");
+        assert_eq!(back, shared);
+
+        // Another process, whose tokio clock reads differently for the same wall clock.
+        let t1 = t0 + Duration::from_secs(5);
+        let mut two = router(RoutingMode::TimeBased, agents());
+        two.take_shared(back, t1, 1_000_000);
+        assert_eq!(two.snapshot(t1), one.snapshot(t0));
+        assert_eq!(two.assignee(&conv("c2")), Some(&agent_id("a1")));
+        assert_eq!(
+            two.next_deadline(),
+            Some(t1 + ACCEPT),
+            "the deadline is the same moment on the wall clock"
+        );
+        assert_eq!(two.expire(t1 + ACCEPT), vec![missed("c2")]);
     }
 }

@@ -539,14 +539,19 @@ async fn a_reopened_desk_queues_waiting_requests_again_with_fresh_timers() {
     tokio::time::advance(Duration::from_secs(50)).await;
     let desk = Desk::open_at(config(BROADCAST, MANUAL_AGENTS), &db).expect("reopen");
     let reopened = Instant::now();
+    // SQLite: the wait starts again. PostgreSQL, shared by a cluster: the wait goes on as
+    // the cluster left it, on the wall clock — on which hardly any time passed here.
     let queue: Vec<_> = desk
         .state(reopened)
         .routing
         .queue
         .iter()
-        .map(|q| (q.conversation.clone(), q.position, q.waited_ms))
+        .map(|q| (q.conversation.clone(), q.position, q.waited_ms < 1_000))
         .collect();
-    assert_eq!(queue, vec![(first.clone(), 1, 0), (second.clone(), 2, 0)]);
+    assert_eq!(
+        queue,
+        vec![(first.clone(), 1, true), (second.clone(), 2, true)]
+    );
     assert_eq!(
         desk.conversation(&first).expect("chat").prechat,
         common::valid_answers()
@@ -618,28 +623,6 @@ async fn a_reopened_desk_finds_a_verified_users_session_from_another_browser() {
         (first.token, first.conversation)
     );
     common::engine::remove(&db);
-}
-
-#[tokio::test]
-async fn a_second_server_on_the_same_postgres_database_is_refused_until_the_first_stops() {
-    let url = common::engine::postgres()
-        .fresh_database("second")
-        .expect("a fresh database");
-    let target = Target::Postgres(url);
-    let first = Desk::open_at(config(BROADCAST, MANUAL_AGENTS), &target).expect("open");
-    match Desk::open_at(config(BROADCAST, MANUAL_AGENTS), &target) {
-        Err(err) => assert!(
-            err.to_string()
-                .contains("in use by another Porchlight server"),
-            "{err}"
-        ),
-        Ok(_) => panic!("two servers deciding alone on one database"),
-    }
-    drop(first);
-    assert!(
-        Desk::open_at(config(BROADCAST, MANUAL_AGENTS), &target).is_ok(),
-        "free once the first has stopped"
-    );
 }
 
 #[test]

@@ -101,7 +101,7 @@ impl Desk {
         conversation: &ConversationId,
         typing: bool,
     ) -> Result<(), DeskError> {
-        let mut world = self.lock();
+        let mut world = self.look();
         let name = world.live_agent(agent, conversation)?;
         world.store.typing(conversation, &name, typing);
         Ok(())
@@ -139,7 +139,7 @@ impl Desk {
 
     /// Whether `conversation` still waits in the queue (for simulated agents' retries).
     pub fn is_queued(&self, conversation: &ConversationId) -> bool {
-        let world = self.lock();
+        let world = self.look();
         world
             .store
             .conversation(conversation)

@@ -15,6 +15,7 @@
 
 pub mod agent;
 pub mod channel;
+mod cluster;
 pub mod folders;
 mod history;
 mod timers;
@@ -22,8 +23,9 @@ pub mod views;
 pub mod visitor;
 
 use crate::config::ServerConfig;
-use crate::routing::{RouteError, Routed, Router};
+use crate::routing::{RouteError, Routed, Router, SharedRouting};
 use crate::sim::agents::{self, Plan};
+use crate::store::cluster::Decider;
 use crate::store::database::{Database, PersistError, Target};
 use crate::store::reader::Reader;
 use crate::store::sql::Rows;
@@ -88,6 +90,8 @@ fn not_now(message: impl Into<String>) -> DeskError {
 pub struct World {
     pub store: Store,
     pub router: Router,
+    /// Among several processes: how far this one caught up.
+    pub cluster: cluster::ClusterView,
 }
 
 impl World {
@@ -143,10 +147,13 @@ impl World {
 
 /// The locked world. Releasing it hands what the operation changed, and what to tell, to
 /// the writer — in the order operations hold the lock — so nothing is shown before it is
-/// durable. Without a database the changes are told at once.
+/// durable. Without a database the changes are told at once. Among several processes
+/// ([`cluster`]) a deciding guard holds the cluster's lock and commits on release.
 struct WorldGuard<'a> {
     world: MutexGuard<'a, World>,
     writer: Option<&'a Writer>,
+    /// Among several processes: `Some(begun)` for a decision, whether it began.
+    cluster: Option<(&'a cluster::Cluster, Option<bool>)>,
 }
 
 impl std::ops::Deref for WorldGuard<'_> {
@@ -164,6 +171,19 @@ impl std::ops::DerefMut for WorldGuard<'_> {
 
 impl Drop for WorldGuard<'_> {
     fn drop(&mut self) {
+        if let Some((cluster, decision)) = self.cluster {
+            match decision {
+                Some(begun) => cluster.finish(&mut self.world, begun),
+                None => {
+                    let notices = self.world.store.take_notices();
+                    cluster.tell_typing(&notices);
+                    for notice in notices {
+                        notice.deliver();
+                    }
+                }
+            }
+            return;
+        }
         let store = &mut self.world.store;
         let changes = store.take_changes();
         match self.writer {
@@ -178,12 +198,25 @@ impl Drop for WorldGuard<'_> {
     }
 }
 
+/// Where the desk keeps its store.
+enum Keeping {
+    Memory,
+    /// A database only this process writes (SQLite).
+    Written(Writer, Reader),
+    /// A database several processes share (PostgreSQL): the deciding connection, the log
+    /// version the store was read at, and the routing state other processes left.
+    Shared(cluster::Cluster, u64, Option<SharedRouting>, Reader),
+}
+
 /// The desk. Shared as `Arc<Desk>`.
 pub struct Desk {
     pub config: ServerConfig,
     world: Mutex<World>,
-    /// Commits changes and then tells them, unless the store lives in memory only.
+    /// Commits changes and then tells them, unless the store lives in memory only or is
+    /// shared with other processes.
     writer: Option<Writer>,
+    /// Takes each decision with the other processes sharing the database (PostgreSQL).
+    cluster: Option<cluster::Cluster>,
     /// Reads what left memory (history, transcripts, returning sessions) from the
     /// database, unless the store lives in memory only.
     reader: Option<Reader>,
@@ -202,7 +235,7 @@ impl Desk {
     /// A desk for `config` with an empty store in memory only, and its timer driver.
     /// Needs a tokio runtime.
     pub fn new(config: ServerConfig) -> Arc<Desk> {
-        Desk::with_store(config, Store::default(), None, None)
+        Desk::with_store(config, Store::default(), Keeping::Memory)
     }
 
     /// A desk keeping its store in the SQLite database at `path`, resuming what it holds:
@@ -212,9 +245,18 @@ impl Desk {
     }
 
     /// A desk keeping its store in the database `target` names (SQLite or PostgreSQL),
-    /// resuming what it holds.
+    /// resuming what it holds. On PostgreSQL it decides with every other process there.
     pub fn open_at(config: ServerConfig, target: &Target) -> Result<Arc<Desk>, PersistError> {
-        Desk::resume(config, Database::open(target)?, Reader::open(target)?)
+        let shared = match target {
+            Target::Postgres(url) => Some(url.clone()),
+            Target::Sqlite(_) => None,
+        };
+        Desk::resume(
+            config,
+            Database::open(target)?,
+            Reader::open(target)?,
+            shared,
+        )
     }
 
     /// Like [`Desk::open`], with writes waiting at most `busy_timeout` for another
@@ -228,59 +270,120 @@ impl Desk {
             config,
             Database::open_sqlite(path, busy_timeout)?,
             Reader::open(&Target::Sqlite(path.to_path_buf()))?,
+            None,
         )
     }
 
+    /// `shared`: the PostgreSQL URL other processes share, to listen on.
     fn resume(
         config: ServerConfig,
         (database, store): (Database, Store),
         reader: Reader,
+        shared: Option<String>,
     ) -> Result<Arc<Desk>, PersistError> {
         let name = database.name().to_string();
-        let writer = Writer::start(database).map_err(|source| PersistError::Thread {
-            thread: "writer",
-            database: name,
-            source,
-        })?;
-        Ok(Desk::with_store(config, store, Some(writer), Some(reader)))
+        let thread_failed = |thread| {
+            let database = name.clone();
+            move |source| PersistError::Thread {
+                thread,
+                database,
+                source,
+            }
+        };
+        let Some(url) = shared else {
+            let writer = Writer::start(database).map_err(thread_failed("writer"))?;
+            return Ok(Desk::with_store(
+                config,
+                store,
+                Keeping::Written(writer, reader),
+            ));
+        };
+        let version = database.log_version();
+        let decider = Decider::start(database).map_err(thread_failed("decider"))?;
+        let routing = decider
+            .run(crate::store::cluster::routing)
+            .transpose()
+            .map_err(|err| PersistError::Corrupt {
+                database: name.clone(),
+                source: match err {
+                    crate::store::sql::ReadError::Invalid(invalid) => invalid,
+                    crate::store::sql::ReadError::Sql(sql) => {
+                        crate::store::sql::Invalid::new("routing state", sql.to_string())
+                    }
+                },
+            })?
+            .flatten();
+        let desk = Desk::with_store(
+            config,
+            store,
+            Keeping::Shared(cluster::Cluster::new(decider), version, routing, reader),
+        );
+        if let Some(cluster) = &desk.cluster {
+            cluster
+                .listen(url, Arc::downgrade(&desk))
+                .map_err(thread_failed("listener"))?;
+        }
+        Ok(desk)
     }
 
-    fn with_store(
-        config: ServerConfig,
-        store: Store,
-        writer: Option<Writer>,
-        reader: Option<Reader>,
-    ) -> Arc<Desk> {
+    fn with_store(config: ServerConfig, store: Store, keeping: Keeping) -> Arc<Desk> {
         let mut router = Router::new(
             config.routing.mode,
             config.timers(),
             config.routing_agents(),
         );
+        let (writer, cluster, reader, version, routing) = match keeping {
+            Keeping::Memory => (None, None, None, 0, None),
+            Keeping::Written(writer, reader) => (Some(writer), None, Some(reader), 0, None),
+            Keeping::Shared(cluster, version, routing, reader) => {
+                (None, Some(cluster), Some(reader), version, routing)
+            }
+        };
+        let now = Instant::now();
         let mut waiting = Vec::new();
         let mut plans = Vec::new();
-        for (id, conv) in store.all() {
-            match &conv.phase {
-                Phase::Live { agent, .. } => match router.restore_live(id.clone(), agent.clone()) {
-                    Ok(()) => {
-                        plans.extend(agents::idle_plan(&config, agent, id, conv.visitor_activity))
+        let mut view = cluster::ClusterView::at(version);
+        match routing {
+            // Other processes route already: take their state as it is.
+            Some(shared) => {
+                view.set_routing(&shared);
+                router.take_shared(shared, now, crate::store::now_ms());
+            }
+            None => {
+                for (id, conv) in store.all() {
+                    match &conv.phase {
+                        Phase::Live { agent, .. } => {
+                            match router.restore_live(id.clone(), agent.clone()) {
+                                Ok(()) => plans.extend(agents::idle_plan(
+                                    &config,
+                                    agent,
+                                    id,
+                                    conv.visitor_activity,
+                                )),
+                                Err(err) => {
+                                    tracing::warn!("live chat {id} asks for an agent again: {err}");
+                                    waiting.push(id.clone());
+                                }
+                            }
+                        }
+                        Phase::Queued { .. } | Phase::Connecting { .. } => waiting.push(id.clone()),
+                        _ => {}
                     }
-                    Err(err) => {
-                        tracing::warn!("live chat {id} asks for an agent again: {err}");
-                        waiting.push(id.clone());
-                    }
-                },
-                Phase::Queued { .. } | Phase::Connecting { .. } => waiting.push(id.clone()),
-                _ => {}
+                }
             }
         }
         let desk = Arc::new(Desk {
             config,
-            world: Mutex::new(World { store, router }),
+            world: Mutex::new(World {
+                store,
+                router,
+                cluster: view,
+            }),
             writer,
+            cluster,
             reader,
             wake: Arc::new(Notify::new()),
         });
-        let now = Instant::now();
         for conversation in waiting {
             let asked = desk.route(now, |world| {
                 let routed = world.router.request(conversation, now);
@@ -297,28 +400,52 @@ impl Desk {
         desk
     }
 
+    /// The world, locked to change it. Among several processes this begins a decision:
+    /// the cluster's lock is taken and the world caught up first.
     fn lock(&self) -> WorldGuard<'_> {
+        let mut guard = self.look();
+        if let Some((cluster, decision)) = &mut guard.cluster {
+            *decision = Some(cluster.begin(&mut guard.world, Instant::now()));
+        }
+        guard
+    }
+
+    /// The world, locked to read it, or to change what is not kept (typing).
+    fn look(&self) -> WorldGuard<'_> {
         // A panic while holding the lock leaves plain data behind; keep serving it.
         WorldGuard {
             world: self.world.lock().unwrap_or_else(|e| e.into_inner()),
             writer: self.writer.as_ref(),
+            cluster: self.cluster.as_ref().map(|c| (c, None)),
+        }
+    }
+
+    /// The store's serial of the newest batch written: every change up to it is durable.
+    fn committed(&self) -> Option<u64> {
+        match (&self.writer, &self.cluster) {
+            (Some(writer), _) => Some(writer.committed()),
+            (None, Some(cluster)) => Some(cluster.committed()),
+            (None, None) => None,
         }
     }
 
     /// Resolves once every change made so far is durable (and told), or with
     /// [`DeskError::Unavailable`] when the database cannot be written now. At once for a
-    /// store in memory only.
+    /// store in memory only, and among several processes, where each decision is written
+    /// before its lock is released.
     pub fn durable(&self) -> impl Future<Output = Result<(), DeskError>> + Send + 'static {
+        let healthy = self.cluster.as_ref().is_none_or(|c| c.healthy());
         // Every batch of changes already written: nothing to wait for.
         let waiting = self
             .writer
             .as_ref()
-            .filter(|writer| writer.committed() < self.lock().store.serial())
+            .filter(|writer| writer.committed() < self.look().store.serial())
             .map(Writer::durable);
         async move {
             match waiting {
                 Some(waiting) => waiting.await.map_err(|_| DeskError::Unavailable),
-                None => Ok(()),
+                None if healthy => Ok(()),
+                None => Err(DeskError::Unavailable),
             }
         }
     }
@@ -329,7 +456,8 @@ impl Desk {
     pub fn flush(&self) -> Result<(), DeskError> {
         match &self.writer {
             Some(writer) => writer.flush().map_err(|_| DeskError::Unavailable),
-            None => Ok(()),
+            None if self.cluster.as_ref().is_none_or(|c| c.healthy()) => Ok(()),
+            None => Err(DeskError::Unavailable),
         }
     }
 
@@ -340,13 +468,13 @@ impl Desk {
 
     /// Reads the world under the lock, for views.
     pub fn read<T>(&self, view: impl FnOnce(&World) -> T) -> T {
-        view(&self.lock())
+        view(&self.look())
     }
 
     /// Reads the world and subscribes to every later change under one lock, so no change
     /// falls between the snapshot and the subscription.
     pub fn watch<T>(&self, view: impl FnOnce(&World) -> T) -> (T, broadcast::Receiver<Update>) {
-        let world = self.lock();
+        let world = self.look();
         (view(&world), world.store.watch())
     }
 

@@ -19,7 +19,7 @@ impl Desk {
     }
 
     fn next_deadline(&self) -> Option<Instant> {
-        self.lock().router.next_deadline()
+        self.look().router.next_deadline()
     }
 
     /// Forgets every session whose visitor never wrote, asked for a person or left a
@@ -42,15 +42,14 @@ impl Desk {
     /// come back when asked for. Nothing leaves a store kept in memory only. Returns how
     /// many sessions and channel conversations left.
     pub fn let_go_settled(&self, now: Instant) -> (usize, usize) {
-        let Some(writer) = &self.writer else {
+        // Read first: a batch the writer commits meanwhile only makes more settled.
+        let Some(committed) = self.committed() else {
             return (0, 0);
         };
         let idle_before = now
             .checked_sub(self.config.limits.idle_session())
             .unwrap_or(now);
-        // Read first: a batch the writer commits meanwhile only makes more settled.
-        let committed = writer.committed();
-        let mut world = self.lock();
+        let mut world = self.look();
         let sessions = world.store.settled_sessions(committed, idle_before);
         world.store.evict(&sessions);
         let channel = world

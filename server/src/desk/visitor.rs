@@ -144,19 +144,19 @@ impl Desk {
 
     /// The identity session `token`'s visitor gave, if any.
     pub fn identity(&self, token: &SessionToken) -> Option<KnownIdentity> {
-        self.lock().store.identity(token).cloned()
+        self.look().store.identity(token).cloned()
     }
 
     /// Re-reads session `token`'s current conversation after `from`.
     pub fn attach(&self, token: &SessionToken, from: Seq, now: Instant) -> Option<Attached> {
-        let world = self.lock();
+        let world = self.look();
         let conversation = world.store.session(token)?;
         Some(attach(&world.store, token, &conversation, from, now, None))
     }
 
     /// The current status of `conversation`.
     pub fn status(&self, conversation: &ConversationId, now: Instant) -> Option<ChatStatus> {
-        let world = self.lock();
+        let world = self.look();
         world
             .store
             .conversation(conversation)
@@ -279,7 +279,7 @@ impl Desk {
 
     /// The visitor is typing (shown to agents in the control API).
     pub fn visitor_typing(&self, conversation: &ConversationId, typing: bool) {
-        let mut world = self.lock();
+        let mut world = self.look();
         if matches!(world.phase(conversation), Ok(Phase::Live { .. })) {
             world.store.set_visitor_typing(conversation, typing);
         }
@@ -411,7 +411,7 @@ impl Desk {
             return Ok(());
         };
         let (token, user) = {
-            let world = self.lock();
+            let world = self.look();
             let wanted = |t: &SessionToken| !world.store.holds_session(t);
             (
                 token.filter(|t| wanted(t)).cloned(),
@@ -422,22 +422,24 @@ impl Desk {
         if token.is_none() && user.is_none() {
             return Ok(());
         }
+        if let Some(cluster) = &self.cluster {
+            // Among several processes, read within a decision, caught up: what another
+            // process changes later is then logged after what this one holds.
+            let mut world = self.lock();
+            let found = cluster
+                .read(move |db| returning(db, token, user))
+                .ok_or(DeskError::Unavailable)?
+                .map_err(|err| {
+                    tracing::error!("cannot read a returning session: {err}");
+                    DeskError::Unavailable
+                })?;
+            for (stored, conversations) in found {
+                world.store.adopt(stored, conversations);
+            }
+            return Ok(());
+        }
         let found = reader
-            .read(move |db| {
-                let mut found = Vec::new();
-                let sessions = [
-                    token.map(|t| sql::session(db, &t)).transpose()?.flatten(),
-                    user.map(|u| sql::user_session(db, &u))
-                        .transpose()?
-                        .flatten(),
-                ];
-                for stored in sessions.into_iter().flatten() {
-                    let current = sql::conversation(db, &stored.current)?
-                        .map(|conv| (stored.current.clone(), conv));
-                    found.push((stored, current.into_iter().collect::<Vec<_>>()));
-                }
-                Ok(found)
-            })
+            .read(move |db| returning(db, token, user))
             .await
             .map_err(|err| {
                 tracing::error!("cannot read a returning session: {err}");
@@ -465,7 +467,7 @@ impl Desk {
         };
         self.durable().await?;
         let held = {
-            let world = self.lock();
+            let world = self.look();
             world.store.session(token).map(|_| world.store.past(token))
         };
         let token = token.clone();
@@ -507,7 +509,7 @@ impl Desk {
         offset: usize,
         limit: usize,
     ) -> Option<Vec<PastConversation>> {
-        let world = self.lock();
+        let world = self.look();
         world.store.session(token)?;
         let mut budget = MAX_READ_BYTES;
         let mut page = Vec::new();
@@ -540,7 +542,7 @@ impl Desk {
     ) -> Result<Option<Vec<EventRecord>>, DeskError> {
         self.durable().await?;
         let held = {
-            let world = self.lock();
+            let world = self.look();
             world.store.conversation(conversation).map(|conv| {
                 (conv.token == *token).then(|| {
                     let skip = usize::try_from(after.0).unwrap_or(usize::MAX);
@@ -633,4 +635,32 @@ fn attach(
             Replay::Socket
         },
     }
+}
+
+/// A session read back from the database, with the conversations read with it.
+type Returning = (
+    sql::StoredSession,
+    Vec<(ConversationId, crate::store::Conversation)>,
+);
+
+/// A returning session (by `token`, or verified `user`'s), each with its current
+/// conversation.
+fn returning(
+    db: &mut dyn crate::store::sql::Sql,
+    token: Option<SessionToken>,
+    user: Option<String>,
+) -> Result<Vec<Returning>, sql::ReadError> {
+    let mut found = Vec::new();
+    let sessions = [
+        token.map(|t| sql::session(db, &t)).transpose()?.flatten(),
+        user.map(|u| sql::user_session(db, &u))
+            .transpose()?
+            .flatten(),
+    ];
+    for stored in sessions.into_iter().flatten() {
+        let current =
+            sql::conversation(db, &stored.current)?.map(|conv| (stored.current.clone(), conv));
+        found.push((stored, current.into_iter().collect::<Vec<_>>()));
+    }
+    Ok(found)
 }

@@ -116,10 +116,6 @@ pub enum PersistError {
         "database {path} is in use by another Porchlight server (it holds {lock}); stop that one or use another --db"
     )]
     InUse { path: PathBuf, lock: PathBuf },
-    #[error(
-        "database {database} is in use by another Porchlight server; one server per database for now (stop that one or use another --db)"
-    )]
-    PostgresInUse { database: String },
     #[error("database {database}: cannot start its {thread} thread: {source}")]
     Thread {
         database: String,
@@ -143,6 +139,8 @@ pub struct Database {
     engine: Engine,
     /// What errors call it: the path or the password-less URL.
     name: String,
+    /// PostgreSQL: the newest desk log version when the store was read.
+    log_version: u64,
 }
 
 impl Database {
@@ -180,8 +178,20 @@ impl Database {
     }
 
     fn read(engine: Engine, name: String) -> Result<(Database, Store), PersistError> {
-        let mut database = Database { engine, name };
-        let store = match sql::read_store(database.sql()) {
+        let mut database = Database {
+            engine,
+            name,
+            log_version: 0,
+        };
+        // The log's version before the store is read: whatever is logged after it is
+        // caught up on, so nothing committed meanwhile is missed.
+        let read = |db: &mut Database| {
+            if matches!(db.engine, Engine::Postgres(_)) {
+                db.log_version = super::cluster::latest_version(db.sql())?;
+            }
+            sql::read_store(db.sql())
+        };
+        let store = match read(&mut database) {
             Ok(store) => store,
             Err(ReadError::Sql(source)) => {
                 return Err(PersistError::Read {
@@ -197,6 +207,16 @@ impl Database {
             }
         };
         Ok((database, store))
+    }
+
+    /// PostgreSQL: the newest desk log version when the store was read (0 for SQLite).
+    pub fn log_version(&self) -> u64 {
+        self.log_version
+    }
+
+    /// Whether other server processes may share this database (PostgreSQL).
+    pub fn is_shared(&self) -> bool {
+        matches!(self.engine, Engine::Postgres(_))
     }
 
     /// What errors call this database.

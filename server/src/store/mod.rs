@@ -8,6 +8,7 @@
 //! consoles watch. It also notes what changed, so the [`writer`](crate::store::writer) can
 //! write exactly that; notices are delivered only once it is written.
 
+pub mod cluster;
 pub mod database;
 pub mod postgres;
 pub mod reader;
@@ -280,6 +281,11 @@ pub struct Notice {
 }
 
 impl Notice {
+    /// What it tells.
+    pub fn update(&self) -> &Update {
+        &self.update
+    }
+
     /// Tells whoever listens; nobody listening is fine (what is stored is replayed).
     pub fn deliver(self) {
         if let Some(session) = &self.session {
@@ -639,6 +645,118 @@ impl Store {
             }
         }
         self.restore_session(stored);
+    }
+
+    /// Takes on conversation `id` as the database holds it after another process changed
+    /// it, and tells this process's listeners what is new: each event `fresh` holds past
+    /// the ones held here, a status that differs, and agent consoles that it changed.
+    /// `fresh.events` are the events after the held ones, or all of them when `whole` (then
+    /// anything held beyond them, which was never written, is dropped). A conversation not
+    /// held is taken in whole. Nothing is noted as a change to write: it is written.
+    pub fn absorb(&mut self, id: &ConversationId, fresh: Conversation, whole: bool, now: Instant) {
+        let Some(held) = self.conversations.get_mut(id) else {
+            if whole {
+                self.restore_conversation(id.clone(), fresh);
+                self.tell(Update::Changed {
+                    conversation: id.clone(),
+                });
+            }
+            return;
+        };
+        let Conversation {
+            events,
+            phase,
+            answers,
+            request,
+            message_request,
+            rating,
+            replies_said,
+            handled_by,
+            channel,
+            channel_state,
+            ..
+        } = fresh;
+        if whole && events.len() < held.events.len() {
+            held.events.truncate(events.len());
+            held.client_ids
+                .retain(|_, seq| seq.0 <= events.len() as u64);
+        }
+        let last = held.events.len() as u64;
+        let mut told = Vec::new();
+        for event in events.into_iter().filter(|e| e.seq.0 > last) {
+            if event.seq.0 != held.events.len() as u64 + 1 {
+                break;
+            }
+            if let ConversationEvent::MessageReceived { id: Some(id), .. } = &event.event {
+                held.client_ids.insert(id.clone(), event.seq);
+            }
+            held.events.push(event.clone());
+            told.push(Update::Event {
+                conversation: id.clone(),
+                event,
+            });
+        }
+        if held.phase != phase {
+            told.push(Update::Status {
+                conversation: id.clone(),
+                status: phase.status(now),
+            });
+            held.phase = phase;
+        }
+        held.answers = answers;
+        held.request = request;
+        held.message_request = message_request;
+        held.rating = rating;
+        held.replies_said = replies_said;
+        held.handled_by = handled_by;
+        held.channel = channel;
+        held.channel_state = channel_state;
+        for update in told {
+            self.notify(id, update);
+        }
+        self.tell(Update::Changed {
+            conversation: id.clone(),
+        });
+    }
+
+    /// Takes on session `stored` as the database holds it after another process changed
+    /// it, if held here: a new current conversation is told to its tabs.
+    pub fn absorb_session(&mut self, stored: sql::StoredSession) {
+        let Some(session) = self.sessions.get_mut(&stored.token) else {
+            return;
+        };
+        let switched = session.current != stored.current;
+        session.current = stored.current.clone();
+        session.past = stored.past;
+        if let Some(known) = stored.identity.as_ref().filter(|i| i.verified) {
+            self.users
+                .insert(known.user_id.clone(), stored.token.clone());
+        }
+        session.identity = stored.identity;
+        if switched {
+            let listeners = session.updates.clone();
+            self.notices.push(Notice {
+                session: listeners,
+                desk: None,
+                update: Update::Switched {
+                    conversation: stored.current,
+                },
+            });
+        }
+    }
+
+    /// The seq of the newest event of conversation `id`, if held here.
+    pub fn held_seq(&self, id: &ConversationId) -> Option<Seq> {
+        self.conversations
+            .get(id)
+            .map(|c| Seq(c.events.len() as u64))
+    }
+
+    /// Drops what this process made but the database refused to write (a session or
+    /// conversation it does not hold), so memory matches the database again.
+    pub fn drop_unwritten(&mut self, tokens: &[SessionToken], conversations: &[ConversationId]) {
+        self.let_go(tokens);
+        self.evict_conversations(conversations);
     }
 
     /// Whether session `token` is in memory.

@@ -16,11 +16,6 @@ pub const SCHEMA_VERSION: i64 = 1;
 /// Any number, the same in every process: the advisory lock held while the schema is made.
 const SCHEMA_LOCK: i64 = 0x706f_7263_686c_6967;
 
-/// The advisory lock a server's writing connection holds while it runs. Until the desk's
-/// decisions are taken in the database, two servers on one database would each decide
-/// alone, so a second one is refused, as a lock file refuses it on SQLite.
-const SERVER_LOCK: i64 = 0x706f_7263_686c_6968;
-
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS sessions (
     token TEXT PRIMARY KEY,
@@ -65,6 +60,17 @@ CREATE TABLE IF NOT EXISTS settings (
     key TEXT PRIMARY KEY,
     value BIGINT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS desk_log (
+    version BIGSERIAL PRIMARY KEY,
+    at_ms BIGINT NOT NULL,
+    conversations TEXT NOT NULL,
+    sessions TEXT NOT NULL,
+    routing BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS desk_state (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS offline_messages (
     ord BIGSERIAL PRIMARY KEY,
     conversation TEXT NOT NULL,
@@ -83,6 +89,11 @@ pub struct Postgres {
 }
 
 impl Postgres {
+    /// The connection itself, for listening.
+    pub(crate) fn client(&mut self) -> &mut Client {
+        &mut self.client
+    }
+
     /// A connection to `url`, its schema left as it is.
     pub fn connect(url: &str) -> Result<Postgres, postgres::Error> {
         Ok(Postgres {
@@ -126,15 +137,6 @@ impl Postgres {
         )
         .map_err(failed)?;
         tx.commit().map_err(failed)?;
-        let held: bool = client
-            .query_one("SELECT pg_try_advisory_lock($1)", &[&SERVER_LOCK])
-            .and_then(|row| row.try_get(0))
-            .map_err(failed)?;
-        if !held {
-            return Err(PersistError::PostgresInUse {
-                database: redacted(url),
-            });
-        }
         Ok(Postgres {
             client,
             prepared: HashMap::new(),

@@ -26,7 +26,7 @@ impl Value {
     }
 
     /// An unsigned count or time; past `i64::MAX` (never in practice) it is capped.
-    fn count(value: u64) -> Value {
+    pub(crate) fn count(value: u64) -> Value {
         Value::Int(i64::try_from(value).unwrap_or(i64::MAX))
     }
 }
@@ -96,6 +96,15 @@ pub struct Invalid {
     pub detail: String,
 }
 
+impl Invalid {
+    pub fn new(what: &'static str, detail: impl Into<String>) -> Invalid {
+        Invalid {
+            what,
+            detail: detail.into(),
+        }
+    }
+}
+
 /// Why reading the store back failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
@@ -144,7 +153,10 @@ fn json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".into())
 }
 
-fn from_json<T: serde::de::DeserializeOwned>(what: &'static str, text: &str) -> Result<T, Invalid> {
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(
+    what: &'static str,
+    text: &str,
+) -> Result<T, Invalid> {
     serde_json::from_str(text).map_err(|e| invalid(what)(e.to_string()))
 }
 
@@ -447,6 +459,47 @@ pub fn conversations(
     Ok(found)
 }
 
+/// Conversation `id` as stored, with only the events after `after`, if stored.
+pub fn conversation_since(
+    db: &mut dyn Sql,
+    id: &ConversationId,
+    after: Seq,
+) -> Result<Option<Conversation>, ReadError> {
+    let rows = db.query(
+        &format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = $1"),
+        &[Value::Text(id.as_str().to_string())],
+    )?;
+    let Some(row) = rows.into_iter().next() else {
+        return Ok(None);
+    };
+    let events = db
+        .query(
+            "SELECT seq, at_ms, event FROM events WHERE conversation = $1 AND seq > $2 \
+             ORDER BY seq",
+            &[Value::Text(id.as_str().to_string()), Value::count(after.0)],
+        )?
+        .into_iter()
+        .map(event_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(
+        conversation_from(row, events, Instant::now(), false)?.1,
+    ))
+}
+
+/// The ids of every conversation waiting for or talking with an agent.
+pub fn live_conversation_ids(db: &mut dyn Sql) -> Result<Vec<ConversationId>, ReadError> {
+    let rows = db.query(
+        &format!("SELECT id FROM conversations WHERE phase IN {LIVE_PHASES}"),
+        &[],
+    )?;
+    rows.into_iter()
+        .map(|row| {
+            let raw = Columns(row).text(0, "conversation id")?;
+            Ok(id("conversation id", ConversationId::new, raw)?)
+        })
+        .collect()
+}
+
 /// One conversation with its events, if stored.
 pub fn conversation(
     db: &mut dyn Sql,
@@ -512,6 +565,7 @@ pub fn conversation_statuses(
 }
 
 /// A session as stored: its current conversation, earlier ones oldest first, identity.
+#[derive(Debug, Clone)]
 pub struct StoredSession {
     pub token: SessionToken,
     pub current: ConversationId,
@@ -806,7 +860,18 @@ impl Rows {
 
     /// Writes these rows inside an open transaction. Writing them twice changes nothing,
     /// so a batch that failed is simply written again with the next.
-    fn write(&self, db: &mut dyn Sql) -> Result<(), SqlError> {
+    pub(crate) fn write(&self, db: &mut dyn Sql) -> Result<(), SqlError> {
+        self.write_as(db, false)
+    }
+
+    /// Like [`Rows::write`], but an event whose seq is already stored fails the write:
+    /// for a decision taken among several processes, where that means it was taken on
+    /// stale state.
+    pub(crate) fn write_decided(&self, db: &mut dyn Sql) -> Result<(), SqlError> {
+        self.write_as(db, true)
+    }
+
+    fn write_as(&self, db: &mut dyn Sql, strict: bool) -> Result<(), SqlError> {
         for c in &self.conversations {
             db.execute(
                 "INSERT INTO conversations (id, token, phase, agent, agent_name, answers, request, \
@@ -837,8 +902,12 @@ impl Rows {
         }
         for (conversation, seq, at_ms, event) in &self.events {
             db.execute(
-                "INSERT INTO events (conversation, seq, at_ms, event) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (conversation, seq) DO NOTHING",
+                if strict {
+                    "INSERT INTO events (conversation, seq, at_ms, event) VALUES ($1, $2, $3, $4)"
+                } else {
+                    "INSERT INTO events (conversation, seq, at_ms, event) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (conversation, seq) DO NOTHING"
+                },
                 &[
                     Value::Text(conversation.clone()),
                     Value::count(*seq),
