@@ -288,3 +288,47 @@ async fn a_new_visitor_on_one_desk_resumes_on_another() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_desk_whose_listening_connection_is_killed_misses_no_change() {
+    let (desks, target) = desks(2, BROADCAST);
+    let Target::Postgres(url) = target else {
+        unreachable!("desks() makes a PostgreSQL database")
+    };
+    // Kill every listening connection on the database, as a failover or an operator would.
+    let killed = tokio::task::spawn_blocking(move || {
+        let mut admin = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+        let listening = "FROM pg_stat_activity WHERE datname = current_database() \
+                         AND application_name = 'porchlight-listener'";
+        // The listening threads connect on their own: wait until both are there.
+        let deadline = std::time::Instant::now() + REACH;
+        while admin
+            .query(&format!("SELECT pid {listening}"), &[])
+            .expect("list")
+            .len()
+            < 2
+        {
+            assert!(std::time::Instant::now() < deadline, "two listeners");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        admin
+            .query(
+                &format!("SELECT pg_terminate_backend(pid) {listening}"),
+                &[],
+            )
+            .expect("terminate")
+            .len()
+    })
+    .await
+    .expect("joined");
+    assert_eq!(killed, 2, "one listening connection per desk");
+    // Changes made while desk 1 is not listening, and after.
+    let (_, first) = requesting(&desks[0], "r1");
+    let (_, second) = requesting(&desks[0], "r2");
+    for asked in [&first, &second] {
+        until(&desks[1], "the request", |d| {
+            status(d, asked).as_deref() == Some("queued")
+        })
+        .await;
+    }
+}

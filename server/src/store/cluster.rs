@@ -33,6 +33,9 @@ const DESK_LOCK: i64 = 0x706f_7263_686c_6965;
 /// The notification channel a committed log row is told on; its payload is the version.
 pub const CHANGE_CHANNEL: &str = "porchlight";
 
+/// The `application_name` of listening connections, so an operator can tell them.
+pub const LISTENER_NAME: &str = "porchlight-listener";
+
 /// The notification channel typing is told on (JSON [`Typing`]).
 pub const TYPING_CHANNEL: &str = "porchlight_typing";
 
@@ -406,7 +409,10 @@ fn listen(
     let text = |err: postgres::Error| super::database::with_causes(&err);
     let mut db = Postgres::connect(url).map_err(text)?;
     db.client()
-        .batch_execute(&format!("LISTEN {CHANGE_CHANNEL}; LISTEN {TYPING_CHANNEL}"))
+        .batch_execute(&format!(
+            "SET application_name = '{LISTENER_NAME}'; \
+             LISTEN {CHANGE_CHANNEL}; LISTEN {TYPING_CHANNEL}"
+        ))
         .map_err(text)?;
     if !heard(Heard::Listening, &mut db) {
         return Ok(());
