@@ -22,6 +22,7 @@
 //! [`serve`] runs the server on an already-bound listener until a shutdown future
 //! resolves, so tests start it on port 0 and stop it cleanly.
 
+pub mod balancer;
 pub mod bot;
 pub mod channels;
 pub mod client;

@@ -25,6 +25,7 @@ use std::fs;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{OnceLock, mpsc};
@@ -383,7 +384,13 @@ impl Runner {
             }
             None => Command::new(binary),
         };
-        command.stdin(Stdio::null()).env("LC_ALL", "C");
+        // A process group of its own: a terminal's Ctrl-C reaches only our process, which
+        // stops its clients before dropping us (the cluster demo), or dies (the signal
+        // above then stops the server).
+        command
+            .stdin(Stdio::null())
+            .env("LC_ALL", "C")
+            .process_group(0);
         command
     }
 
@@ -575,7 +582,7 @@ pub fn accepts_connections(port: u16) -> bool {
 }
 
 /// The last lines of the log at `path`.
-fn log_tail(path: &Path) -> String {
+pub(crate) fn log_tail(path: &Path) -> String {
     match fs::read(path) {
         Ok(bytes) => {
             let text = String::from_utf8_lossy(&bytes);
@@ -632,7 +639,7 @@ fn postgres_runs_on(pid: u32, data: &Path) -> bool {
 }
 
 /// Whether our effective user is root.
-fn running_as_root() -> bool {
+pub(crate) fn running_as_root() -> bool {
     // /proc/self belongs to the process's effective user.
     match fs::metadata("/proc/self") {
         Ok(metadata) => metadata.uid() == 0,
@@ -673,7 +680,7 @@ fn chown_tree(path: &Path, (uid, gid): (u32, u32)) -> io::Result<()> {
 }
 
 /// `program` from the PATH.
-fn find_on_path(program: &str) -> Option<PathBuf> {
+pub(crate) fn find_on_path(program: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
         .map(|dir| dir.join(program))
@@ -685,12 +692,13 @@ type SpawnRequest = (Command, mpsc::Sender<io::Result<Child>>);
 
 /// Spawns `command` from a thread that lives as long as the process, so that the
 /// parent-death signal fires only when the process ends, not when the calling thread does.
-fn spawn_from_lasting_thread(command: Command) -> io::Result<Child> {
+/// The balancer ([`crate::balancer`]) spawns nginx from it too.
+pub(crate) fn spawn_from_lasting_thread(command: Command) -> io::Result<Child> {
     static SPAWNER: OnceLock<Option<mpsc::Sender<SpawnRequest>>> = OnceLock::new();
     let spawner = SPAWNER.get_or_init(|| {
         let (requests, incoming) = mpsc::channel::<SpawnRequest>();
         std::thread::Builder::new()
-            .name("local-postgres-spawner".into())
+            .name("lasting-spawner".into())
             .spawn(move || {
                 for (mut command, reply) in incoming {
                     let _ = reply.send(command.spawn());
@@ -699,7 +707,7 @@ fn spawn_from_lasting_thread(command: Command) -> io::Result<Child> {
             .ok()
             .map(|_| requests)
     });
-    let gone = || io::Error::other("the thread that spawns PostgreSQL is gone");
+    let gone = || io::Error::other("the thread that spawns PostgreSQL and nginx is gone");
     let spawner = spawner.as_ref().ok_or_else(gone)?;
     let (reply, child) = mpsc::channel();
     spawner.send((command, reply)).map_err(|_| gone())?;

@@ -94,6 +94,12 @@ async fn of_two_agents_accepting_through_two_desks_exactly_one_wins() {
             "round {round}: the loser is told who took it: {results:?}"
         );
         let winner = if results[0].is_ok() { "ann" } else { "ben" };
+        for desk in &desks {
+            until(desk, "the live chat", |d| {
+                status(d, &asked).as_deref() == Some("live")
+            })
+            .await;
+        }
         let joined = desks[0]
             .conversation(&asked)
             .expect("stored")
@@ -102,12 +108,6 @@ async fn of_two_agents_accepting_through_two_desks_exactly_one_wins() {
             .filter(|e| matches!(e.event, ConversationEvent::AgentJoined { .. }))
             .count();
         assert_eq!(joined, 1, "one agent joined");
-        for desk in &desks {
-            until(desk, "the live chat", |d| {
-                status(d, &asked).as_deref() == Some("live")
-            })
-            .await;
-        }
         desks[0]
             .close(&agent(winner), &asked, Instant::now())
             .expect("close, through either desk");
@@ -251,6 +251,8 @@ async fn a_new_visitor_on_one_desk_resumes_on_another() {
             "hello there",
         )
         .expect("write");
+    // Acked, as the socket acks: once written.
+    desks[0].durable().await.expect("written");
     // The visitor's next connection lands on the other desk.
     desks[1].recall(Some(&token), None).await.expect("read");
     let (attached, _) = desks[1]

@@ -2,9 +2,12 @@
 //! from the package registries only (crates.io, npm, Debian), skipping what is present.
 //!
 //! - `setup [--browser]`: the wasm32 target, trunk, wasm-bindgen-cli, wasm-opt; with
-//!   `--browser` (the tests' set-up) also Chromium, ChromeDriver, axe-core and PostgreSQL.
+//!   `--browser` (the tests' set-up) also Chromium, ChromeDriver, axe-core, PostgreSQL and
+//!   nginx.
 //! - `build`: the release widget bundle in `dist/`, the agent console's in `console/dist/`.
-//! - `demo [--addr HOST:PORT] [-- SERVER ARGS…]`: build, then serve the demo.
+//! - `demo [--addr HOST:PORT] [--nodes N] [-- SERVER ARGS…]`: build, then serve the demo;
+//!   with `--nodes N`, on N server processes sharing a local PostgreSQL behind nginx
+//!   (`cluster_demo`, built with the `cluster` feature, which the command turns on).
 //! - `test`: size budget, formatting, lints (native and wasm32), every unit, integration
 //!   and end-to-end test.
 //! - `size`: the bytes a browser downloads to show the opened widget, and the console's.
@@ -12,6 +15,8 @@
 //!   `test`.
 
 mod bench;
+#[cfg(feature = "cluster")]
+mod cluster_demo;
 mod compress;
 mod csp;
 mod minify;
@@ -53,7 +58,7 @@ fn main() -> ExitCode {
     }
 }
 
-const USAGE: &str = "usage: cargo xtask <setup [--browser] | build | demo [--addr HOST:PORT] [-- SERVER ARGS] | test | size | bench [load] [OPTIONS]>";
+const USAGE: &str = "usage: cargo xtask <setup [--browser] | build | demo [--addr HOST:PORT] [--nodes N] [-- SERVER ARGS] | test | size | bench [load] [OPTIONS]>";
 
 /// Where cargo puts what it builds.
 fn target_dir() -> PathBuf {
@@ -157,14 +162,19 @@ pub fn console_dist() -> PathBuf {
 
 fn demo(args: &[String]) -> Result<(), String> {
     let mut addr = DEFAULT_ADDR.to_string();
+    let mut nodes = None;
     let mut extra: Vec<String> = Vec::new();
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
         match arg.as_str() {
             "--addr" => addr = rest.next().ok_or("--addr needs HOST:PORT")?.clone(),
+            "--nodes" => nodes = Some(node_count(rest.next())?),
             "--" => extra.extend(rest.by_ref().cloned()),
             other => return Err(format!("unknown demo argument {other:?}\n{USAGE}")),
         }
+    }
+    if let Some(nodes) = nodes {
+        return cluster_demo(args, &addr, nodes, &extra);
     }
     build()?;
     step("Building the server", || {
@@ -209,6 +219,61 @@ fn demo(args: &[String]) -> Result<(), String> {
         .args(&extra))
 }
 
+/// The N of `--nodes N`: 1 or more.
+fn node_count(arg: Option<&String>) -> Result<usize, String> {
+    arg.and_then(|n| n.parse::<usize>().ok())
+        .filter(|&n| n >= 1)
+        .ok_or_else(|| format!("--nodes needs a number of server processes, 1 or more\n{USAGE}"))
+}
+
+/// `demo --nodes N`: builds as the demo does, then runs [`cluster_demo`].
+#[cfg(feature = "cluster")]
+fn cluster_demo(
+    _args: &[String],
+    addr: &str,
+    nodes: usize,
+    extra: &[String],
+) -> Result<(), String> {
+    build()?;
+    tools::setup_cluster()?;
+    step("Building the server", || {
+        run(cargo().args(["build", "--release", "--locked", "-p", "porchlight-server"]))
+    })?;
+    cluster_demo::run(&cluster_demo::Options {
+        addr,
+        nodes,
+        extra,
+        server: target_dir().join("release").join("porchlight-server"),
+        widget_dir: root().join("dist"),
+        console_dir: console_dist(),
+        data: root().join("target/porchlight-demo/cluster"),
+    })
+}
+
+/// `demo --nodes N` needs the server library: this command again, built with the
+/// `cluster` feature, in place of this process.
+#[cfg(not(feature = "cluster"))]
+fn cluster_demo(args: &[String], _: &str, _: usize, _: &[String]) -> Result<(), String> {
+    use std::os::unix::process::CommandExt;
+    eprintln!(
+        "==> Building xtask with the server library for the cluster (about a minute the first time)"
+    );
+    let error = cargo()
+        .args([
+            "run",
+            "--quiet",
+            "--package",
+            "xtask",
+            "--features",
+            "cluster",
+            "--",
+        ])
+        .arg("demo")
+        .args(args)
+        .exec();
+    Err(format!("cannot run cargo: {error}"))
+}
+
 fn test() -> Result<(), String> {
     let started = Instant::now();
     tools::setup(true)?;
@@ -219,12 +284,15 @@ fn test() -> Result<(), String> {
     step("Checking formatting", || {
         run(cargo().args(["fmt", "--all", "--check"]))
     })?;
+    // `--features xtask/cluster`: the cluster demo's module too.
     step("Linting (native)", || {
         run(cargo().args([
             "clippy",
             "--workspace",
             "--all-targets",
             "--locked",
+            "--features",
+            "xtask/cluster",
             "--",
             "-D",
             "warnings",
@@ -259,7 +327,14 @@ fn test() -> Result<(), String> {
         "Running every test (unit, integration, end-to-end in Chromium)",
         || {
             run(cargo()
-                .args(["test", "--workspace", "--locked", "--", "--include-ignored"])
+                .args([
+                    "test",
+                    "--workspace",
+                    "--locked",
+                    "--features",
+                    "xtask/cluster",
+                ])
+                .args(["--", "--include-ignored"])
                 .env("PORCHLIGHT_WIDGET_DIR", root().join("dist"))
                 .env("PORCHLIGHT_CONSOLE_DIR", console_dist())
                 .env("PORCHLIGHT_AXE", tools::axe_script())

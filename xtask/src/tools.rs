@@ -1,8 +1,9 @@
 //! Tool set-up from the package registries only: rustup's wasm32 target, trunk and
 //! wasm-bindgen-cli from crates.io, wasm-opt (binaryen), terser (the JavaScript minifier)
 //! and axe-core (the accessibility checker the browser tests run) from npm, Chromium and
-//! ChromeDriver from Debian, and PostgreSQL from Debian (the tests' throwaway clusters).
-//! Each step is skipped when the right version is already there.
+//! ChromeDriver from Debian, and PostgreSQL and nginx from Debian (the tests' throwaway
+//! clusters and load balancer). Each step is skipped when the right version is already
+//! there.
 
 use crate::{cargo, root, run, step};
 use std::path::PathBuf;
@@ -22,6 +23,16 @@ const POSTGRES_LIB: &str = "/usr/lib/postgresql";
 /// Tells Debian's postgresql-common not to create (and so not start) the `main` cluster
 /// when the server package is installed: the tests start their own on loopback.
 const NO_MAIN_CLUSTER: &str = "/etc/postgresql-common/createcluster.d/porchlight.conf";
+/// Where Debian puts nginx (`porchlight_server::balancer` looks there first, then on the
+/// PATH).
+const NGINX: &str = "/usr/sbin/nginx";
+/// The Debian package holding nginx. Since Debian 12 it is the one binary package:
+/// `nginx-light` became a transitional package that adds the `echo` module to it, and
+/// Debian 13 dropped it; before 12, `nginx` pulls in a flavour (`nginx-core`).
+const NGINX_PACKAGE: &str = "nginx";
+/// Debian's hook that `invoke-rc.d` asks before it starts a service; exit code 101 means
+/// "forbidden".
+const POLICY_RC_D: &str = "/usr/sbin/policy-rc.d";
 
 /// Where `cargo install` puts binaries.
 fn cargo_bin() -> PathBuf {
@@ -221,8 +232,89 @@ fn install_postgres() -> Result<(), String> {
     ]))
 }
 
+/// Whether an nginx binary is at [`NGINX`] or on the PATH.
+fn nginx_installed() -> bool {
+    PathBuf::from(NGINX).is_file()
+        || std::env::var_os("PATH")
+            .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join("nginx").is_file()))
+}
+
+/// Whether `policy-rc.d` exists and forbids starting nginx (answers 101, as Docker's
+/// images' does for every service).
+fn services_forbidden() -> bool {
+    Command::new(POLICY_RC_D)
+        .args(["nginx", "start"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|status| status.code() == Some(101))
+}
+
+/// Installs Debian's [`NGINX_PACKAGE`], which the tests' and the cluster demo's load balancer runs
+/// (`porchlight_server::balancer`), without leaving a system nginx serving port 80: while
+/// apt installs it a `policy-rc.d` forbids starting services (unless one already does),
+/// and afterwards the service is disabled at boot and stopped if it runs anyway.
+fn install_nginx() -> Result<(), String> {
+    let own_policy = !PathBuf::from(POLICY_RC_D).exists();
+    if own_policy {
+        let policy =
+            std::env::temp_dir().join(format!("porchlight-{}.policy-rc.d", std::process::id()));
+        std::fs::write(
+            &policy,
+            "#!/bin/sh\n# Written by `cargo xtask setup` while it installs nginx, removed after.\nexit 101\n",
+        )
+        .map_err(|e| format!("cannot write {}: {e}", policy.display()))?;
+        let written = run(as_root("install")
+            .args(["-m", "0755"])
+            .arg(&policy)
+            .arg(POLICY_RC_D));
+        let _ = std::fs::remove_file(&policy);
+        written?;
+    } else if !services_forbidden() {
+        eprintln!("    {POLICY_RC_D} allows services to start: nginx is stopped after the install");
+    }
+    let installed = run(&mut apt(&["update"])).and_then(|()| {
+        run(&mut apt(&[
+            "install",
+            "-y",
+            "--no-install-recommends",
+            NGINX_PACKAGE,
+        ]))
+    });
+    let removed = if own_policy {
+        run(as_root("rm").args(["-f", POLICY_RC_D]))
+    } else {
+        Ok(())
+    };
+    installed?;
+    removed?;
+    keep_the_service_off()
+}
+
+/// Disables the nginx service the package registered, and stops it if it runs: the
+/// balancer starts its own nginx on loopback.
+fn keep_the_service_off() -> Result<(), String> {
+    if PathBuf::from("/run/systemd/system").is_dir() {
+        // systemd: one command disables it at boot and stops it now.
+        return run(as_root("systemctl").args(["disable", "--now", "nginx.service"]));
+    }
+    // System V init (or none, as in a container): no start at boot, and stop what runs.
+    if PathBuf::from("/etc/init.d/nginx").is_file() {
+        // Best effort: without rc links there is nothing to disable.
+        let _ = as_root("update-rc.d")
+            .args(["nginx", "disable"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+        if PathBuf::from("/run/nginx.pid").is_file() {
+            run(as_root("/etc/init.d/nginx").arg("stop"))?;
+        }
+    }
+    Ok(())
+}
+
 /// Installs whatever is missing. `browser` (the tests' set-up) adds Chromium,
-/// ChromeDriver, axe-core and PostgreSQL.
+/// ChromeDriver, axe-core, and [`setup_cluster`]'s PostgreSQL and nginx.
 pub fn setup(browser: bool) -> Result<(), String> {
     let installed = Command::new("rustup")
         .args(["target", "list", "--installed"])
@@ -307,10 +399,25 @@ pub fn setup(browser: bool) -> Result<(), String> {
         )?;
     }
 
-    if browser && !postgres_installed() {
+    if browser {
+        setup_cluster()?;
+    }
+    Ok(())
+}
+
+/// Installs what the tests' throwaway clusters and `cargo xtask demo --nodes N` run, if
+/// missing: PostgreSQL and nginx.
+pub fn setup_cluster() -> Result<(), String> {
+    if !postgres_installed() {
         step(
             "Installing PostgreSQL from Debian, without its service cluster (about a minute)",
             install_postgres,
+        )?;
+    }
+    if !nginx_installed() {
+        step(
+            "Installing nginx from Debian, without its service (about half a minute)",
+            install_nginx,
         )?;
     }
     Ok(())

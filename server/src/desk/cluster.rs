@@ -1,44 +1,90 @@
-//! The desk among several server processes on one PostgreSQL database: how a decision is
-//! begun (the cluster's lock, then catching up on what others committed), how it ends (its
-//! rows, log row and routing state written and committed, then told here), and how the
-//! listening connection keeps this process's sockets and consoles up to date between
-//! decisions. The database side is [`crate::store::cluster`].
+//! The desk among several server processes on one PostgreSQL database: how decisions are
+//! begun (the cluster's lock, then catching up on what others committed), how they are
+//! committed, and how the listening connection keeps this process's sockets and consoles
+//! up to date between decisions. The database side is [`crate::store::cluster`].
 //!
-//! A decision whose commit fails is undone in memory at the next one: what it touched is
+//! Decisions are committed in groups. The first decision after a commit opens a *window*:
+//! a transaction holding the cluster's lock, caught up. Every decision this process takes
+//! while the window is open is taken on that state, in memory, and its rows wait; the
+//! commit (on the deciding connection's thread, as soon as it is free) closes the window,
+//! writing every waiting decision's rows with one log row and one notification, and only
+//! then tells them and answers [`Desk::durable`]. A busy process so pays one lock, one
+//! catch-up and one disk flush for many decisions. Nothing waits on the deciding thread
+//! while holding the world's lock except opening a window, so the commit, which takes the
+//! world's lock to close the window, never waits for a decision that waits for it.
+//!
+//! A window whose commit fails is undone in memory at the next one: what it touched is
 //! read again whole from the database, and whatever it made that was never written goes.
 
 use super::{Desk, World};
 use crate::routing::SharedRouting;
 use crate::store::cluster::{self, Decider, Entry, Fetched, Heard, Listener, Typing, Wanted};
 use crate::store::sql::{ReadError, Rows, Sql};
-use crate::store::{Phase, Update};
+use crate::store::{Notice, Phase, Update};
 use porchlight_protocol::{ConversationId, SessionToken};
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, Weak};
+use std::sync::{Condvar, Mutex, OnceLock, Weak};
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 /// This process's part in the cluster.
 pub(super) struct Cluster {
     decider: Decider,
     listener: Mutex<Option<Listener>>,
+    /// The desk, for commits run on the deciding thread.
+    desk: OnceLock<Weak<Desk>>,
     /// A random name for this process, so it does not hear its own typing.
     node: String,
-    /// Whether the last decision was written.
-    healthy: AtomicBool,
-    /// The store's serial of the newest batch written.
-    committed: AtomicU64,
+    /// What commits found, for the next window to take in.
+    committed: Mutex<Committed>,
+    /// Woken after each commit, for [`Desk::flush`] and [`Desk::durable`].
+    written: Condvar,
+    told: Notify,
+    /// Whether a commit is writing (memory is ahead of the database meanwhile).
+    in_flight: std::sync::atomic::AtomicBool,
 }
 
-/// What the world keeps for the cluster: how far it caught up, and what to read again.
+/// What the commits so far came to.
 #[derive(Debug, Default)]
+struct Committed {
+    /// The store's serial of the newest decision written.
+    serial: u64,
+    /// The store's serial of the newest decision that failed to be written.
+    failed: u64,
+    /// The newest log version written.
+    version: u64,
+    /// What failed commits touched: read again whole next time.
+    unwritten: Entry,
+}
+
+/// What the world keeps for the cluster: how far it caught up, the open window and what
+/// waits in it.
+#[derive(Default)]
 pub struct ClusterView {
     /// The newest log version taken in.
     pub version: u64,
-    /// The routing state as last written or read, to tell whether a decision changed it.
+    /// The routing state as last decided or read, to tell whether a decision changed it.
     routing: Option<SharedRouting>,
-    /// What a decision that failed to commit touched: read again whole next time.
+    /// Whether a window (a transaction holding the cluster's lock, caught up) is open.
+    open: bool,
+    /// Whether its commit is queued on the deciding thread.
+    closing: bool,
+    /// The decisions taken in the open window, waiting for its commit.
+    waiting: Waiting,
+    /// What a window whose commit failed touched: read again whole next time.
     unwritten: Entry,
+}
+
+/// The decisions of one window.
+#[derive(Default)]
+struct Waiting {
+    rows: Vec<Rows>,
+    notices: Vec<Notice>,
+    entry: Entry,
+    /// The routing state to write, when it changed.
+    routing: Option<String>,
+    /// The store's serial of the newest decision in it.
+    serial: u64,
 }
 
 impl ClusterView {
@@ -60,20 +106,78 @@ impl Cluster {
         Cluster {
             decider,
             listener: Mutex::new(None),
+            desk: OnceLock::new(),
             node: crate::store::random_id(),
-            healthy: AtomicBool::new(true),
-            committed: AtomicU64::new(0),
+            committed: Mutex::new(Committed::default()),
+            written: Condvar::new(),
+            told: Notify::new(),
+            in_flight: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
-    /// Whether the last decision was written.
-    pub(super) fn healthy(&self) -> bool {
-        self.healthy.load(Ordering::Acquire)
+    fn committed_state(&self) -> std::sync::MutexGuard<'_, Committed> {
+        self.committed.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The store's serial of the newest batch written.
+    /// The desk, once it listens.
+    pub(super) fn desk(&self) -> Option<std::sync::Arc<Desk>> {
+        self.desk.get()?.upgrade()
+    }
+
+    /// The store's serial of the newest decision written.
     pub(super) fn committed(&self) -> u64 {
-        self.committed.load(Ordering::Acquire)
+        self.committed_state().serial
+    }
+
+    /// Whether the decisions up to the store's serial `serial` are written (`Some(true)`),
+    /// failed (`Some(false)`), or still waiting (`None`).
+    fn outcome(&self, serial: u64) -> Option<bool> {
+        let committed = self.committed_state();
+        if committed.serial >= serial {
+            Some(true)
+        } else if committed.failed >= serial {
+            Some(false)
+        } else {
+            None
+        }
+    }
+
+    /// Resolves once the decisions up to the store's serial `serial` are written (`true`)
+    /// or failed (`false`).
+    pub(super) async fn durable(&self, serial: u64) -> bool {
+        loop {
+            let told = self.told.notified();
+            tokio::pin!(told);
+            told.as_mut().enable();
+            if let Some(written) = self.outcome(serial) {
+                return written;
+            }
+            told.await;
+        }
+    }
+
+    /// Blocks until the decisions up to the store's serial `serial` are written (`true`) or
+    /// failed (`false`).
+    pub(super) fn flush(&self, serial: u64) -> bool {
+        let mut committed = self.committed_state();
+        loop {
+            if committed.serial >= serial {
+                return true;
+            }
+            if committed.failed >= serial {
+                return false;
+            }
+            committed = self
+                .written
+                .wait(committed)
+                .unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// Binds this part to its desk, before the desk takes any decision: a window's commit
+    /// runs on the desk.
+    pub(super) fn bind(&self, desk: Weak<Desk>) {
+        let _ = self.desk.set(desk);
     }
 
     /// Starts listening on `url` for what other processes commit, on behalf of `desk`.
@@ -93,22 +197,45 @@ impl Cluster {
         Ok(())
     }
 
-    /// Begins a decision: takes the cluster's lock and catches `world` up. `false` when
-    /// the database cannot be reached (the decision then goes unwritten and is undone).
+    /// Opens a window unless one is open: takes the cluster's lock and catches `world` up.
+    /// `false` when the database cannot be reached (the decision then goes unwritten and
+    /// is undone).
     pub(super) fn begin(&self, world: &mut World, now: Instant) -> bool {
-        let version = world.cluster.version;
-        let begun = self.decider.run(move |db| {
-            cluster::begin(db).map_err(ReadError::from)?;
-            let read = cluster::entries_after(db, version);
+        if world.cluster.open {
+            return true;
+        }
+        match self
+            .decider
+            .run(|db| cluster::begin(db).map_err(ReadError::from))
+        {
+            Some(Ok(())) => {}
+            Some(Err(err)) => {
+                tracing::error!("cannot begin a decision on the database: {err}");
+                return false;
+            }
+            None => return false,
+        }
+        // The commits queued before the window began have all run: take in what they found.
+        {
+            let mut committed = self.committed_state();
+            world.cluster.version = world.cluster.version.max(committed.version);
+            merge(
+                &mut world.cluster.unwritten,
+                std::mem::take(&mut committed.unwritten),
+            );
+        }
+        let from = world.cluster.version;
+        let read = self.decider.run(move |db| {
+            let read = cluster::entries_after(db, from);
             if read.is_err() {
                 cluster::rollback(db);
             }
             read
         });
-        let (entries, pruned) = match begun {
+        let (entries, pruned) = match read {
             Some(Ok(read)) => read,
             Some(Err(err)) => {
-                tracing::error!("cannot begin a decision on the database: {err}");
+                tracing::error!("cannot catch up on the database: {err}");
                 return false;
             }
             None => return false,
@@ -132,24 +259,27 @@ impl Cluster {
         if let Some(last) = entries.last() {
             world.cluster.version = world.cluster.version.max(last.version);
         }
-        // What others did is told at once, whatever this decision comes to.
+        world.cluster.open = true;
+        // What others did is told at once, whatever this window comes to.
         world.store.deliver_notices();
         true
     }
 
-    /// Ends a decision: writes what it changed and commits, then tells it here; or, when
-    /// the commit fails, keeps nothing of it told and marks it to be undone. `begun` is
-    /// whether [`Cluster::begin`] succeeded.
+    /// Ends a decision: its rows and notices wait in the open window, whose commit is
+    /// queued unless it is already; a decision taken without a window (the database could
+    /// not be reached) is marked failed and undone. `begun` is whether [`Cluster::begin`]
+    /// succeeded.
     pub(super) fn finish(&self, world: &mut World, begun: bool) {
         let store = &mut world.store;
         let changes = store.take_changes();
+        let serial = store.serial();
         let routing = world.router.shared(Instant::now(), crate::store::now_ms());
         let routing_changed = world
             .cluster
             .routing
             .as_ref()
             .is_none_or(|last| !last.same_shape(&routing));
-        let mut entry = Entry {
+        let entry = Entry {
             version: 0,
             conversations: changes
                 .conversations
@@ -157,98 +287,133 @@ impl Cluster {
                 .chain(changes.events.iter().map(|(id, _)| id))
                 .chain(changes.purged.iter().flat_map(|(_, ids)| ids))
                 .cloned()
-                .collect::<BTreeSet<_>>()
-                .into_iter()
                 .collect(),
             sessions: changes
                 .sessions
                 .iter()
                 .chain(changes.purged.iter().map(|(token, _)| token))
                 .cloned()
-                .collect::<BTreeSet<_>>()
-                .into_iter()
                 .collect(),
             routing: routing_changed,
         };
         let rows = Rows::read(store, &changes);
         let notices = store.take_notices();
-        let typing = typing_of(&self.node, &notices);
-        let nothing = rows.is_empty() && !routing_changed;
+        let changed = !rows.is_empty() || routing_changed;
+        for typing in typing_of(&self.node, &notices) {
+            self.decider
+                .send(move |db| cluster::tell_typing(db, &typing));
+        }
         if !begun {
-            if !nothing {
-                self.failed(world, entry);
+            if changed {
+                let mut committed = self.committed_state();
+                committed.failed = committed.failed.max(serial);
+                merge(&mut committed.unwritten, entry);
+                committed.unwritten.routing = true;
+                drop(committed);
+                self.written.notify_all();
+                self.told.notify_waiters();
             } else {
                 deliver(notices);
             }
             return;
         }
-        let serial = world.store.serial();
-        let written = if nothing {
-            self.decider.run(|db| {
-                cluster::rollback(db);
-                Ok(None)
-            })
-        } else {
-            let shared =
-                routing_changed.then(|| serde_json::to_string(&routing).unwrap_or_default());
-            let logged = entry.clone();
-            self.decider
-                .run(move |db| cluster::write(db, &rows, &logged, shared.as_deref()))
-        };
-        match written {
-            Some(Ok(version)) => {
-                if let Some(version) = version {
-                    world.cluster.version = world.cluster.version.max(version);
-                }
-                if routing_changed {
-                    world.cluster.routing = Some(routing);
-                }
-                self.committed.fetch_max(serial, Ordering::AcqRel);
-                self.healthy.store(true, Ordering::Release);
-                deliver(notices);
-            }
-            Some(Err(err)) => {
-                tracing::error!("cannot write a decision (undone): {err}");
-                entry.routing = true;
-                self.failed(world, entry);
-            }
-            None => {
-                entry.routing = true;
-                self.failed(world, entry);
-            }
+        let view = &mut world.cluster;
+        if routing_changed {
+            view.waiting.routing = Some(serde_json::to_string(&routing).unwrap_or_default());
+            view.routing = Some(routing);
         }
-        for typing in typing {
-            self.decider
-                .send(move |db| cluster::tell_typing(db, &typing));
+        if changed {
+            view.waiting.rows.push(rows);
+            merge(&mut view.waiting.entry, entry);
+            view.waiting.serial = serial;
         }
-    }
-
-    /// Runs `work` on the deciding connection (within the open decision, if any).
-    pub(super) fn read<T: Send + 'static>(
-        &self,
-        work: impl FnOnce(&mut dyn Sql) -> T + Send + 'static,
-    ) -> Option<T> {
-        self.decider.run(work)
+        view.waiting.notices.extend(notices);
+        if view.open && !view.closing {
+            view.closing = true;
+            // The desk lives on until its waiting decisions are written.
+            let desk = self.desk();
+            self.decider.send(move |db| match desk {
+                Some(desk) => desk.commit_window(db),
+                None => cluster::rollback(db),
+            });
+        }
     }
 
     /// Tells other processes about typing, outside any decision.
-    pub(super) fn tell_typing(&self, notices: &[crate::store::Notice]) {
+    pub(super) fn tell_typing(&self, notices: &[Notice]) {
         for typing in typing_of(&self.node, notices) {
             self.decider
                 .send(move |db| cluster::tell_typing(db, &typing));
         }
     }
+}
 
-    fn failed(&self, world: &mut World, entry: Entry) {
-        self.healthy.store(false, Ordering::Release);
-        let unwritten = &mut world.cluster.unwritten;
-        unwritten.conversations.extend(entry.conversations);
-        unwritten.sessions.extend(entry.sessions);
-        unwritten.routing = true;
+/// Adds `more`'s conversations, sessions and routing flag to `into`, each once.
+fn merge(into: &mut Entry, more: Entry) {
+    for id in more.conversations {
+        if !into.conversations.contains(&id) {
+            into.conversations.push(id);
+        }
+    }
+    for token in more.sessions {
+        if !into.sessions.contains(&token) {
+            into.sessions.push(token);
+        }
+    }
+    into.routing |= more.routing;
+}
+
+impl Desk {
+    /// Closes the open window (on the deciding thread, `db` being its connection): writes
+    /// every waiting decision, commits, then tells them and answers whoever waits.
+    fn commit_window(&self, db: &mut dyn Sql) {
+        let Some(cluster) = &self.cluster else {
+            return;
+        };
+        let waiting = {
+            let mut world = self.world.lock().unwrap_or_else(|e| e.into_inner());
+            cluster
+                .in_flight
+                .store(true, std::sync::atomic::Ordering::Release);
+            world.cluster.open = false;
+            world.cluster.closing = false;
+            std::mem::take(&mut world.cluster.waiting)
+        };
+        let Waiting {
+            rows,
+            notices,
+            entry,
+            routing,
+            serial,
+        } = waiting;
+        let written = cluster::write(db, &rows, &entry, routing.as_deref());
+        let mut committed = cluster.committed_state();
+        match written {
+            Ok(version) => {
+                if let Some(version) = version {
+                    committed.version = committed.version.max(version);
+                }
+                committed.serial = committed.serial.max(serial);
+                drop(committed);
+                deliver(notices);
+            }
+            Err(err) => {
+                tracing::error!("cannot write decisions (undone): {err}");
+                committed.failed = committed.failed.max(serial);
+                merge(&mut committed.unwritten, entry);
+                committed.unwritten.routing = true;
+                drop(committed);
+            }
+        }
+        cluster
+            .in_flight
+            .store(false, std::sync::atomic::Ordering::Release);
+        cluster.written.notify_all();
+        cluster.told.notify_waiters();
     }
 }
 
-fn deliver(notices: Vec<crate::store::Notice>) {
+fn deliver(notices: Vec<Notice>) {
     for notice in notices {
         notice.deliver();
     }
@@ -374,9 +539,29 @@ fn placed(router: &crate::routing::Router, id: &ConversationId, phase: Phase) ->
 impl Desk {
     /// What the listening connection heard: catches up (through `db`, outside any
     /// decision) and tells this process's sockets and consoles; typing is told as is.
+    /// While this process's own decisions wait to be written (a window open or its commit
+    /// under way) memory is ahead of the database, so catching up waits until they are.
     fn heard(&self, heard: Heard, db: &mut dyn Sql, node: &str) {
+        let Some(cluster) = &self.cluster else {
+            return;
+        };
         let now = Instant::now();
-        let mut world = self.world.lock().unwrap_or_else(|e| e.into_inner());
+        let mut world = loop {
+            let mut world = self.world.lock().unwrap_or_else(|e| e.into_inner());
+            {
+                let committed = cluster.committed_state();
+                world.cluster.version = world.cluster.version.max(committed.version);
+            }
+            let busy = world.cluster.open
+                || world.cluster.closing
+                || cluster.in_flight.load(std::sync::atomic::Ordering::Acquire);
+            if matches!(heard, Heard::Typing(_)) || !busy {
+                break world;
+            }
+            drop(world);
+            // On the listening thread only: its next look comes after the commit.
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        };
         match heard {
             Heard::Typing(typing) => {
                 if typing.node != node {

@@ -205,7 +205,7 @@ enum Keeping {
     Written(Writer, Reader),
     /// A database several processes share (PostgreSQL): the deciding connection, the log
     /// version the store was read at, and the routing state other processes left.
-    Shared(cluster::Cluster, u64, Option<SharedRouting>, Reader),
+    Shared(Box<cluster::Cluster>, u64, Option<SharedRouting>, Reader),
 }
 
 /// The desk. Shared as `Arc<Desk>`.
@@ -316,7 +316,12 @@ impl Desk {
         let desk = Desk::with_store(
             config,
             store,
-            Keeping::Shared(cluster::Cluster::new(decider), version, routing, reader),
+            Keeping::Shared(
+                Box::new(cluster::Cluster::new(decider)),
+                version,
+                routing,
+                reader,
+            ),
         );
         if let Some(cluster) = &desk.cluster {
             cluster
@@ -336,7 +341,7 @@ impl Desk {
             Keeping::Memory => (None, None, None, 0, None),
             Keeping::Written(writer, reader) => (Some(writer), None, Some(reader), 0, None),
             Keeping::Shared(cluster, version, routing, reader) => {
-                (None, Some(cluster), Some(reader), version, routing)
+                (None, Some(*cluster), Some(reader), version, routing)
             }
         };
         let now = Instant::now();
@@ -384,6 +389,9 @@ impl Desk {
             reader,
             wake: Arc::new(Notify::new()),
         });
+        if let Some(cluster) = &desk.cluster {
+            cluster.bind(Arc::downgrade(&desk));
+        }
         for conversation in waiting {
             let asked = desk.route(now, |world| {
                 let routed = world.router.request(conversation, now);
@@ -434,30 +442,51 @@ impl Desk {
     /// store in memory only, and among several processes, where each decision is written
     /// before its lock is released.
     pub fn durable(&self) -> impl Future<Output = Result<(), DeskError>> + Send + 'static {
-        let healthy = self.cluster.as_ref().is_none_or(|c| c.healthy());
+        let serial = self.look().store.serial();
         // Every batch of changes already written: nothing to wait for.
         let waiting = self
             .writer
             .as_ref()
-            .filter(|writer| writer.committed() < self.look().store.serial())
+            .filter(|writer| writer.committed() < serial)
             .map(Writer::durable);
+        let cluster = self
+            .cluster
+            .as_ref()
+            .filter(|cluster| cluster.committed() < serial)
+            .and_then(|_| self.cluster_handle());
         async move {
-            match waiting {
-                Some(waiting) => waiting.await.map_err(|_| DeskError::Unavailable),
-                None if healthy => Ok(()),
-                None => Err(DeskError::Unavailable),
+            if let Some(waiting) = waiting {
+                return waiting.await.map_err(|_| DeskError::Unavailable);
             }
+            if let Some(desk) = cluster
+                && let Some(cluster) = &desk.cluster
+                && !cluster.durable(serial).await
+            {
+                return Err(DeskError::Unavailable);
+            }
+            Ok(())
         }
+    }
+
+    /// The desk itself, for a future that outlives the borrow (among several processes).
+    fn cluster_handle(&self) -> Option<Arc<Desk>> {
+        self.cluster.as_ref()?.desk()
     }
 
     /// Blocks until every change made so far is durable and told (at once for a store in
     /// memory only). For tests on tokio's paused clock, where awaiting [`Desk::durable`]
     /// would let the clock jump ahead meanwhile.
     pub fn flush(&self) -> Result<(), DeskError> {
-        match &self.writer {
-            Some(writer) => writer.flush().map_err(|_| DeskError::Unavailable),
-            None if self.cluster.as_ref().is_none_or(|c| c.healthy()) => Ok(()),
-            None => Err(DeskError::Unavailable),
+        let serial = self.look().store.serial();
+        let written = match (&self.writer, &self.cluster) {
+            (Some(writer), _) => writer.flush().is_ok(),
+            (None, Some(cluster)) => cluster.flush(serial),
+            (None, None) => true,
+        };
+        if written {
+            Ok(())
+        } else {
+            Err(DeskError::Unavailable)
         }
     }
 

@@ -422,13 +422,13 @@ impl Desk {
         if token.is_none() && user.is_none() {
             return Ok(());
         }
-        if let Some(cluster) = &self.cluster {
-            // Among several processes, read within a decision, caught up: what another
-            // process changes later is then logged after what this one holds.
+        if self.cluster.is_some() {
+            // Among several processes, read within a decision, caught up (so what another
+            // process changes later is logged after what this one holds), through the
+            // reading connection: the deciding one may be busy committing.
             let mut world = self.lock();
-            let found = cluster
-                .read(move |db| returning(db, token, user))
-                .ok_or(DeskError::Unavailable)?
+            let found = reader
+                .read_blocking(move |db| returning(db, token, user))
                 .map_err(|err| {
                     tracing::error!("cannot read a returning session: {err}");
                     DeskError::Unavailable

@@ -121,7 +121,10 @@ impl Decider {
 impl Drop for Decider {
     fn drop(&mut self) {
         self.jobs = None;
+        // The desk may be let go by a job on the deciding thread itself, which then ends
+        // once its queue is empty.
         if let Some(thread) = self.thread.take()
+            && thread.thread().id() != std::thread::current().id()
             && thread.join().is_err()
         {
             tracing::error!("the deciding connection's thread panicked");
@@ -253,12 +256,12 @@ pub fn routing(db: &mut dyn Sql) -> Result<Option<SharedRouting>, ReadError> {
     }
 }
 
-/// Writes a decision's rows, its log row and (when it changed) the routing state, tells
-/// every process, and commits. Returns the log version, or `None` when there was nothing
+/// Writes a window's decisions' rows, one log row and (when it changed) the routing
+/// state, tells every process, and commits. Returns the log version, or `None` when there was nothing
 /// to log. On failure the transaction is rolled back.
 pub fn write(
     db: &mut dyn Sql,
-    rows: &Rows,
+    rows: &[Rows],
     entry: &Entry,
     routing: Option<&str>,
 ) -> Result<Option<u64>, SqlError> {
@@ -277,11 +280,13 @@ pub fn write(
 
 fn write_in(
     db: &mut dyn Sql,
-    rows: &Rows,
+    rows: &[Rows],
     entry: &Entry,
     routing: Option<&str>,
 ) -> Result<Option<u64>, SqlError> {
-    rows.write_decided(db)?;
+    for rows in rows {
+        rows.write_decided(db)?;
+    }
     if let Some(json) = routing {
         db.execute(
             "INSERT INTO desk_state (key, value) VALUES ('routing', $1) \
