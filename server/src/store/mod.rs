@@ -1278,6 +1278,49 @@ mod tests {
     }
 
     #[test]
+    fn a_conversation_another_process_changed_is_taken_in_and_told_once() {
+        let mut store = Store::default();
+        let (token, conv) = store.create_session();
+        store.append(&conv, message("one"));
+        store.take_changes();
+        store.deliver_notices();
+        let mut tab = store.subscribe(&token).expect("session");
+        let now = Instant::now();
+
+        // Another process added "two" and missed the request.
+        let mut fresh = store.conversation(&conv).expect("held").clone();
+        fresh.events = vec![StoredEvent {
+            seq: Seq(2),
+            at_ms: 0,
+            event: message("two"),
+        }];
+        fresh.phase = Phase::Missed;
+        store.absorb(&conv, fresh.clone(), false, now);
+        store.deliver_notices();
+        assert!(matches!(tab.try_recv(), Ok(Update::Event { event, .. }) if event.seq == Seq(2)));
+        assert_eq!(
+            tab.try_recv(),
+            Ok(Update::Status {
+                conversation: conv.clone(),
+                status: ChatStatus::Missed {}
+            })
+        );
+        assert!(tab.try_recv().is_err(), "nothing else");
+        assert!(store.take_changes().is_empty(), "it is written already");
+
+        // Told again (a notification heard twice): nothing new.
+        store.absorb(&conv, fresh, false, now);
+        store.deliver_notices();
+        assert!(tab.try_recv().is_err(), "told once");
+
+        // Read whole after a failed commit: what was never written goes.
+        let mut whole = store.conversation(&conv).expect("held").clone();
+        whole.events.truncate(1);
+        store.absorb(&conv, whole, true, now);
+        assert_eq!(store.last_seq(&conv), Seq(1));
+    }
+
+    #[test]
     fn unknown_sessions_and_conversations_are_none() {
         let mut store = Store::default();
         let stranger = SessionToken::new("nobody").expect("id");
