@@ -386,7 +386,7 @@ impl Desk {
             routing,
             serial,
         } = waiting;
-        let written = cluster::write(db, &rows, &entry, routing.as_deref());
+        let written = cluster::write(db, &Rows::merged(&rows), &entry, routing.as_deref());
         let mut committed = cluster.committed_state();
         match written {
             Ok(version) => {

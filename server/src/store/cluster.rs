@@ -261,7 +261,7 @@ pub fn routing(db: &mut dyn Sql) -> Result<Option<SharedRouting>, ReadError> {
 /// to log. On failure the transaction is rolled back.
 pub fn write(
     db: &mut dyn Sql,
-    rows: &[Rows],
+    rows: &Rows,
     entry: &Entry,
     routing: Option<&str>,
 ) -> Result<Option<u64>, SqlError> {
@@ -280,13 +280,11 @@ pub fn write(
 
 fn write_in(
     db: &mut dyn Sql,
-    rows: &[Rows],
+    rows: &Rows,
     entry: &Entry,
     routing: Option<&str>,
 ) -> Result<Option<u64>, SqlError> {
-    for rows in rows {
-        rows.write_decided(db)?;
-    }
+    rows.write_decided(db)?;
     if let Some(json) = routing {
         db.execute(
             "INSERT INTO desk_state (key, value) VALUES ('routing', $1) \

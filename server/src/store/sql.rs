@@ -695,7 +695,7 @@ pub fn commit(db: &mut dyn Sql, batches: &[Rows]) -> Result<(), SqlError> {
         return Ok(());
     }
     db.batch("BEGIN")?;
-    let written = batches.iter().try_for_each(|rows| rows.write(db));
+    let written = Rows::merged(batches).write(db);
     match written {
         Ok(()) => db.batch("COMMIT"),
         Err(err) => {
@@ -708,7 +708,7 @@ pub fn commit(db: &mut dyn Sql, batches: &[Rows]) -> Result<(), SqlError> {
 }
 
 /// One `conversations` row to write.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct ConversationValues {
     id: String,
     token: String,
@@ -731,7 +731,7 @@ type SessionValues = (String, String, String, Option<String>, Option<String>);
 
 /// What one desk operation changed, as the rows to write: read from the store under the
 /// desk's lock, written later by the [`writer`](crate::store::writer) thread.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Rows {
     conversations: Vec<ConversationValues>,
     /// (conversation, seq, at_ms, event JSON)
@@ -747,7 +747,88 @@ pub struct Rows {
     purged_conversations: Vec<String>,
 }
 
+/// How many rows one multi-row `INSERT` takes: a batch is written in chunks of these
+/// sizes, largest first, so each engine prepares at most four statements per table.
+const CHUNKS: [usize; 4] = [64, 16, 4, 1];
+
+/// Inserts `rows` (each `width` values) as `{head} VALUES (…), (…) {tail}`, in chunks of
+/// [`CHUNKS`] rows.
+fn insert_many(
+    db: &mut dyn Sql,
+    head: &str,
+    tail: &str,
+    width: usize,
+    rows: Vec<Vec<Value>>,
+) -> Result<(), SqlError> {
+    let mut rest = rows.as_slice();
+    while !rest.is_empty() {
+        let n = CHUNKS
+            .iter()
+            .copied()
+            .find(|&c| c <= rest.len())
+            .unwrap_or(1);
+        let (chunk, later) = rest.split_at(n);
+        let tuples: Vec<String> = (0..n)
+            .map(|row| {
+                let places: Vec<String> = (1..=width)
+                    .map(|col| format!("${}", row * width + col))
+                    .collect();
+                format!("({})", places.join(", "))
+            })
+            .collect();
+        let sql = format!("{head} VALUES {} {tail}", tuples.join(", "));
+        let values: Vec<Value> = chunk.iter().flatten().cloned().collect();
+        db.execute(sql.trim_end(), &values)?;
+        rest = later;
+    }
+    Ok(())
+}
+
 impl Rows {
+    /// `batches` (oldest first) as one: each conversation and session once, as the newest
+    /// batch has it, so one multi-row statement per table writes them all.
+    pub fn merged(batches: &[Rows]) -> Rows {
+        let mut merged = Rows::default();
+        // Where each conversation and session sits in `merged`.
+        let mut conversation_at = std::collections::HashMap::new();
+        let mut session_at = std::collections::HashMap::new();
+        for rows in batches {
+            for c in &rows.conversations {
+                match conversation_at.get(&c.id) {
+                    Some(&at) => merged.conversations[at] = c.clone(),
+                    None => {
+                        conversation_at.insert(c.id.clone(), merged.conversations.len());
+                        merged.conversations.push(c.clone());
+                    }
+                }
+            }
+            merged.events.extend(rows.events.iter().cloned());
+            for session in &rows.sessions {
+                match session_at.get(&session.0) {
+                    Some(&at) => merged.sessions[at] = session.clone(),
+                    None => {
+                        session_at.insert(session.0.clone(), merged.sessions.len());
+                        merged.sessions.push(session.clone());
+                    }
+                }
+            }
+            merged
+                .offline_messages
+                .extend(rows.offline_messages.iter().cloned());
+            merged.outbox.extend(rows.outbox.iter().cloned());
+            if rows.clock_offset_ms.is_some() {
+                merged.clock_offset_ms = rows.clock_offset_ms;
+            }
+            merged
+                .purged_sessions
+                .extend(rows.purged_sessions.iter().cloned());
+            merged
+                .purged_conversations
+                .extend(rows.purged_conversations.iter().cloned());
+        }
+        merged
+    }
+
     /// The rows for `changes`, as `store` holds them now.
     pub fn read(store: &Store, changes: &Changes) -> Rows {
         let conversations = changes
@@ -872,18 +953,11 @@ impl Rows {
     }
 
     fn write_as(&self, db: &mut dyn Sql, strict: bool) -> Result<(), SqlError> {
-        for c in &self.conversations {
-            db.execute(
-                "INSERT INTO conversations (id, token, phase, agent, agent_name, answers, request, \
-                 message_request, rating, replies_said, channel, handled_by, channel_state) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
-                 ON CONFLICT (id) DO UPDATE SET phase = excluded.phase, agent = excluded.agent, \
-                 agent_name = excluded.agent_name, answers = excluded.answers, \
-                 request = excluded.request, message_request = excluded.message_request, \
-                 rating = excluded.rating, replies_said = excluded.replies_said, \
-                 channel = excluded.channel, handled_by = excluded.handled_by, \
-                 channel_state = excluded.channel_state",
-                &[
+        let conversations = self
+            .conversations
+            .iter()
+            .map(|c| {
+                vec![
                     Value::Text(c.id.clone()),
                     Value::Text(c.token.clone()),
                     Value::Text(c.phase.to_string()),
@@ -897,40 +971,66 @@ impl Rows {
                     Value::Text(c.channel.clone()),
                     Value::text(c.handled_by.as_deref()),
                     Value::text(c.channel_state.as_deref()),
-                ],
-            )?;
-        }
-        for (conversation, seq, at_ms, event) in &self.events {
-            db.execute(
-                if strict {
-                    "INSERT INTO events (conversation, seq, at_ms, event) VALUES ($1, $2, $3, $4)"
-                } else {
-                    "INSERT INTO events (conversation, seq, at_ms, event) VALUES ($1, $2, $3, $4) \
-                     ON CONFLICT (conversation, seq) DO NOTHING"
-                },
-                &[
+                ]
+            })
+            .collect();
+        insert_many(
+            db,
+            "INSERT INTO conversations (id, token, phase, agent, agent_name, answers, request, \
+             message_request, rating, replies_said, channel, handled_by, channel_state)",
+            "ON CONFLICT (id) DO UPDATE SET phase = excluded.phase, agent = excluded.agent, \
+             agent_name = excluded.agent_name, answers = excluded.answers, \
+             request = excluded.request, message_request = excluded.message_request, \
+             rating = excluded.rating, replies_said = excluded.replies_said, \
+             channel = excluded.channel, handled_by = excluded.handled_by, \
+             channel_state = excluded.channel_state",
+            13,
+            conversations,
+        )?;
+        let events = self
+            .events
+            .iter()
+            .map(|(conversation, seq, at_ms, event)| {
+                vec![
                     Value::Text(conversation.clone()),
                     Value::count(*seq),
                     Value::count(*at_ms),
                     Value::Text(event.clone()),
-                ],
-            )?;
-        }
-        for (token, current, past, identity, user_id) in &self.sessions {
-            db.execute(
-                "INSERT INTO sessions (token, current, past, identity, user_id) \
-                 VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (token) DO UPDATE SET current = excluded.current, \
-                 past = excluded.past, identity = excluded.identity, user_id = excluded.user_id",
-                &[
+                ]
+            })
+            .collect();
+        insert_many(
+            db,
+            "INSERT INTO events (conversation, seq, at_ms, event)",
+            if strict {
+                ""
+            } else {
+                "ON CONFLICT (conversation, seq) DO NOTHING"
+            },
+            4,
+            events,
+        )?;
+        let sessions = self
+            .sessions
+            .iter()
+            .map(|(token, current, past, identity, user_id)| {
+                vec![
                     Value::Text(token.clone()),
                     Value::Text(current.clone()),
                     Value::Text(past.clone()),
                     Value::text(identity.as_deref()),
                     Value::text(user_id.as_deref()),
-                ],
-            )?;
-        }
+                ]
+            })
+            .collect();
+        insert_many(
+            db,
+            "INSERT INTO sessions (token, current, past, identity, user_id)",
+            "ON CONFLICT (token) DO UPDATE SET current = excluded.current, \
+             past = excluded.past, identity = excluded.identity, user_id = excluded.user_id",
+            5,
+            sessions,
+        )?;
         for (conversation, answers, text, at_ms) in &self.offline_messages {
             db.execute(
                 "INSERT INTO offline_messages (conversation, answers, text, at_ms) \
