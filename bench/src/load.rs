@@ -3,6 +3,10 @@
 //! with a ping every 20 s. On command a socket sends a message and times its `ack` and its
 //! own event coming back. Nothing a socket receives is trusted: bad frames, error frames
 //! and closed sockets are counted, never unwrapped.
+//!
+//! A run may have several phases on the same sockets (a steady rate, then a climb through
+//! higher ones): [`Swarm::collect`] takes what each socket measured so far and counts
+//! anything still awaited as missing, so each phase is judged on its own messages.
 
 use crate::report::Errors;
 use crate::schedule::{PING_PERIOD, message_count, ping_offset, send_offset, socket_for};
@@ -16,7 +20,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinSet;
 use tokio::time::{Instant, sleep_until, timeout};
 use tokio_tungstenite::tungstenite::Message;
@@ -35,6 +39,8 @@ const SITE: &str = "demo";
 enum Command {
     /// Send message number `n` of the run.
     Send(u64),
+    /// Hand over what was measured so far, counting what is still awaited as missing.
+    Collect(oneshot::Sender<Log>),
     /// Close the socket and report.
     Stop,
 }
@@ -64,6 +70,15 @@ pub struct Tally {
     pub errors: Errors,
 }
 
+impl Tally {
+    /// Adds one socket's measurements.
+    fn absorb(&mut self, log: Log) {
+        self.acks.extend(log.acks);
+        self.echoes.extend(log.echoes);
+        self.errors.add(&log.errors);
+    }
+}
+
 /// N visitor sockets on one server.
 pub struct Swarm {
     commands: Vec<mpsc::UnboundedSender<Command>>,
@@ -77,6 +92,9 @@ pub struct Swarm {
     pub open_failures: Vec<String>,
     /// Messages the send phase could not hand to a socket.
     not_sent: usize,
+    /// Messages sent in earlier phases: the next phase's numbers start here, so that
+    /// every message of the run has an id of its own.
+    numbered: u64,
 }
 
 impl Swarm {
@@ -132,6 +150,7 @@ impl Swarm {
             open_time: started.elapsed(),
             open_failures,
             not_sent: 0,
+            numbered: 0,
         }
     }
 
@@ -153,12 +172,18 @@ impl Swarm {
         }
         let start = Instant::now();
         let mut sent = 0;
-        for i in 0..message_count(rate, seconds) {
+        let count = message_count(rate, seconds);
+        for i in 0..count {
             sleep_until(start + send_offset(i, rate)).await;
             let socket = self.open[socket_for(i, self.open.len())];
             // Counted before the hand-over, so `drain` cannot miss a message still queued.
             self.counters.outstanding.fetch_add(2, Ordering::Relaxed);
-            match self.commands.get(socket).map(|c| c.send(Command::Send(i))) {
+            let number = self.numbered + i;
+            match self
+                .commands
+                .get(socket)
+                .map(|c| c.send(Command::Send(number)))
+            {
                 Some(Ok(())) => sent += 1,
                 _ => {
                     self.counters.outstanding.fetch_sub(2, Ordering::Relaxed);
@@ -166,6 +191,7 @@ impl Swarm {
                 }
             }
         }
+        self.numbered += count;
         sent
     }
 
@@ -175,6 +201,37 @@ impl Swarm {
         while self.counters.outstanding.load(Ordering::Relaxed) > 0 && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// Takes what every socket measured since the last collection, counting anything still
+    /// awaited as missing (an ack or echo arriving later is ignored); the sockets stay
+    /// open. Call it after [`drain`](Self::drain).
+    pub async fn collect(&mut self) -> Tally {
+        let mut replies = Vec::with_capacity(self.open.len());
+        for &socket in &self.open {
+            let (reply, answer) = oneshot::channel();
+            if let Some(command) = self.commands.get(socket)
+                && command.send(Command::Collect(reply)).is_ok()
+            {
+                replies.push(answer);
+            }
+        }
+        let mut tally = Tally::default();
+        tally.errors.not_sent = std::mem::take(&mut self.not_sent);
+        let deadline = Instant::now() + FINISH_TIMEOUT;
+        let mut unanswered = 0;
+        for answer in replies {
+            match timeout(deadline.saturating_duration_since(Instant::now()), answer).await {
+                Ok(Ok(log)) => tally.absorb(log),
+                // The task ended (it failed, or never opened): `finish` reports it.
+                Ok(Err(_)) => {}
+                Err(_) => unanswered += 1,
+            }
+        }
+        if unanswered > 0 {
+            eprintln!("    {unanswered} sockets did not report within {FINISH_TIMEOUT:?}");
+        }
+        tally
     }
 
     /// Closes every socket and adds up what they measured; anything still awaited counts
@@ -193,11 +250,7 @@ impl Swarm {
             )
             .await
             {
-                Ok(Some(Ok(log))) => {
-                    tally.acks.extend(log.acks);
-                    tally.echoes.extend(log.echoes);
-                    tally.errors.add(&log.errors);
-                }
+                Ok(Some(Ok(log))) => tally.absorb(log),
                 Ok(Some(Err(e))) => {
                     eprintln!("    a socket's task failed: {e}");
                     tally.errors.closed += 1;
@@ -317,6 +370,10 @@ async fn visitor(mut v: Visitor) -> Log {
                         break false;
                     }
                 }
+                Some(Command::Collect(reply)) => {
+                    give_up_on(&mut pending, &mut log, &v.counters);
+                    let _ = reply.send(std::mem::take(&mut log));
+                }
                 Some(Command::Stop) | None => break true,
             },
             _ = ping.tick() => {
@@ -334,16 +391,36 @@ async fn visitor(mut v: Visitor) -> Log {
         }
     };
     v.counters.live.fetch_sub(1, Ordering::Relaxed);
+    give_up_on(&mut pending, &mut log, &v.counters);
     if stopped {
         let _ = sink.send(Message::Close(None)).await;
-    } else {
-        log.errors.closed += 1;
+        return log;
     }
-    for p in pending.values() {
-        log.errors.missing_acks += usize::from(!p.acked);
-        log.errors.missing_echoes += usize::from(!p.echoed);
+    log.errors.closed += 1;
+    // The socket is gone; the task stays to answer for it until told to stop.
+    while let Some(command) = v.commands.recv().await {
+        match command {
+            Command::Send(_) => {
+                v.counters.outstanding.fetch_sub(2, Ordering::Relaxed);
+                log.errors.not_sent += 1;
+            }
+            Command::Collect(reply) => {
+                let _ = reply.send(std::mem::take(&mut log));
+            }
+            Command::Stop => break,
+        }
     }
     log
+}
+
+/// Counts every ack and echo still awaited as missing and stops awaiting them.
+fn give_up_on(pending: &mut HashMap<String, Pending>, log: &mut Log, counters: &Counters) {
+    for (_, p) in pending.drain() {
+        let missing = usize::from(!p.acked) + usize::from(!p.echoed);
+        log.errors.missing_acks += usize::from(!p.acked);
+        log.errors.missing_echoes += usize::from(!p.echoed);
+        counters.outstanding.fetch_sub(missing, Ordering::Relaxed);
+    }
 }
 
 /// Handles one text frame from the server.

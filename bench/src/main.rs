@@ -9,11 +9,12 @@
 //!
 //! `cargo xtask bench load` builds both binaries and runs this.
 
+use porchlight_bench::cli::{parse_number, parse_sizes};
 use porchlight_bench::fds;
 use porchlight_bench::load::Swarm;
 use porchlight_bench::report::{Row, Setup, table};
 use porchlight_bench::schedule::{frames_per_socket, within_rate_limit};
-use porchlight_bench::server::Server;
+use porchlight_bench::server::{Server, settled_rss};
 use porchlight_bench::stats::Summary;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -24,8 +25,6 @@ const USAGE: &str = "usage: porchlight-load --server-bin PATH [--server-args \"A
 
 /// How long acks and echoes may take after the last message before they count as missing.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long the server's memory may take to settle once every socket is open.
-const SETTLE_LIMIT: Duration = Duration::from_secs(15);
 
 /// What to run.
 struct Args {
@@ -65,30 +64,6 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
         return Err(format!("--server-bin is required\n{USAGE}"));
     }
     Ok(parsed)
-}
-
-fn parse_number(name: &str, value: &str) -> Result<u32, String> {
-    value
-        .parse()
-        .map_err(|_| format!("{name} takes a whole number, not {value:?}"))
-}
-
-/// `1000,5000,10000` as sizes, each at least 1.
-fn parse_sizes(text: &str) -> Result<Vec<usize>, String> {
-    let sizes: Vec<usize> = text
-        .split(',')
-        .map(|s| s.trim().replace('_', ""))
-        .map(|s| match s.parse::<usize>() {
-            Ok(n) if n > 0 => Ok(n),
-            _ => Err(format!(
-                "--sizes takes numbers of sockets like 1000,5000, not {text:?}"
-            )),
-        })
-        .collect::<Result<_, _>>()?;
-    if sizes.is_empty() {
-        return Err("--sizes needs at least one size".into());
-    }
-    Ok(sizes)
 }
 
 #[tokio::main]
@@ -196,7 +171,7 @@ async fn run_size(args: &Args, size: usize, log: &std::path::Path) -> Row {
         row.opened,
         row.open_time.as_secs_f64()
     );
-    row.rss_open_kib = settled_rss(&server).await;
+    row.rss_open_kib = settled_rss(|| server.rss_kib().ok(), |&kib| kib).await;
     row.sent = swarm.send(args.rate, args.seconds).await;
     swarm.drain(DRAIN_TIMEOUT).await;
     row.held = swarm.held();
@@ -215,21 +190,6 @@ async fn run_size(args: &Args, size: usize, log: &std::path::Path) -> Row {
     // Let the kernel reap the closed connections before the next size.
     tokio::time::sleep(Duration::from_secs(1)).await;
     row
-}
-
-/// The server's memory once it stops moving: two readings half a second apart within
-/// 256 KiB of each other, or the last reading after [`SETTLE_LIMIT`].
-async fn settled_rss(server: &Server) -> Option<u64> {
-    let deadline = tokio::time::Instant::now() + SETTLE_LIMIT;
-    let mut last = server.rss_kib().ok()?;
-    loop {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let now = server.rss_kib().ok()?;
-        if now.abs_diff(last) < 256 || tokio::time::Instant::now() >= deadline {
-            return Some(now);
-        }
-        last = now;
-    }
 }
 
 #[cfg(test)]

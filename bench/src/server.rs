@@ -119,6 +119,25 @@ impl Drop for Server {
     }
 }
 
+/// How long memory may take to settle once every socket is open.
+const SETTLE_LIMIT: Duration = Duration::from_secs(15);
+
+/// Memory once it stops moving: two readings (`read`, measured in KiB by `kib`) half a
+/// second apart within 256 KiB of each other, or the last reading after [`SETTLE_LIMIT`];
+/// `None` when a reading fails.
+pub async fn settled_rss<T>(read: impl Fn() -> Option<T>, kib: impl Fn(&T) -> u64) -> Option<T> {
+    let deadline = tokio::time::Instant::now() + SETTLE_LIMIT;
+    let mut last = read()?;
+    loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let now = read()?;
+        if kib(&now).abs_diff(kib(&last)) < 256 || tokio::time::Instant::now() >= deadline {
+            return Some(now);
+        }
+        last = now;
+    }
+}
+
 /// The address in the server's first line, `Porchlight demo: http://ADDR/`.
 pub fn announced_addr(line: &str) -> Option<SocketAddr> {
     line.trim()

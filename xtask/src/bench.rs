@@ -9,6 +9,14 @@
 //!   of `--conversations` (100 000) ended conversations of 20 messages, SQLite and
 //!   PostgreSQL, at start and after `--idle-secs` (600) idle (`porchlight-at-rest`).
 //!   Writes `target/bench/at-rest.md`.
+//! - `cluster`: the setups side by side — one release server process on SQLite, one on
+//!   PostgreSQL, three on one PostgreSQL behind nginx (throwaway PostgreSQL and nginx,
+//!   like `cargo xtask demo --nodes 3`): sockets held, the server processes' memory per
+//!   socket, ack and echo p50 / p99 at `--rate`, and the highest rate of a ladder each
+//!   sustains with p99 ack ≤ 50 ms and nothing lost (`porchlight-cluster-load`).
+//!   `--setups sqlite,postgres,cluster` (or `cluster:N`) picks the setups, `--ladder
+//!   500,1000,…` the rates climbed; `--sizes` defaults to 10000 here. Writes
+//!   `target/bench/cluster.md`; the servers' logs stay in `target/bench/cluster.scratch/`.
 //! - `page`: what the snippet costs a plain article page on another site — Lighthouse
 //!   (mobile, simulated throttling) without and with it, the launcher's and the composer's
 //!   timings in headless Chromium with a cold and a warm cache, and the bytes table (see
@@ -19,7 +27,8 @@
 //! instead of building this tree's, and `--server-args "ARGS"` replaces its flags
 //! (default `--memory --no-client-limits`; an older server without that flag takes
 //! `--server-args --memory`). `--runs 3`: runs of the `page` section, each figure their
-//! median.
+//! median. `--server-args` replaces the `cluster` section's flags too (default
+//! `--no-client-limits`; each setup adds its own `--db`).
 
 use crate::{cargo, run, step, target_dir};
 use std::path::PathBuf;
@@ -42,6 +51,10 @@ const SECTIONS: &[Section] = &[
         run: at_rest,
     },
     Section {
+        name: "cluster",
+        run: cluster,
+    },
+    Section {
         name: "page",
         run: page,
     },
@@ -61,6 +74,8 @@ struct Options {
     runs: Option<usize>,
     conversations: Option<String>,
     idle_secs: Option<String>,
+    setups: Option<String>,
+    ladder: Option<String>,
 }
 
 /// Runs the sections named in `args`, or all of them.
@@ -77,7 +92,7 @@ fn usage() -> String {
     format!(
         "usage: cargo xtask bench [{}] [--sizes 1000,5000,10000] [--rate 500] [--seconds 10] \
          [--server-bin PATH] [--server-args \"ARGS\"] [--runs 3] [--conversations 100000] \
-         [--idle-secs 600]",
+         [--idle-secs 600] [--setups sqlite,postgres,cluster] [--ladder 500,1000,2000,…]",
         names.join(" | ")
     )
 }
@@ -137,6 +152,42 @@ fn parse(args: &[String]) -> Result<(Vec<&'static Section>, Options), String> {
                     Ok(n) if n > 0 => options.runs = Some(n),
                     _ => return Err(format!("--runs takes a whole number above 0, not {runs:?}")),
                 }
+            }
+            "--setups" => {
+                let setups = value()?;
+                let valid = setups.split(',').all(|setup| {
+                    let setup = setup.trim();
+                    matches!(setup, "sqlite" | "postgres" | "cluster")
+                        || setup
+                            .strip_prefix("cluster:")
+                            .and_then(|n| n.parse::<usize>().ok())
+                            .is_some_and(|n| n >= 2)
+                });
+                if !valid {
+                    return Err(format!(
+                        "--setups takes sqlite, postgres, cluster or cluster:N, comma-separated, not {setups:?}"
+                    ));
+                }
+                options.setups = Some(setups);
+            }
+            "--ladder" => {
+                let ladder = value()?;
+                let rates: Option<Vec<u32>> = ladder
+                    .split(',')
+                    .map(|n| {
+                        n.trim()
+                            .replace('_', "")
+                            .parse::<u32>()
+                            .ok()
+                            .filter(|&n| n > 0)
+                    })
+                    .collect();
+                if !rates.is_some_and(|rates| rates.windows(2).all(|w| w[0] < w[1])) {
+                    return Err(format!(
+                        "--ladder takes climbing message rates like 500,1000,2000, not {ladder:?}"
+                    ));
+                }
+                options.ladder = Some(ladder);
             }
             "--server-bin" => options.server_bin = Some(PathBuf::from(value()?)),
             "--server-args" => options.server_args = Some(value()?),
@@ -239,6 +290,55 @@ fn at_rest(options: &Options) -> Result<(), String> {
     )
 }
 
+/// The `cluster` section: build the server and the generators (release), run
+/// `porchlight-cluster-load`.
+fn cluster(options: &Options) -> Result<(), String> {
+    let release = target_dir().join("release");
+    let server = match &options.server_bin {
+        Some(path) => path.clone(),
+        None => {
+            step("Building the server (release)", || {
+                run(cargo().args(["build", "--release", "--locked", "-p", "porchlight-server"]))
+            })?;
+            release.join("porchlight-server")
+        }
+    };
+    if !server.is_file() {
+        return Err(format!("no server binary at {}", server.display()));
+    }
+    step("Building the load generators (release)", || {
+        run(cargo().args(["build", "--release", "--locked", "-p", "porchlight-bench"]))
+    })?;
+    let out_dir = target_dir().join("bench");
+    std::fs::create_dir_all(&out_dir)
+        .map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
+    let mut generator = Command::new(release.join("porchlight-cluster-load"));
+    generator
+        .arg("--server-bin")
+        .arg(&server)
+        .arg("--out")
+        .arg(out_dir.join("cluster.md"))
+        .arg("--scratch")
+        .arg(out_dir.join("cluster.scratch"));
+    let passed = [
+        ("--sizes", &options.sizes),
+        ("--rate", &options.rate),
+        ("--seconds", &options.seconds),
+        ("--server-args", &options.server_args),
+        ("--setups", &options.setups),
+        ("--ladder", &options.ladder),
+    ];
+    for (flag, value) in passed {
+        if let Some(value) = value {
+            generator.args([flag, value.as_str()]);
+        }
+    }
+    step(
+        "Cluster: SQLite, PostgreSQL and three processes behind nginx, side by side",
+        || run(&mut generator),
+    )
+}
+
 /// The `page` section: the snippet on a plain article page (see [`crate::page_bench`]).
 fn page(options: &Options) -> Result<(), String> {
     crate::page_bench::page(options.runs.unwrap_or(DEFAULT_RUNS))
@@ -285,6 +385,29 @@ mod tests {
         assert_eq!(options.runs, Some(5));
         let (sections, _) = parsed(&["page", "load"]).expect("parses");
         assert_eq!(sections, ["load", "page"]);
+    }
+
+    #[test]
+    fn the_cluster_section_and_its_setups_and_ladder() {
+        let (sections, options) = parsed(&[
+            "cluster",
+            "--setups",
+            "sqlite,cluster:4",
+            "--ladder",
+            "500,1_000,5000",
+            "--sizes",
+            "10000",
+        ])
+        .expect("parses");
+        assert_eq!(sections, ["cluster"]);
+        assert_eq!(options.setups.as_deref(), Some("sqlite,cluster:4"));
+        assert_eq!(options.ladder.as_deref(), Some("500,1_000,5000"));
+        assert_eq!(options.sizes.as_deref(), Some("10000"));
+        assert!(parsed(&["cluster", "--setups", "mysql"]).is_err());
+        assert!(parsed(&["cluster", "--setups", "cluster:1"]).is_err());
+        assert!(parsed(&["cluster", "--ladder", "1000,500"]).is_err());
+        assert!(parsed(&["cluster", "--ladder", "0,500"]).is_err());
+        assert!(parsed(&["cluster", "--ladder", "fast"]).is_err());
     }
 
     #[test]
