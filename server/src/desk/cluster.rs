@@ -204,16 +204,13 @@ impl Cluster {
         if world.cluster.open {
             return true;
         }
-        match self
-            .decider
-            .run(|db| cluster::begin(db).map_err(ReadError::from))
+        if self
+            .step("begin a decision", |db| {
+                cluster::begin(db).map_err(ReadError::from)
+            })
+            .is_none()
         {
-            Some(Ok(())) => {}
-            Some(Err(err)) => {
-                tracing::error!("cannot begin a decision on the database: {err}");
-                return false;
-            }
-            None => return false,
+            return false;
         }
         // The commits queued before the window began have all run: take in what they found.
         {
@@ -225,35 +222,14 @@ impl Cluster {
             );
         }
         let from = world.cluster.version;
-        let read = self.decider.run(move |db| {
-            let read = cluster::entries_after(db, from);
-            if read.is_err() {
-                cluster::rollback(db);
-            }
-            read
-        });
-        let (entries, pruned) = match read {
-            Some(Ok(read)) => read,
-            Some(Err(err)) => {
-                tracing::error!("cannot catch up on the database: {err}");
-                return false;
-            }
-            None => return false,
+        let Some((entries, pruned)) =
+            self.step("catch up", move |db| cluster::entries_after(db, from))
+        else {
+            return false;
         };
         let wanted = wanted(world, &entries, pruned);
-        let fetched = match self.decider.run(move |db| {
-            let read = cluster::fetch(db, wanted);
-            if read.is_err() {
-                cluster::rollback(db);
-            }
-            read
-        }) {
-            Some(Ok(fetched)) => fetched,
-            Some(Err(err)) => {
-                tracing::error!("cannot catch up on the database: {err}");
-                return false;
-            }
-            None => return false,
+        let Some(fetched) = self.step("catch up", move |db| cluster::fetch(db, wanted)) else {
+            return false;
         };
         absorb(world, fetched, now);
         if let Some(last) = entries.last() {
@@ -263,6 +239,33 @@ impl Cluster {
         // What others did is told at once, whatever this window comes to.
         world.store.deliver_notices();
         true
+    }
+
+    /// One step of opening a window, on the deciding connection: a step that fails ends
+    /// the transaction and is logged; `None` then.
+    fn step<T: Send + 'static>(
+        &self,
+        what: &'static str,
+        work: impl FnOnce(&mut dyn Sql) -> Result<T, ReadError> + Send + 'static,
+    ) -> Option<T> {
+        let done = self.decider.run(move |db| {
+            let done = work(db);
+            if done.is_err() {
+                cluster::rollback(db);
+            }
+            done
+        })?;
+        done.map_err(|err| tracing::error!("cannot {what} on the database: {err}"))
+            .ok()
+    }
+
+    /// Decisions up to the store's serial `serial` will never be written: what they touched
+    /// is read again at the next window, and whoever waits is told.
+    fn mark_failed(&self, serial: u64, entry: Entry) {
+        let mut committed = self.committed_state();
+        committed.failed = committed.failed.max(serial);
+        merge(&mut committed.unwritten, entry);
+        committed.unwritten.routing = true;
     }
 
     /// Ends a decision: its rows and notices wait in the open window, whose commit is
@@ -305,11 +308,7 @@ impl Cluster {
         }
         if !begun {
             if changed {
-                let mut committed = self.committed_state();
-                committed.failed = committed.failed.max(serial);
-                merge(&mut committed.unwritten, entry);
-                committed.unwritten.routing = true;
-                drop(committed);
+                self.mark_failed(serial, entry);
                 self.written.notify_all();
                 self.told.notify_waiters();
             } else {
@@ -398,11 +397,9 @@ impl Desk {
                 deliver(notices);
             }
             Err(err) => {
-                tracing::error!("cannot write decisions (undone): {err}");
-                committed.failed = committed.failed.max(serial);
-                merge(&mut committed.unwritten, entry);
-                committed.unwritten.routing = true;
                 drop(committed);
+                tracing::error!("cannot write decisions (undone): {err}");
+                cluster.mark_failed(serial, entry);
             }
         }
         cluster
